@@ -1,0 +1,119 @@
+/**
+ * Stable machine-readable codes. Callers branch on `code`, never on message text,
+ * because an error's class is lost when it passes through the jobs table.
+ */
+export type StepperErrorCode =
+  | 'DATA_DIR_UNUSABLE'
+  | 'DATABASE_NOT_SQLITE'
+  | 'DATABASE_CORRUPT'
+  | 'DATABASE_READONLY'
+  | 'DATABASE_FULL'
+  | 'DATABASE_BUSY'
+  | 'DATABASE_UNAVAILABLE'
+  | 'SCHEMA_TOO_NEW'
+  | 'WAL_UNAVAILABLE'
+  | 'JOB_NOT_FOUND'
+  | 'JOB_STATE'
+  | 'INVALID_OPTION'
+  | 'SPOOL_FAILED';
+
+/** Base class of every error stepper raises on purpose. */
+export class StepperError extends Error {
+  override name = 'StepperError';
+  readonly code: StepperErrorCode;
+
+  constructor(code: StepperErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** A database or data directory that cannot be used as it is; `path` names the file. */
+export class DatabaseError extends StepperError {
+  override name = 'DatabaseError';
+  readonly path: string;
+
+  constructor(code: StepperErrorCode, path: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.path = path;
+  }
+}
+
+/** Raised when no job has the given id. */
+export class JobNotFoundError extends StepperError {
+  override name = 'JobNotFoundError';
+  readonly jobId: string;
+
+  constructor(jobId: string) {
+    super('JOB_NOT_FOUND', `job ${jobId} not found: check the id with \`stepper status --all\``);
+    this.jobId = jobId;
+  }
+}
+
+/** Raised when an operation does not apply to the job's current state. */
+export class JobStateError extends StepperError {
+  override name = 'JobStateError';
+  readonly jobId: string;
+  readonly state: string;
+
+  constructor(jobId: string, state: string, message: string) {
+    super('JOB_STATE', message);
+    this.jobId = jobId;
+    this.state = state;
+  }
+}
+
+/** Raised for an option value outside its range; the message names option, range and value. */
+export class InvalidOptionError extends StepperError {
+  override name = 'InvalidOptionError';
+
+  constructor(option: string, expected: string, value: unknown) {
+    super('INVALID_OPTION', `invalid ${option}: expected ${expected}, received ${describeValue(value)}`);
+  }
+}
+
+/**
+ * Thrown by a processor to fail the job at once, without the remaining attempts
+ * (BullMQ's name for the same instruction). Use it for failures a retry cannot fix.
+ */
+export class UnrecoverableError extends Error {
+  override name = 'UnrecoverableError';
+}
+
+/**
+ * Thrown by a processor to put the job back without spending an attempt, for
+ * example while Ollama is not running. The job waits `delayMs` before it is due.
+ */
+export class RetryLaterError extends Error {
+  override name = 'RetryLaterError';
+  readonly delayMs: number;
+
+  constructor(message: string, delayMs: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.delayMs = delayMs;
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') {
+    return `${JSON.stringify(value)} (string)`;
+  }
+
+  return `${String(value)} (${value === null ? 'null' : typeof value})`;
+}
+
+export function checkPositiveInteger(option: string, value: number, minimum = 1): number {
+  if (!Number.isSafeInteger(value) || value < minimum) {
+    throw new InvalidOptionError(option, `an integer >= ${minimum}`, value);
+  }
+
+  return value;
+}
+
+export function checkFraction(option: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    throw new InvalidOptionError(option, 'a number from 0 to 1', value);
+  }
+
+  return value;
+}

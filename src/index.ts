@@ -1,0 +1,42 @@
+// The library API: the same operations the command line uses, without any printing.
+export {
+  DatabaseError,
+  InvalidOptionError,
+  JobNotFoundError,
+  JobStateError,
+  RetryLaterError,
+  StepperError,
+  type StepperErrorCode,
+  UnrecoverableError,
+} from './errors.js';
+export { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from './queue/backoff.js';
+export { enqueueJob, enqueueJobs, type EnqueueOptions, type EnqueueResult } from './queue/enqueue.js';
+export { type QueueOptions, type RetentionOptions } from './queue/options.js';
+export {
+  type JobLock,
+  type ListJobsOptions,
+  openQueue,
+  type OpenQueueOptions,
+  Queue,
+  type StallRecoveryOptions,
+  type StallRecoveryResult,
+} from './queue/queue.js';
+export { type CleanResult } from './queue/retention.js';
+export { countSpooled, ingestSpool, type IngestResult, writeSpool } from './queue/spool.js';
+export * from './queue/types.js';
+export {
+  type CloseOptions,
+  JobTimeoutError,
+  LockLostError,
+  type Processor,
+  type ProcessorContext,
+  type ProcessorResult,
+  Worker,
+  WorkerClosingError,
+  type WorkerEvents,
+  type WorkerOptions,
+} from './queue/worker.js';
+export { DATABASE_FILE, ensureDataDir, resolveDataDir } from './store/data-dir.js';
+export { openDatabase, type OpenDatabaseOptions } from './store/database.js';
+export { SCHEMA_VERSION } from './store/migrations.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+
+import { DatabaseError, StepperError } from '../errors.js';
+import { ensureDataDir, resolveDataDir } from '../store/data-dir.js';
+import { type OpenQueueOptions, type Queue, openQueue } from './queue.js';
+import { writeSpool } from './spool.js';
+import type { Job, NewJob } from './types.js';
+
+export interface EnqueueOptions {
+  /** @default resolveDataDir() */
+  dataDir?: string;
+  /**
+   * How long to wait for another process's write lock before spooling, in milliseconds.
+   * Short, because a git hook waits for this call.
+   * @default 1500
+   */
+  busyTimeoutMs?: number;
+  /** Opens the queue; tests pass one that limits the database size. @default openQueue */
+  open?: (options: OpenQueueOptions) => Queue;
+}
+
+export type EnqueueResult =
+  | { spooled: false; job: Job; deduplicated: boolean }
+  | {
+      spooled: true;
+      /** The id the job keeps once the spool is ingested, unless a live duplicate absorbs it. */
+      jobId: string;
+      file: string;
+      /** Why the database did not take the job. */
+      reason: StepperError;
+    };
+
+export const ENQUEUE_BUSY_TIMEOUT_MS = 1500;
+
+/**
+ * Enqueues jobs from a short-lived process, such as a git hook, without ever losing one
+ * or blocking long. Each job gets its id first. When the database is busy past the
+ * timeout, full, corrupted, read-only or newer than this stepper, that job and every
+ * later one are written to the spool folder instead, for the worker to ingest.
+ * Throws only when the spool cannot be written either.
+ */
+export function enqueueJobs(inputs: readonly NewJob[], options: EnqueueOptions = {}): EnqueueResult[] {
+  const dataDir = options.dataDir ?? resolveDataDir();
+  const open = options.open ?? openQueue;
+  const jobs = inputs.map((input) => ({ ...input, id: input.id ?? randomUUID() }));
+  const results: EnqueueResult[] = [];
+
+  let queue: Queue | undefined;
+  let failure: StepperError | undefined;
+  try {
+    ensureDataDir(dataDir);
+    queue = open({ dataDir, busyTimeoutMs: options.busyTimeoutMs ?? ENQUEUE_BUSY_TIMEOUT_MS });
+  } catch (error) {
+    failure = asDatabaseFailure(error);
+  }
+
+  try {
+    for (const job of jobs) {
+      if (queue && !failure) {
+        try {
+          const { job: stored, deduplicated } = queue.add(job);
+          results.push({ spooled: false, job: stored, deduplicated });
+          continue;
+        } catch (error) {
+          failure = asDatabaseFailure(error);
+        }
+      }
+
+      const reason = failure as StepperError;
+      results.push({ spooled: true, jobId: job.id, file: spoolOrThrow(dataDir, job, reason), reason });
+    }
+  } finally {
+    queue?.close();
+  }
+
+  return results;
+}
+
+/** Enqueues one job; see enqueueJobs. */
+export function enqueueJob(input: NewJob, options: EnqueueOptions = {}): EnqueueResult {
+  return enqueueJobs([input], options)[0] as EnqueueResult;
+}
+
+/** Returns the error as a reason to spool, or rethrows it when it is not about the database. */
+function asDatabaseFailure(error: unknown): StepperError {
+  if (error instanceof DatabaseError) {
+    return error;
+  }
+
+  throw error;
+}
+
+function spoolOrThrow(dataDir: string, job: NewJob & { id: string }, reason: StepperError): string {
+  try {
+    return writeSpool(dataDir, job);
+  } catch (error) {
+    throw new StepperError(
+      'SPOOL_FAILED',
+      `cannot enqueue job ${job.id}: ${reason.message}; writing it to the spool failed too (${(error as Error).message})`,
+      { cause: error },
+    );
+  }
+}

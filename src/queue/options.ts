@@ -1,0 +1,83 @@
+import { checkPositiveInteger } from '../errors.js';
+import { type BackoffOptions, resolveBackoff } from './backoff.js';
+
+const DAY_MS = 24 * 60 * 60_000;
+
+export interface KeepOptions {
+  /** Newest finished jobs kept whatever their age. */
+  count: number;
+  /** Jobs that finished less than this many milliseconds ago are kept whatever their number. */
+  ageMs: number;
+}
+
+/** Retention of finished jobs, like BullMQ's removeOnComplete and removeOnFail. */
+export interface RetentionOptions {
+  /** @default { count: 1000, ageMs: 7 days } */
+  completed?: KeepOptions;
+  /** Applies to failed and to cancelled jobs, counted apart. @default { count: 5000, ageMs: 7 days } */
+  failed?: KeepOptions;
+  /** Newest events kept for `watch`. @default 10000 */
+  maxEvents?: number;
+  /** Events older than this are removed, in milliseconds. @default 7 days */
+  eventAgeMs?: number;
+}
+
+export interface QueueOptions {
+  /** Current time in epoch milliseconds; tests pass a fake clock. @default Date.now */
+  clock?: () => number;
+  /** Source of jitter, returning [0, 1). @default Math.random */
+  random?: () => number;
+  backoff?: BackoffOptions;
+  /** Attempts a new job gets unless `add` says otherwise. @default 5 */
+  maxAttempts?: number;
+  /** A job fails with reason `stalled` when its stall count reaches this number. @default 2 */
+  maxStalls?: number;
+  /** How long a claim holds a job before another worker may treat it as stalled, in milliseconds. @default 60000 */
+  lockDurationMs?: number;
+  retention?: RetentionOptions;
+}
+
+export interface ResolvedQueueOptions {
+  clock: () => number;
+  random: () => number;
+  backoff: Required<BackoffOptions>;
+  maxAttempts: number;
+  maxStalls: number;
+  lockDurationMs: number;
+  retention: Required<RetentionOptions>;
+}
+
+export const DEFAULT_RETENTION: Required<RetentionOptions> = {
+  completed: { count: 1000, ageMs: 7 * DAY_MS },
+  failed: { count: 5000, ageMs: 7 * DAY_MS },
+  maxEvents: 10_000,
+  eventAgeMs: 7 * DAY_MS,
+};
+
+export const DEFAULT_MAX_ATTEMPTS = 5;
+export const DEFAULT_MAX_STALLS = 2;
+export const DEFAULT_LOCK_DURATION_MS = 60_000;
+
+/** Checks queue options and fills in the defaults; an invalid value raises InvalidOptionError. */
+export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOptions {
+  const retention = { ...DEFAULT_RETENTION, ...options.retention };
+  checkKeep('retention.completed', retention.completed);
+  checkKeep('retention.failed', retention.failed);
+  checkPositiveInteger('retention.maxEvents', retention.maxEvents);
+  checkPositiveInteger('retention.eventAgeMs', retention.eventAgeMs, 0);
+
+  return {
+    clock: options.clock ?? Date.now,
+    random: options.random ?? Math.random,
+    backoff: resolveBackoff(options.backoff),
+    maxAttempts: checkPositiveInteger('maxAttempts', options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
+    maxStalls: checkPositiveInteger('maxStalls', options.maxStalls ?? DEFAULT_MAX_STALLS),
+    lockDurationMs: checkPositiveInteger('lockDurationMs', options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS),
+    retention,
+  };
+}
+
+function checkKeep(option: string, keep: KeepOptions): void {
+  checkPositiveInteger(`${option}.count`, keep.count, 0);
+  checkPositiveInteger(`${option}.ageMs`, keep.ageMs, 0);
+}

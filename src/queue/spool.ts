@@ -1,0 +1,186 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { InvalidOptionError, StepperError } from '../errors.js';
+import { SPOOL_DIR } from '../store/data-dir.js';
+import type { Queue } from './queue.js';
+import type { AddResult, NewJob } from './types.js';
+
+/**
+ * A job written to a file because the database could not take it. The file name starts
+ * with the time, so ingestion keeps the order in which jobs were enqueued.
+ */
+export interface SpoolRecord {
+  version: 1;
+  spooledAt: number;
+  job: NewJob & { id: string };
+}
+
+export interface IngestResult {
+  ingested: Array<{ file: string; result: AddResult }>;
+  /** Files that are not valid spool records, moved to `spool/rejected/` for inspection. */
+  rejected: Array<{ file: string; movedTo: string; reason: string }>;
+}
+
+/** A temporary file older than this was left by a writer that died before its rename. */
+const ABANDONED_TMP_AGE_MS = 60 * 60_000;
+
+/**
+ * Writes `job` durably to the spool folder: a temporary file is written, synced and
+ * renamed into place, so a reader sees either nothing or the whole record.
+ * Returns the path of the record.
+ */
+export function writeSpool(dataDir: string, job: NewJob & { id: string }, now = Date.now()): string {
+  const dir = path.join(dataDir, SPOOL_DIR);
+  const name = `${String(now).padStart(15, '0')}-${process.pid}-${job.id}.json`;
+  const target = path.join(dir, name);
+  const temporary = path.join(dir, `.${name}.tmp`);
+  const record: SpoolRecord = { version: 1, spooledAt: now, job };
+
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+
+    const fd = fs.openSync(temporary, 'wx', 0o600);
+    try {
+      fs.writeSync(fd, JSON.stringify(record));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+
+    fs.renameSync(temporary, target);
+    syncDirectory(dir);
+    return target;
+  } catch (error) {
+    fs.rmSync(temporary, { force: true });
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new StepperError('SPOOL_FAILED', `cannot write job ${job.id} to the spool folder ${dir} (${code})`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Moves every spool record into the queue, oldest first, then deletes its file. A record
+ * keeps the job id given at spool time, so a file read twice (a crash between the insert
+ * and the delete, or two ingesters at once) adds the job once. Database errors propagate
+ * and leave the remaining files in place for the next run.
+ */
+export function ingestSpool(queue: Queue, dataDir: string, now = Date.now()): IngestResult {
+  const dir = path.join(dataDir, SPOOL_DIR);
+  const result: IngestResult = { ingested: [], rejected: [] };
+
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return result;
+    }
+
+    throw error;
+  }
+
+  for (const name of names) {
+    const file = path.join(dir, name);
+    if (name.startsWith('.') && name.endsWith('.tmp')) {
+      removeIfAbandoned(file, now);
+      continue;
+    }
+
+    if (!name.endsWith('.json')) {
+      continue;
+    }
+
+    const text = readIfPresent(file);
+    if (text === undefined) {
+      continue;
+    }
+
+    let record: SpoolRecord;
+    try {
+      record = parseSpoolRecord(text);
+      const added = queue.add(record.job);
+      result.ingested.push({ file, result: added });
+    } catch (error) {
+      if (!(error instanceof InvalidOptionError) && !(error instanceof SyntaxError)) {
+        throw error;
+      }
+
+      result.rejected.push({ file, movedTo: reject(dir, name), reason: error.message });
+      continue;
+    }
+
+    fs.rmSync(file, { force: true });
+  }
+
+  return result;
+}
+
+/** Counts the records waiting in the spool folder. */
+export function countSpooled(dataDir: string): number {
+  try {
+    return fs.readdirSync(path.join(dataDir, SPOOL_DIR)).filter((name) => name.endsWith('.json') && !name.startsWith('.')).length;
+  } catch {
+    return 0;
+  }
+}
+
+function parseSpoolRecord(text: string): SpoolRecord {
+  const record = JSON.parse(text) as Partial<SpoolRecord> | null;
+  if (record?.version !== 1 || typeof record.job !== 'object' || record.job === null) {
+    throw new InvalidOptionError('spool record', 'an object with version 1 and a job', record?.version);
+  }
+
+  if (typeof record.job.id !== 'string' || record.job.id.length === 0) {
+    throw new InvalidOptionError('spool record job.id', 'a non-empty string', record.job.id);
+  }
+
+  return record as SpoolRecord;
+}
+
+function readIfPresent(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    // Another ingester took the file between readdir and read.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return undefined;
+    }
+
+    throw error;
+  }
+}
+
+function reject(dir: string, name: string): string {
+  const rejectedDir = path.join(dir, 'rejected');
+  const target = path.join(rejectedDir, name);
+  fs.mkdirSync(rejectedDir, { recursive: true, mode: 0o700 });
+  fs.renameSync(path.join(dir, name), target);
+  return target;
+}
+
+function removeIfAbandoned(file: string, now: number): void {
+  try {
+    if (now - fs.statSync(file).mtimeMs > ABANDONED_TMP_AGE_MS) {
+      fs.rmSync(file, { force: true });
+    }
+  } catch {
+    // Gone already, or renamed into place meanwhile.
+  }
+}
+
+function syncDirectory(dir: string): void {
+  // The rename is durable only once the directory entry is synced. Some filesystems
+  // refuse fsync on a directory; the record itself is synced already.
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // NOTE: without the directory sync a power loss right after the rename may lose the entry.
+  }
+}

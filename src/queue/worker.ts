@@ -1,0 +1,400 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import { RetryLaterError, checkPositiveInteger } from '../errors.js';
+import type { Queue, StallRecoveryResult } from './queue.js';
+import type { CleanResult } from './retention.js';
+import { type IngestResult, ingestSpool } from './spool.js';
+import type { ClaimedJob, FailOutcome, JobProgress, NewReport } from './types.js';
+
+export interface ProcessorContext {
+  /** Aborted when the job is cancelled, loses its lock, times out or the worker shuts down. */
+  signal: AbortSignal;
+  /** Records progress; writes are throttled to one per `progressIntervalMs`, the last value wins. */
+  updateProgress(progress: JobProgress): void;
+}
+
+export interface ProcessorResult {
+  report?: NewReport;
+}
+
+export type Processor = (job: ClaimedJob, context: ProcessorContext) => Promise<ProcessorResult | void>;
+
+export interface WorkerOptions {
+  /** Identifies this worker in job locks. @default a new UUID */
+  id?: string;
+  /** Jobs processed at once. @default 1 */
+  concurrency?: number;
+  /** Wait between claims when no job is due, in milliseconds. @default 1000 */
+  pollIntervalMs?: number;
+  /** How often expired locks of other workers are looked for, in milliseconds. @default 30000 */
+  stalledIntervalMs?: number;
+  /** How often this worker renews the locks it holds, in milliseconds. @default a third of the queue's lockDurationMs */
+  lockRenewMs?: number;
+  /** Minimum time between two progress writes of one job, in milliseconds. @default 1000 */
+  progressIntervalMs?: number;
+  /** Time after which a running job is aborted and counted as a failed attempt, in milliseconds. @default no limit */
+  jobTimeoutMs?: number;
+  /** How often retention runs, in milliseconds. @default 3600000 (one hour) */
+  cleanIntervalMs?: number;
+  /**
+   * At start, treat every active job of another owner as stalled, expired lock or not.
+   * Only for a worker that knows it is the only one alive. @default false
+   */
+  recoverAllOnStart?: boolean;
+  /** Folder whose spool is ingested. @default the folder of the queue's database */
+  dataDir?: string;
+}
+
+export interface CloseOptions {
+  /** How long running jobs may take to finish before they are aborted and released, in milliseconds. @default 30000 */
+  graceMs?: number;
+}
+
+/** Typed events of a Worker. Every caught error is emitted as `error` and never rethrown. */
+export interface WorkerEvents {
+  active: [job: ClaimedJob];
+  completed: [job: ClaimedJob];
+  retried: [job: ClaimedJob, error: unknown];
+  failed: [job: ClaimedJob, error: unknown];
+  released: [job: ClaimedJob, reason: string];
+  lockLost: [job: ClaimedJob];
+  stalled: [result: StallRecoveryResult];
+  ingested: [result: IngestResult];
+  cleaned: [result: CleanResult];
+  error: [error: unknown, job?: ClaimedJob];
+  closed: [];
+}
+
+/** Reason given to the signal of jobs aborted by a shutdown, so they are released, not failed. */
+export class WorkerClosingError extends Error {
+  override name = 'WorkerClosingError';
+}
+
+/** Reason given to the signal of a job that ran longer than `jobTimeoutMs`. */
+export class JobTimeoutError extends Error {
+  override name = 'JobTimeoutError';
+}
+
+/** Reason given to the signal of a job whose lock was lost: cancelled, or recovered as stalled. */
+export class LockLostError extends Error {
+  override name = 'LockLostError';
+}
+
+// After a shutdown aborts its jobs, how long they get to settle before they are released anyway.
+const ABORT_SETTLE_MS = 2000;
+
+interface RunningJob {
+  job: ClaimedJob;
+  controller: AbortController;
+  done: Promise<void>;
+  pendingProgress?: JobProgress;
+  progressTimer?: NodeJS.Timeout;
+  lastProgressAt: number;
+  released: boolean;
+}
+
+/**
+ * Claims jobs from a Queue and runs a processor on each, renewing locks, throttling
+ * progress, retrying failures with backoff, recovering other workers' stalled jobs,
+ * ingesting the spool and applying retention. It never prints: subscribe to its events.
+ */
+export class Worker extends EventEmitter<WorkerEvents> {
+  readonly id: string;
+  readonly #queue: Queue;
+  readonly #processor: Processor;
+  readonly #options: Required<Omit<WorkerOptions, 'jobTimeoutMs' | 'id'>> & { jobTimeoutMs?: number };
+  readonly #running = new Map<string, RunningJob>();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #closing?: Promise<void>;
+  #loop?: Promise<void>;
+  #wake?: () => void;
+
+  constructor(queue: Queue, processor: Processor, options: WorkerOptions = {}) {
+    super();
+    this.id = options.id ?? randomUUID();
+    this.#queue = queue;
+    this.#processor = processor;
+    this.#options = {
+      concurrency: checkPositiveInteger('concurrency', options.concurrency ?? 1),
+      pollIntervalMs: checkPositiveInteger('pollIntervalMs', options.pollIntervalMs ?? 1000),
+      stalledIntervalMs: checkPositiveInteger('stalledIntervalMs', options.stalledIntervalMs ?? 30_000),
+      lockRenewMs: checkPositiveInteger('lockRenewMs', options.lockRenewMs ?? Math.max(1, Math.floor(queue.options.lockDurationMs / 3))),
+      progressIntervalMs: checkPositiveInteger('progressIntervalMs', options.progressIntervalMs ?? 1000, 0),
+      cleanIntervalMs: checkPositiveInteger('cleanIntervalMs', options.cleanIntervalMs ?? 3_600_000),
+      recoverAllOnStart: options.recoverAllOnStart ?? false,
+      dataDir: options.dataDir ?? path.dirname(queue.file),
+      ...(options.jobTimeoutMs === undefined ? {} : { jobTimeoutMs: checkPositiveInteger('jobTimeoutMs', options.jobTimeoutMs) }),
+    };
+  }
+
+  /** Ids of the jobs this worker is running. */
+  get activeJobIds(): string[] {
+    return [...this.#running.keys()];
+  }
+
+  /** Starts the claim loop; the promise settles after `close()` has finished. */
+  run(): Promise<void> {
+    this.#loop ??= this.#runLoop();
+    return this.#loop;
+  }
+
+  /**
+   * Stops claiming, lets running jobs finish within `graceMs`, then aborts them and
+   * releases them to `waiting` without counting a stall. Repeated calls share one promise.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#shutdown(options.graceMs ?? 30_000);
+    return this.#closing;
+  }
+
+  async #runLoop(): Promise<void> {
+    this.#maintain(() => this.#recoverStalled(this.#options.recoverAllOnStart));
+    this.#maintain(() => this.#clean());
+    this.#timers.push(
+      setInterval(() => this.#maintain(() => this.#recoverStalled(false)), this.#options.stalledIntervalMs),
+      setInterval(() => this.#maintain(() => this.#clean()), this.#options.cleanIntervalMs),
+    );
+
+    while (!this.#closing) {
+      this.#maintain(() => this.#ingest());
+      this.#fillSlots();
+      if (this.#closing) {
+        break;
+      }
+
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#options.pollIntervalMs);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+    }
+
+    await this.#closing;
+  }
+
+  #fillSlots(): void {
+    while (!this.#closing && this.#running.size < this.#options.concurrency) {
+      let job: ClaimedJob | undefined;
+      try {
+        job = this.#queue.claim(this.id);
+      } catch (error) {
+        this.emit('error', error);
+        return;
+      }
+
+      if (!job) {
+        return;
+      }
+
+      this.#start(job);
+    }
+  }
+
+  #start(job: ClaimedJob): void {
+    const controller = new AbortController();
+    const running: RunningJob = {
+      job,
+      controller,
+      done: Promise.resolve(),
+      lastProgressAt: -Infinity,
+      released: false,
+    };
+    this.#running.set(job.id, running);
+    this.emit('active', job);
+    running.done = this.#process(running).finally(() => {
+      this.#running.delete(job.id);
+      this.#wake?.();
+    });
+  }
+
+  async #process(running: RunningJob): Promise<void> {
+    const { job, controller } = running;
+    const renew = setInterval(() => this.#renew(running), this.#options.lockRenewMs);
+    const timeout =
+      this.#options.jobTimeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () => controller.abort(new JobTimeoutError(`job ${job.id} timed out after ${this.#options.jobTimeoutMs} ms`)),
+            this.#options.jobTimeoutMs,
+          );
+
+    try {
+      const context: ProcessorContext = {
+        signal: controller.signal,
+        updateProgress: (progress) => this.#queueProgress(running, progress),
+      };
+      const result = await this.#processor(job, context);
+      this.#settle(running, () => {
+        if (controller.signal.aborted) {
+          this.#afterAbort(running, controller.signal.reason);
+          return;
+        }
+
+        const completed = this.#queue.complete(job, result?.report ? { report: result.report } : {});
+        this.emit(completed ? 'completed' : 'lockLost', job);
+      });
+    } catch (error) {
+      this.#settle(running, () => {
+        if (controller.signal.aborted && !(controller.signal.reason instanceof JobTimeoutError)) {
+          this.#afterAbort(running, controller.signal.reason);
+          return;
+        }
+
+        if (error instanceof RetryLaterError) {
+          this.#release(running, error.message, error.delayMs);
+          return;
+        }
+
+        const failure = controller.signal.aborted ? controller.signal.reason : error;
+        this.#emitFailure(job, failure, this.#queue.fail(job, failure));
+      });
+    } finally {
+      clearInterval(renew);
+      clearTimeout(timeout);
+      clearTimeout(running.progressTimer);
+    }
+  }
+
+  /** Runs the final write for a job once; a job released by a forced shutdown is left alone. */
+  #settle(running: RunningJob, write: () => void): void {
+    if (running.released) {
+      return;
+    }
+
+    try {
+      write();
+    } catch (error) {
+      // The lock stays until it expires, so the job is recovered as stalled, never lost.
+      this.emit('error', error, running.job);
+    }
+  }
+
+  #afterAbort(running: RunningJob, reason: unknown): void {
+    if (reason instanceof LockLostError) {
+      this.emit('lockLost', running.job);
+      return;
+    }
+
+    this.#release(running, reason instanceof Error ? reason.message : 'aborted', 0);
+  }
+
+  #release(running: RunningJob, reason: string, delayMs: number): void {
+    running.released = true;
+    const released = this.#queue.release(running.job, { reason, delayMs });
+    this.emit(released ? 'released' : 'lockLost', running.job, reason);
+  }
+
+  #emitFailure(job: ClaimedJob, error: unknown, outcome: FailOutcome): void {
+    if (outcome === 'stale') {
+      this.emit('lockLost', job);
+    } else {
+      this.emit(outcome, job, error);
+    }
+  }
+
+  #renew(running: RunningJob): void {
+    try {
+      if (!this.#queue.extendLock(running.job)) {
+        running.controller.abort(new LockLostError(`job ${running.job.id} lost its lock: it was cancelled or recovered as stalled`));
+      }
+    } catch (error) {
+      this.emit('error', error, running.job);
+    }
+  }
+
+  #queueProgress(running: RunningJob, progress: JobProgress): void {
+    running.pendingProgress = progress;
+    if (running.progressTimer) {
+      return;
+    }
+
+    const wait = Math.max(0, running.lastProgressAt + this.#options.progressIntervalMs - performance.now());
+    running.progressTimer = setTimeout(() => {
+      running.progressTimer = undefined;
+      running.lastProgressAt = performance.now();
+      const value = running.pendingProgress as JobProgress;
+      try {
+        if (!this.#queue.updateProgress(running.job, value)) {
+          running.controller.abort(new LockLostError(`job ${running.job.id} lost its lock: it was cancelled or recovered as stalled`));
+        }
+      } catch (error) {
+        this.emit('error', error, running.job);
+      }
+    }, wait);
+  }
+
+  #recoverStalled(includeUnexpired: boolean): void {
+    const result = this.#queue.requeueStalled({ exceptOwner: this.id, includeUnexpired });
+    if (result.requeued.length > 0 || result.failed.length > 0) {
+      this.emit('stalled', result);
+    }
+  }
+
+  #ingest(): void {
+    const result = ingestSpool(this.#queue, this.#options.dataDir);
+    if (result.ingested.length > 0 || result.rejected.length > 0) {
+      this.emit('ingested', result);
+    }
+  }
+
+  #clean(): void {
+    this.emit('cleaned', this.#queue.clean());
+  }
+
+  #maintain(task: () => void): void {
+    try {
+      task();
+    } catch (error) {
+      this.emit('error', error);
+    }
+  }
+
+  async #shutdown(graceMs: number): Promise<void> {
+    this.#wake?.();
+    for (const timer of this.#timers) {
+      clearInterval(timer);
+    }
+
+    const jobs = () => [...this.#running.values()];
+    if (!(await settleWithin(jobs().map((running) => running.done), graceMs))) {
+      for (const running of jobs()) {
+        running.controller.abort(new WorkerClosingError(`worker ${this.id} is shutting down`));
+      }
+
+      if (!(await settleWithin(jobs().map((running) => running.done), ABORT_SETTLE_MS))) {
+        // A processor that ignores its signal must not keep the job active: release it now,
+        // and the fence discards whatever the processor writes later.
+        for (const running of jobs()) {
+          this.#settle(running, () => this.#release(running, 'shutdown: processor did not stop', 0));
+        }
+      }
+    }
+
+    this.emit('closed');
+  }
+}
+
+/** Resolves true when all promises settle within `ms`, false otherwise. */
+async function settleWithin(promises: Array<Promise<unknown>>, ms: number): Promise<boolean> {
+  if (promises.length === 0) {
+    return true;
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = Promise.allSettled(promises).then(() => true as const);
+
+  try {
+    return await Promise.race([settled, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

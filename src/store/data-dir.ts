@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { DatabaseError } from '../errors.js';
+
+/** File names inside the data directory. */
+export const DATABASE_FILE = 'stepper.db';
+export const SPOOL_DIR = 'spool';
+
+/**
+ * Resolves the data directory: `$STEPPER_HOME`, else `$XDG_STATE_HOME/stepper`,
+ * else `~/.local/state/stepper`. Relative values are resolved against the
+ * current directory, and empty ones are ignored as the XDG spec asks.
+ */
+export function resolveDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.STEPPER_HOME) {
+    return path.resolve(env.STEPPER_HOME);
+  }
+
+  // The XDG Base Directory spec says a relative XDG_STATE_HOME is invalid and must be ignored.
+  if (env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME)) {
+    return path.join(env.XDG_STATE_HOME, 'stepper');
+  }
+
+  return path.join(env.HOME || os.homedir(), '.local', 'state', 'stepper');
+}
+
+/**
+ * Creates `dir` (and its spool folder) with mode 0700 when missing, and
+ * raises a DatabaseError naming the folder when it cannot be created or written.
+ * An existing directory keeps its owner's mode: stepper only tightens what it creates.
+ */
+export function ensureDataDir(dir: string): void {
+  try {
+    const created = fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+
+    // mkdir applies the umask, which can only tighten 0700, but chmod makes the mode exact.
+    if (created !== undefined) {
+      fs.chmodSync(dir, 0o700);
+    }
+
+    makeFolder(path.join(dir, SPOOL_DIR));
+  } catch (error) {
+    throw dataDirError(dir, error);
+  }
+}
+
+function makeFolder(folder: string): void {
+  try {
+    fs.mkdirSync(folder, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw error;
+    }
+  }
+}
+
+function dataDirError(dir: string, error: unknown): DatabaseError {
+  const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+  const fix =
+    code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+      ? 'make it writable by your user or set STEPPER_HOME to a writable folder'
+      : 'set STEPPER_HOME to a folder on a local disk';
+
+  return new DatabaseError(
+    'DATA_DIR_UNUSABLE',
+    dir,
+    `cannot create data directory ${dir} (${code}): ${fix}`,
+    { cause: error },
+  );
+}

@@ -1,0 +1,73 @@
+/**
+ * Schema migrations, applied in order. `PRAGMA user_version` stores how many ran, so
+ * migration N moves a database from version N - 1 to N. Never edit a released entry:
+ * append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  -- seq orders jobs by insertion ("oldest first among equals"); id is the public UUID.
+  CREATE TABLE jobs (
+    seq              INTEGER PRIMARY KEY,
+    id               TEXT    NOT NULL UNIQUE,
+    kind             TEXT    NOT NULL,
+    repository       TEXT    NOT NULL,
+    commit_sha       TEXT    NOT NULL,
+    dedup_key        TEXT    NOT NULL,
+    payload          TEXT    NOT NULL DEFAULT '{}',
+    priority         INTEGER NOT NULL,
+    state            TEXT    NOT NULL
+                     CHECK (state IN ('waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled')),
+    run_at           INTEGER NOT NULL,
+    attempts_made    INTEGER NOT NULL DEFAULT 0,
+    attempts_started INTEGER NOT NULL DEFAULT 0,
+    max_attempts     INTEGER NOT NULL,
+    stalled_count    INTEGER NOT NULL DEFAULT 0,
+    lock_token       TEXT,
+    lock_owner       TEXT,
+    lock_expires_at  INTEGER,
+    progress         TEXT,
+    last_error       TEXT,
+    error_class      TEXT,
+    error_code       TEXT,
+    failed_reason    TEXT,
+    result_id        TEXT REFERENCES reports (id),
+    created_at       INTEGER NOT NULL,
+    started_at       INTEGER,
+    finished_at      INTEGER,
+    updated_at       INTEGER NOT NULL
+  ) STRICT;
+
+  -- At most one live job per dedup key; finished jobs no longer block a new one.
+  CREATE UNIQUE INDEX jobs_live_dedup ON jobs (dedup_key)
+    WHERE state IN ('waiting', 'delayed', 'active');
+  CREATE INDEX jobs_waiting ON jobs (priority, seq) WHERE state = 'waiting';
+  CREATE INDEX jobs_delayed ON jobs (run_at) WHERE state = 'delayed';
+  CREATE INDEX jobs_active ON jobs (lock_expires_at) WHERE state = 'active';
+  CREATE INDEX jobs_finished ON jobs (state, finished_at)
+    WHERE state IN ('completed', 'failed', 'cancelled');
+  CREATE INDEX jobs_commit ON jobs (repository, commit_sha);
+
+  -- Reports outlive job rows: retention never deletes from this table.
+  CREATE TABLE reports (
+    id          TEXT    PRIMARY KEY,
+    kind        TEXT    NOT NULL,
+    repository  TEXT    NOT NULL,
+    commit_sha  TEXT    NOT NULL,
+    content     TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX reports_commit ON reports (repository, commit_sha, kind);
+
+  CREATE TABLE job_events (
+    seq     INTEGER PRIMARY KEY,
+    job_id  TEXT    NOT NULL,
+    type    TEXT    NOT NULL,
+    at      INTEGER NOT NULL,
+    data    TEXT
+  ) STRICT;
+  CREATE INDEX job_events_job ON job_events (job_id, seq);
+  `,
+];
+
+/** The schema version this build of stepper writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
