@@ -26,7 +26,7 @@ export type EnqueueResult =
       /** The id the job keeps once the spool is ingested, unless a live duplicate absorbs it. */
       jobId: string;
       file: string;
-      /** Why the database did not take the job. */
+      /** The database error that sent the job to the spool. */
       reason: StepperError;
     };
 

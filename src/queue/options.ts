@@ -28,11 +28,11 @@ export interface QueueOptions {
   /** Source of jitter, returning [0, 1). @default Math.random */
   random?: () => number;
   backoff?: BackoffOptions;
-  /** Attempts a new job gets unless `add` says otherwise. @default 5 */
+  /** Attempts a new job gets when `add` sets none. @default 5 */
   maxAttempts?: number;
   /** A job fails with reason `stalled` when its stall count reaches this number. @default 2 */
   maxStalls?: number;
-  /** How long a claim holds a job before another worker may treat it as stalled, in milliseconds. @default 60000 */
+  /** Lifetime of a claim's lock, after which another worker may treat the job as stalled, in milliseconds. @default 60000 */
   lockDurationMs?: number;
   retention?: RetentionOptions;
 }

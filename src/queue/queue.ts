@@ -40,7 +40,7 @@ export interface OpenQueueOptions extends QueueOptions, OpenDatabaseOptions {
   dataDir?: string;
 }
 
-/** What a fenced write needs to name a claimed job. */
+/** Id and lock token of a claimed job, the pair every fenced write checks. */
 export type JobLock = Pick<ClaimedJob, 'id' | 'token'>;
 
 export interface ListJobsOptions {
@@ -67,7 +67,7 @@ export interface StallRecoveryResult {
   failed: string[];
 }
 
-/** Longest error message stored per job, in characters; a diff quoted in an error cannot bloat the file. */
+/** Maximum length of a stored error message, in characters, so a diff quoted in an error cannot bloat the file. */
 const MAX_ERROR_LENGTH = 2000;
 
 /** Every this many events written through one Queue, old events are trimmed in the same transaction. */
@@ -86,7 +86,12 @@ export function openQueue(options: OpenQueueOptions = {}): Queue {
 
   const file = path.join(dataDir, DATABASE_FILE);
   const { db, warnings } = openDatabase(file, options);
-  return new Queue(db, file, warnings, options);
+  try {
+    return new Queue(db, file, warnings, options);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }
 
 /**

@@ -16,7 +16,7 @@ export const FINISHED_STATES: readonly JobState[] = ['completed', 'failed', 'can
 export const JOB_PRIORITY = { high: 1, normal: 2, low: 3 } as const;
 export type JobPriorityName = keyof typeof JOB_PRIORITY;
 
-/** Why a job ended in `failed`. */
+/** Reason a job ended in `failed`. */
 export type FailedReason = 'attempts-exhausted' | 'unrecoverable' | 'stalled';
 
 /** Progress a processor reports: a percentage or a JSON object such as `{ phase, tokens }`. */

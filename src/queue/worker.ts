@@ -41,7 +41,7 @@ export interface WorkerOptions {
   cleanIntervalMs?: number;
   /**
    * At start, treat every active job of another owner as stalled, expired lock or not.
-   * Only for a worker that knows it is the only one alive. @default false
+   * Only for a worker that is sure no other worker is alive. @default false
    */
   recoverAllOnStart?: boolean;
   /** Folder whose spool is ingested. @default the folder of the queue's database */

@@ -11,7 +11,7 @@ export const SPOOL_DIR = 'spool';
 /**
  * Resolves the data directory: `$STEPPER_HOME`, else `$XDG_STATE_HOME/stepper`,
  * else `~/.local/state/stepper`. Relative values are resolved against the
- * current directory, and empty ones are ignored as the XDG spec asks.
+ * current directory, and empty ones are ignored, as the XDG Base Directory spec requires.
  */
 export function resolveDataDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.STEPPER_HOME) {
@@ -58,10 +58,12 @@ function makeFolder(folder: string): void {
 
 function dataDirError(dir: string, error: unknown): DatabaseError {
   const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-  const fix =
-    code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-      ? 'make it writable by your user or set STEPPER_HOME to a writable folder'
-      : 'set STEPPER_HOME to a folder on a local disk';
+  let fix = 'set STEPPER_HOME to a folder on a local disk';
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    fix = 'make it writable by your user or set STEPPER_HOME to a writable folder';
+  } else if (code === 'EEXIST' || code === 'ENOTDIR') {
+    fix = 'the path or one of its parents is a file, so move that file aside or set STEPPER_HOME to another folder';
+  }
 
   return new DatabaseError(
     'DATA_DIR_UNUSABLE',

@@ -108,6 +108,8 @@ function createOwnerOnlyFile(file: string): void {
     if ((mode & 0o077) !== 0) {
       fs.chmodSync(file, mode & 0o700);
     }
+
+    matchSidecarModes(file, mode & 0o700);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') {
@@ -120,6 +122,30 @@ function createOwnerOnlyFile(file: string): void {
     }
 
     throw translateSqliteError(file, error);
+  }
+}
+
+/**
+ * Gives leftover -wal and -shm files the database file's mode. SQLite creates them with the
+ * mode the database file had, so a read-only open leaves read-only ones behind, and those
+ * would keep the database read-only after its owner made the file writable again.
+ */
+function matchSidecarModes(file: string, mode: number): void {
+  for (const sidecar of [`${file}-wal`, `${file}-shm`]) {
+    let current: number;
+    try {
+      current = fs.statSync(sidecar).mode & 0o777;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        continue;
+      }
+
+      throw error;
+    }
+
+    if (current !== mode) {
+      fs.chmodSync(sidecar, mode);
+    }
   }
 }
 
@@ -194,7 +220,7 @@ function schemaTooNewError(file: string, version: number): DatabaseError {
     'SCHEMA_TOO_NEW',
     file,
     `database ${file} has schema version ${version}, newer than this stepper's ${SCHEMA_VERSION}: ` +
-      'upgrade stepper (npm install -g stepper@latest); the file was left untouched',
+      'upgrade stepper to the version that wrote it, or newer; the file was left untouched',
   );
 }
 
@@ -239,7 +265,7 @@ export function translateSqliteError(file: string, error: unknown): StepperError
     return new DatabaseError(
       'DATABASE_READONLY',
       file,
-      `database ${file} is read-only (${detail}): make the file and its folder writable by your user, ` +
+      `database ${file} is read-only (${detail}): make the file, its -wal and -shm files and its folder writable by your user, ` +
         'or set STEPPER_HOME to a writable folder',
       { cause: error },
     );

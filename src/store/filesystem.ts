@@ -26,7 +26,7 @@ export function networkFilesystemName(type: number): string | undefined {
   return NETWORK_FILESYSTEMS.get(type >>> 0);
 }
 
-/** Returns the network filesystem that holds `dir`, or undefined on a local disk or when statfs fails. */
+/** Returns the network filesystem that contains `dir`, or undefined on a local disk or when statfs fails. */
 export function detectNetworkFilesystem(dir: string): string | undefined {
   try {
     return networkFilesystemName(fs.statfsSync(dir).type);
