@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 import { DatabaseError, StepperError } from '../errors.js';
 import { ensureDataDir, resolveDataDir } from '../store/data-dir.js';
+import { normalizeNewJob } from './new-job.js';
+import { DEFAULT_MAX_ATTEMPTS } from './options.js';
 import { type OpenQueueOptions, type Queue, openQueue } from './queue.js';
 import { writeSpool } from './spool.js';
 import type { Job, NewJob } from './types.js';
@@ -43,6 +45,11 @@ export function enqueueJobs(inputs: readonly NewJob[], options: EnqueueOptions =
   const dataDir = options.dataDir ?? resolveDataDir();
   const open = options.open ?? openQueue;
   const jobs = inputs.map((input) => ({ ...input, id: input.id ?? randomUUID() }));
+
+  // Checked here as well as in Queue.add, because a job that goes to the spool skips add.
+  for (const job of jobs) {
+    normalizeNewJob(job, DEFAULT_MAX_ATTEMPTS, Date.now());
+  }
   const results: EnqueueResult[] = [];
 
   let queue: Queue | undefined;

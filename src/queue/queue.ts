@@ -1,39 +1,43 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 
-import type { Statement } from 'better-sqlite3';
-
-import { InvalidOptionError, JobNotFoundError, JobStateError, UnrecoverableError } from '../errors.js';
+import { JobNotFoundError, JobStateError, UnrecoverableError } from '../errors.js';
 import { DATABASE_FILE, ensureDataDir, resolveDataDir } from '../store/data-dir.js';
-import { type OpenDatabaseOptions, type SqliteDatabase, openDatabase, translateSqliteError } from '../store/database.js';
+import { type OpenDatabaseOptions, type SqliteDatabase, openDatabase } from '../store/database.js';
 import { backoffDelay } from './backoff.js';
+import { type ErrorDetails, describeError } from './error-details.js';
+import { normalizeNewJob } from './new-job.js';
 import { type QueueOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.js';
-import { type CleanResult, cleanFinished } from './retention.js';
+import { JobStore } from './job-store.js';
 import {
-  type EventRow,
-  type JobRow,
-  type ReportRow,
-  toClaimedJob,
-  toJob,
-  toJobEvent,
-  toReport,
-} from './rows.js';
+  type ListEventsOptions,
+  type ListJobsOptions,
+  countJobs,
+  findJobRow,
+  findLiveDuplicate,
+  listEvents,
+  listJobs,
+  readJob,
+  readOldestWaiting,
+  readReport,
+} from './reads.js';
+import { type CleanResult, cleanFinished } from './retention.js';
+import { type JobRow, toClaimedJob, toJob } from './rows.js';
 import {
   type AddResult,
   type ClaimedJob,
   type FailOutcome,
   type FailedReason,
-  JOB_PRIORITY,
-  JOB_STATES,
   type Job,
   type JobEvent,
-  type JobEventType,
   type JobProgress,
   type JobState,
   type NewJob,
   type NewReport,
   type Report,
 } from './types.js';
+
+export type { ListEventsOptions, ListJobsOptions } from './reads.js';
 
 export interface OpenQueueOptions extends QueueOptions, OpenDatabaseOptions {
   /** Data directory holding the database. @default resolveDataDir() */
@@ -42,14 +46,6 @@ export interface OpenQueueOptions extends QueueOptions, OpenDatabaseOptions {
 
 /** Id and lock token of a claimed job, the pair every fenced write checks. */
 export type JobLock = Pick<ClaimedJob, 'id' | 'token'>;
-
-export interface ListJobsOptions {
-  states?: readonly JobState[];
-  repository?: string;
-  commitSha?: string;
-  /** @default 50 */
-  limit?: number;
-}
 
 export interface StallRecoveryOptions {
   /** A worker id whose jobs are left alone, because that worker is alive and renews them. */
@@ -66,12 +62,6 @@ export interface StallRecoveryResult {
   requeued: string[];
   failed: string[];
 }
-
-/** Maximum length of a stored error message, in characters, so a diff quoted in an error cannot bloat the file. */
-const MAX_ERROR_LENGTH = 2000;
-
-/** Every this many events written through one Queue, old events are trimmed in the same transaction. */
-const EVENT_TRIM_INTERVAL = 1000;
 
 const FENCE = `id = @id AND state = 'active' AND lock_token = @token`;
 
@@ -105,22 +95,18 @@ export class Queue {
   /** Conditions found at open time that deserve the user's attention. */
   readonly warnings: readonly string[];
   readonly options: ResolvedQueueOptions;
-  readonly #db: SqliteDatabase;
-  readonly #statements = new Map<string, Statement>();
-  readonly #transaction: ReturnType<SqliteDatabase['transaction']>;
-  #eventsSinceTrim = 0;
+  readonly #store: JobStore;
 
   constructor(db: SqliteDatabase, file: string, warnings: readonly string[], options: QueueOptions = {}) {
-    this.#db = db;
     this.file = file;
     this.warnings = warnings;
     this.options = resolveQueueOptions(options);
-    this.#transaction = db.transaction((work: () => unknown) => work());
+    this.#store = new JobStore(db, file, this.options.retention.maxEvents);
   }
 
   /** The underlying connection, for maintenance and tests. */
   get database(): SqliteDatabase {
-    return this.#db;
+    return this.#store.db;
   }
 
   /**
@@ -128,11 +114,11 @@ export class Queue {
    * A job given an `id` that exists already (a spool file ingested twice) is returned as is.
    */
   add(input: NewJob): AddResult {
-    const job = this.#normalizeNewJob(input);
     const now = this.#now();
+    const job = normalizeNewJob(input, this.options.maxAttempts, now);
 
-    return this.#write(() => {
-      const inserted = this.#statement(`
+    return this.#store.write(() => {
+      const inserted = this.#store.statement(`
         INSERT INTO jobs (id, kind, repository, commit_sha, dedup_key, payload, priority, state, run_at,
                           max_attempts, created_at, updated_at)
         VALUES (@id, @kind, @repository, @commitSha, @dedupKey, @payload, @priority, @state, @runAt,
@@ -141,13 +127,13 @@ export class Queue {
         RETURNING *`).get({ ...job, now }) as JobRow | undefined;
 
       if (inserted) {
-        this.#event(inserted.id, 'added', { state: inserted.state, priority: inserted.priority }, now);
+        this.#store.event(inserted.id, 'added', { state: inserted.state, priority: inserted.priority }, now);
         return { job: toJob(inserted), deduplicated: false };
       }
 
       const existing =
-        (this.#statement('SELECT * FROM jobs WHERE id = ?').get(job.id) as JobRow | undefined) ??
-        this.#liveDuplicate(job.dedupKey);
+        findJobRow(this.#store, job.id) ??
+        findLiveDuplicate(this.#store, job.dedupKey);
       if (!existing) {
         throw new Error(`job ${job.id} was neither inserted nor found; the jobs table has an unexpected constraint`);
       }
@@ -157,76 +143,31 @@ export class Queue {
   }
 
   getJob(id: string): Job | undefined {
-    const row = this.#read(() => this.#statement('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined);
-    return row ? toJob(row) : undefined;
+    return readJob(this.#store, id);
   }
 
   /** Lists jobs, newest first. */
   getJobs(options: ListJobsOptions = {}): Job[] {
-    const states = options.states ?? JOB_STATES;
-    const conditions = [`state IN (${states.map(() => '?').join(', ')})`];
-    const parameters: unknown[] = [...states];
-
-    if (options.repository !== undefined) {
-      conditions.push('repository = ?');
-      parameters.push(options.repository);
-    }
-
-    if (options.commitSha !== undefined) {
-      conditions.push('commit_sha = ?');
-      parameters.push(options.commitSha);
-    }
-
-    parameters.push(options.limit ?? 50);
-    const sql = `SELECT * FROM jobs WHERE ${conditions.join(' AND ')} ORDER BY seq DESC LIMIT ?`;
-    const rows = this.#read(() => this.#statement(sql).all(...parameters) as JobRow[]);
-    return rows.map(toJob);
+    return listJobs(this.#store, options);
   }
 
   /** Counts jobs in each state. */
   getCounts(): Record<JobState, number> {
-    const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
-    const rows = this.#read(
-      () => this.#statement('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as Array<{ state: JobState; n: number }>,
-    );
-
-    for (const row of rows) {
-      counts[row.state] = row.n;
-    }
-
-    return counts;
+    return countJobs(this.#store);
   }
 
   /** Returns the waiting or delayed job that was added first. */
   getOldestWaiting(): Job | undefined {
-    const row = this.#read(
-      () =>
-        this.#statement(
-          `SELECT * FROM jobs WHERE state IN ('waiting', 'delayed') ORDER BY created_at, seq LIMIT 1`,
-        ).get() as JobRow | undefined,
-    );
-    return row ? toJob(row) : undefined;
+    return readOldestWaiting(this.#store);
   }
 
   getReport(id: string): Report | undefined {
-    const row = this.#read(() => this.#statement('SELECT * FROM reports WHERE id = ?').get(id) as ReportRow | undefined);
-    return row ? toReport(row) : undefined;
+    return readReport(this.#store, id);
   }
 
   /** Returns events after `afterSeq` in the order they happened, optionally of one job. */
-  getEvents(options: { afterSeq?: number; jobId?: string; limit?: number } = {}): JobEvent[] {
-    const afterSeq = options.afterSeq ?? 0;
-    const limit = options.limit ?? 500;
-    const rows = this.#read(() =>
-      options.jobId === undefined
-        ? (this.#statement('SELECT * FROM job_events WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as EventRow[])
-        : (this.#statement('SELECT * FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?').all(
-            options.jobId,
-            afterSeq,
-            limit,
-          ) as EventRow[]),
-    );
-    return rows.map(toJobEvent);
+  getEvents(options: ListEventsOptions = {}): JobEvent[] {
+    return listEvents(this.#store, options);
   }
 
   /**
@@ -234,7 +175,7 @@ export class Queue {
    * reader polls this one number and reads again only after a change.
    */
   dataVersion(): number {
-    return this.#read(() => this.#db.pragma('data_version', { simple: true }) as number);
+    return this.#store.read(() => this.#store.db.pragma('data_version', { simple: true }) as number);
   }
 
   /**
@@ -245,12 +186,12 @@ export class Queue {
     const now = this.#now();
     const token = randomUUID();
 
-    return this.#write(() => {
-      this.#statement(
+    return this.#store.write(() => {
+      this.#store.statement(
         `UPDATE jobs SET state = 'waiting', updated_at = @now WHERE state = 'delayed' AND run_at <= @now`,
       ).run({ now });
 
-      const row = this.#statement(`
+      const row = this.#store.statement(`
         UPDATE jobs
            SET state = 'active', lock_token = @token, lock_owner = @owner, lock_expires_at = @expiresAt,
                attempts_started = attempts_started + 1, started_at = @now, updated_at = @now, progress = NULL
@@ -261,7 +202,7 @@ export class Queue {
         return undefined;
       }
 
-      this.#event(row.id, 'started', { attempt: row.attempts_made + 1, owner }, now);
+      this.#store.event(row.id, 'started', { attempt: row.attempts_made + 1, owner }, now);
       return toClaimedJob(row);
     });
   }
@@ -269,8 +210,8 @@ export class Queue {
   /** Renews the lock on a claimed job; false means the lock was lost and the work must stop. */
   extendLock(lock: JobLock, durationMs = this.options.lockDurationMs): boolean {
     const now = this.#now();
-    const result = this.#write(() =>
-      this.#statement(`UPDATE jobs SET lock_expires_at = @expiresAt, updated_at = @now WHERE ${FENCE}`).run({
+    const result = this.#store.write(() =>
+      this.#store.statement(`UPDATE jobs SET lock_expires_at = @expiresAt, updated_at = @now WHERE ${FENCE}`).run({
         ...lock,
         now,
         expiresAt: now + durationMs,
@@ -284,8 +225,8 @@ export class Queue {
     const now = this.#now();
     const json = JSON.stringify(progress);
 
-    return this.#write(() => {
-      const result = this.#statement(`UPDATE jobs SET progress = @json, updated_at = @now WHERE ${FENCE}`).run({
+    return this.#store.write(() => {
+      const result = this.#store.statement(`UPDATE jobs SET progress = @json, updated_at = @now WHERE ${FENCE}`).run({
         ...lock,
         json,
         now,
@@ -294,7 +235,7 @@ export class Queue {
         return false;
       }
 
-      this.#event(lock.id, 'progress', typeof progress === 'number' ? { value: progress } : progress, now);
+      this.#store.event(lock.id, 'progress', typeof progress === 'number' ? { value: progress } : progress, now);
       return true;
     });
   }
@@ -306,7 +247,7 @@ export class Queue {
   complete(lock: JobLock, result: { report?: NewReport } = {}): boolean {
     const now = this.#now();
 
-    return this.#write(() => {
+    return this.#store.write(() => {
       const row = this.#activeRow(lock);
       if (!row) {
         return false;
@@ -315,18 +256,18 @@ export class Queue {
       let resultId: string | null = null;
       if (result.report) {
         resultId = randomUUID();
-        this.#statement(`
+        this.#store.statement(`
           INSERT INTO reports (id, kind, repository, commit_sha, content, created_at)
           VALUES (?, ?, ?, ?, ?, ?)`).run(resultId, row.kind, row.repository, row.commit_sha, JSON.stringify(result.report.content), now);
       }
 
-      this.#statement(`
+      this.#store.statement(`
         UPDATE jobs
            SET state = 'completed', attempts_made = attempts_made + 1, result_id = @resultId,
                lock_token = NULL, lock_owner = NULL, lock_expires_at = NULL,
                finished_at = @now, updated_at = @now
          WHERE ${FENCE}`).run({ ...lock, resultId, now });
-      this.#event(lock.id, 'completed', { attempt: row.attempts_made + 1, resultId }, now);
+      this.#store.event(lock.id, 'completed', { attempt: row.attempts_made + 1, resultId }, now);
       return true;
     });
   }
@@ -340,7 +281,7 @@ export class Queue {
     const details = describeError(error);
     const permanent = options.permanent === true || details.errorClass === UnrecoverableError.name;
 
-    return this.#write(() => {
+    return this.#store.write(() => {
       const row = this.#activeRow(lock);
       if (!row) {
         return 'stale';
@@ -354,13 +295,13 @@ export class Queue {
       }
 
       const delayMs = backoffDelay(attemptsMade, this.options.backoff, this.options.random);
-      this.#statement(`
+      this.#store.statement(`
         UPDATE jobs
            SET state = 'delayed', run_at = @runAt, attempts_made = @attemptsMade,
                last_error = @message, error_class = @errorClass, error_code = @errorCode,
                lock_token = NULL, lock_owner = NULL, lock_expires_at = NULL, updated_at = @now
          WHERE ${FENCE}`).run({ ...lock, ...details, attemptsMade, runAt: now + delayMs, now });
-      this.#event(lock.id, 'retried', { attempt: attemptsMade, delayMs, error: details.message, errorClass: details.errorClass }, now);
+      this.#store.event(lock.id, 'retried', { attempt: attemptsMade, delayMs, error: details.message, errorClass: details.errorClass }, now);
       return 'retried';
     });
   }
@@ -374,8 +315,8 @@ export class Queue {
     const now = this.#now();
     const delayMs = options.delayMs ?? 0;
 
-    return this.#write(() => {
-      const result = this.#statement(`
+    return this.#store.write(() => {
+      const result = this.#store.statement(`
         UPDATE jobs
            SET state = @state, run_at = @runAt, lock_token = NULL, lock_owner = NULL, lock_expires_at = NULL,
                updated_at = @now
@@ -384,7 +325,7 @@ export class Queue {
         return false;
       }
 
-      this.#event(lock.id, 'released', { reason: options.reason ?? null, delayMs }, now);
+      this.#store.event(lock.id, 'released', { reason: options.reason ?? null, delayMs }, now);
       return true;
     });
   }
@@ -398,8 +339,8 @@ export class Queue {
     const now = this.#now();
     const result: StallRecoveryResult = { requeued: [], failed: [] };
 
-    return this.#write(() => {
-      const rows = this.#statement(`
+    return this.#store.write(() => {
+      const rows = this.#store.statement(`
         SELECT * FROM jobs
          WHERE state = 'active'
            AND (@includeUnexpired = 1 OR lock_expires_at <= @now)
@@ -412,7 +353,7 @@ export class Queue {
       for (const row of rows) {
         const stalledCount = row.stalled_count + 1;
         const lock = { id: row.id, token: row.lock_token };
-        this.#statement(`UPDATE jobs SET stalled_count = @stalledCount WHERE ${FENCE}`).run({ ...lock, stalledCount });
+        this.#store.statement(`UPDATE jobs SET stalled_count = @stalledCount WHERE ${FENCE}`).run({ ...lock, stalledCount });
 
         if (stalledCount >= this.options.maxStalls) {
           const message = `job stalled ${stalledCount} times: its worker stopped while the job was active`;
@@ -421,11 +362,11 @@ export class Queue {
           continue;
         }
 
-        this.#statement(`
+        this.#store.statement(`
           UPDATE jobs
              SET state = 'waiting', lock_token = NULL, lock_owner = NULL, lock_expires_at = NULL, updated_at = @now
            WHERE ${FENCE}`).run({ ...lock, now });
-        this.#event(row.id, 'stalled', { stalledCount, owner: row.lock_owner }, now);
+        this.#store.event(row.id, 'stalled', { stalledCount, owner: row.lock_owner }, now);
         result.requeued.push(row.id);
       }
 
@@ -437,19 +378,19 @@ export class Queue {
   cancel(id: string): Job {
     const now = this.#now();
 
-    return this.#write(() => {
+    return this.#store.write(() => {
       const row = this.#rowOrThrow(id);
       if (row.state === 'completed' || row.state === 'failed' || row.state === 'cancelled') {
         throw new JobStateError(id, row.state, `job ${id} is already ${row.state}: only waiting, delayed or active jobs can be cancelled`);
       }
 
-      const updated = this.#statement(`
+      const updated = this.#store.statement(`
         UPDATE jobs
            SET state = 'cancelled', lock_token = NULL, lock_owner = NULL, lock_expires_at = NULL,
                finished_at = @now, updated_at = @now
          WHERE id = @id
         RETURNING *`).get({ id, now }) as JobRow;
-      this.#event(id, 'cancelled', { previousState: row.state }, now);
+      this.#store.event(id, 'cancelled', { previousState: row.state }, now);
       return toJob(updated);
     });
   }
@@ -461,25 +402,25 @@ export class Queue {
   retry(id: string): AddResult {
     const now = this.#now();
 
-    return this.#write(() => {
+    return this.#store.write(() => {
       const row = this.#rowOrThrow(id);
       if (row.state !== 'failed' && row.state !== 'cancelled') {
         throw new JobStateError(id, row.state, `job ${id} is ${row.state}: only failed or cancelled jobs can be retried`);
       }
 
-      const duplicate = this.#liveDuplicate(row.dedup_key);
+      const duplicate = findLiveDuplicate(this.#store, row.dedup_key);
       if (duplicate) {
         return { job: toJob(duplicate), deduplicated: true };
       }
 
-      const updated = this.#statement(`
+      const updated = this.#store.statement(`
         UPDATE jobs
            SET state = 'waiting', run_at = @now, attempts_made = 0, stalled_count = 0,
                last_error = NULL, error_class = NULL, error_code = NULL, failed_reason = NULL,
                finished_at = NULL, updated_at = @now
          WHERE id = @id
         RETURNING *`).get({ id, now }) as JobRow;
-      this.#event(id, 'retried', { manual: true, previousState: row.state }, now);
+      this.#store.event(id, 'retried', { manual: true, previousState: row.state }, now);
       return { job: toJob(updated), deduplicated: false };
     });
   }
@@ -487,54 +428,17 @@ export class Queue {
   /** Applies retention to finished jobs and events. Reports are never removed here. */
   clean(): CleanResult {
     const now = this.#now();
-    return this.#write(() => cleanFinished(this.#db, this.options.retention, now));
+    return this.#store.write(() => cleanFinished(this.#store.db, this.options.retention, now));
   }
 
   /** Checkpoints the WAL into the database and truncates it; readers may make it partial. */
   checkpoint(): void {
     // A checkpoint cannot run inside a transaction.
-    this.#read(() => this.#db.pragma('wal_checkpoint(TRUNCATE)'));
+    this.#store.read(() => this.#store.db.pragma('wal_checkpoint(TRUNCATE)'));
   }
 
   close(): void {
-    this.#db.close();
-  }
-
-  #normalizeNewJob(input: NewJob) {
-    for (const field of ['kind', 'repository', 'commitSha'] as const) {
-      if (typeof input[field] !== 'string' || input[field].length === 0) {
-        throw new InvalidOptionError(field, 'a non-empty string', input[field]);
-      }
-    }
-
-    const priority = typeof input.priority === 'string' ? JOB_PRIORITY[input.priority] : (input.priority ?? JOB_PRIORITY.normal);
-    if (!Number.isSafeInteger(priority)) {
-      throw new InvalidOptionError('priority', `an integer or one of ${Object.keys(JOB_PRIORITY).join(', ')}`, input.priority);
-    }
-
-    const maxAttempts = input.maxAttempts ?? this.options.maxAttempts;
-    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
-      throw new InvalidOptionError('maxAttempts', 'an integer >= 1', maxAttempts);
-    }
-
-    const delayMs = input.delayMs ?? 0;
-    if (!Number.isSafeInteger(delayMs) || delayMs < 0) {
-      throw new InvalidOptionError('delayMs', 'an integer >= 0', delayMs);
-    }
-
-    const now = this.#now();
-    return {
-      id: input.id ?? randomUUID(),
-      kind: input.kind,
-      repository: input.repository,
-      commitSha: input.commitSha,
-      dedupKey: input.dedupKey ?? `${input.kind}:${input.repository}:${input.commitSha}`,
-      payload: JSON.stringify(input.payload ?? {}),
-      priority,
-      state: delayMs > 0 ? 'delayed' : 'waiting',
-      runAt: now + delayMs,
-      maxAttempts,
-    };
+    this.#store.close();
   }
 
   #finishFailed(
@@ -544,22 +448,22 @@ export class Queue {
     attemptsMade: number,
     now: number,
   ): void {
-    this.#statement(`
+    this.#store.statement(`
       UPDATE jobs
          SET state = 'failed', failed_reason = @reason, attempts_made = @attemptsMade,
              last_error = @message, error_class = @errorClass, error_code = @errorCode,
              lock_token = NULL, lock_owner = NULL, lock_expires_at = NULL,
              finished_at = @now, updated_at = @now
        WHERE id = @id`).run({ id: row.id, reason, attemptsMade, ...details, now });
-    this.#event(row.id, 'failed', { reason, attemptsMade, stalledCount: row.stalled_count, error: details.message, errorClass: details.errorClass }, now);
+    this.#store.event(row.id, 'failed', { reason, attemptsMade, stalledCount: row.stalled_count, error: details.message, errorClass: details.errorClass }, now);
   }
 
   #activeRow(lock: JobLock): JobRow | undefined {
-    return this.#statement(`SELECT * FROM jobs WHERE ${FENCE}`).get(lock) as JobRow | undefined;
+    return this.#store.statement(`SELECT * FROM jobs WHERE ${FENCE}`).get(lock) as JobRow | undefined;
   }
 
   #rowOrThrow(id: string): JobRow {
-    const row = this.#statement('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    const row = findJobRow(this.#store, id);
     if (!row) {
       throw new JobNotFoundError(id);
     }
@@ -567,75 +471,7 @@ export class Queue {
     return row;
   }
 
-  #liveDuplicate(dedupKey: string): JobRow | undefined {
-    return this.#statement(
-      `SELECT * FROM jobs WHERE dedup_key = ? AND state IN ('waiting', 'delayed', 'active')`,
-    ).get(dedupKey) as JobRow | undefined;
-  }
-
-  #event(jobId: string, type: JobEventType, data: Record<string, unknown> | null, now: number): void {
-    this.#statement('INSERT INTO job_events (job_id, type, at, data) VALUES (?, ?, ?, ?)').run(
-      jobId,
-      type,
-      now,
-      data === null ? null : JSON.stringify(data),
-    );
-
-    this.#eventsSinceTrim += 1;
-    if (this.#eventsSinceTrim >= EVENT_TRIM_INTERVAL) {
-      this.#eventsSinceTrim = 0;
-      this.#statement('DELETE FROM job_events WHERE seq <= (SELECT max(seq) FROM job_events) - ?').run(
-        this.options.retention.maxEvents,
-      );
-    }
-  }
-
-  #statement(sql: string): Statement {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-
-    return statement;
-  }
-
-  /** Runs `work` in an IMMEDIATE transaction, turning SQLite errors into DatabaseErrors. */
-  #write<T>(work: () => T): T {
-    try {
-      return this.#transaction.immediate(work) as T;
-    } catch (error) {
-      throw translateSqliteError(this.file, error);
-    }
-  }
-
-  #read<T>(work: () => T): T {
-    try {
-      return work();
-    } catch (error) {
-      throw translateSqliteError(this.file, error);
-    }
-  }
-
   #now(): number {
     return this.options.clock();
   }
-}
-
-interface ErrorDetails {
-  message: string;
-  errorClass: string;
-  errorCode: string | null;
-}
-
-function describeError(error: unknown): ErrorDetails {
-  const message = error instanceof Error ? error.message : String(error);
-  const errorClass = error instanceof Error ? error.name : typeof error;
-  const code = (error as { code?: unknown } | null)?.code;
-
-  return {
-    message: message.length > MAX_ERROR_LENGTH ? `${message.slice(0, MAX_ERROR_LENGTH)}…` : message,
-    errorClass,
-    errorCode: typeof code === 'string' ? code : null,
-  };
 }

@@ -25,6 +25,9 @@ export interface IngestResult {
 /** A temporary file older than this was left by a writer that died before its rename. */
 const ABANDONED_TMP_AGE_MS = 60 * 60_000;
 
+/** Counts records this process wrote, so that names written in one millisecond sort in write order. */
+let writeSequence = 0;
+
 /**
  * Writes `job` durably to the spool folder: a temporary file is written, synced and
  * renamed into place, so a reader sees either nothing or the whole record.
@@ -32,7 +35,8 @@ const ABANDONED_TMP_AGE_MS = 60 * 60_000;
  */
 export function writeSpool(dataDir: string, job: NewJob & { id: string }, now = Date.now()): string {
   const dir = path.join(dataDir, SPOOL_DIR);
-  const name = `${String(now).padStart(15, '0')}-${process.pid}-${job.id}.json`;
+  writeSequence += 1;
+  const name = `${String(now).padStart(15, '0')}-${process.pid}-${String(writeSequence).padStart(9, '0')}-${job.id}.json`;
   const target = path.join(dir, name);
   const temporary = path.join(dir, `.${name}.tmp`);
   const record: SpoolRecord = { version: 1, spooledAt: now, job };
@@ -52,7 +56,12 @@ export function writeSpool(dataDir: string, job: NewJob & { id: string }, now = 
     syncDirectory(dir);
     return target;
   } catch (error) {
-    fs.rmSync(temporary, { force: true });
+    try {
+      fs.rmSync(temporary, { force: true });
+    } catch {
+      // The write error is the one to report, even when removal fails too, as under a path that is a file.
+    }
+
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
     throw new StepperError('SPOOL_FAILED', `cannot write job ${job.id} to the spool folder ${dir} (${code})`, {
       cause: error,

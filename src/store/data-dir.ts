@@ -49,6 +49,7 @@ export function ensureDataDir(dir: string): void {
 function makeFolder(folder: string): void {
   try {
     fs.mkdirSync(folder, { mode: 0o700 });
+    fs.chmodSync(folder, 0o700);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
       throw error;

@@ -1,0 +1,78 @@
+import type { Statement } from 'better-sqlite3';
+
+import { type SqliteDatabase, translateSqliteError } from '../store/database.js';
+import type { JobEventType } from './types.js';
+
+/** Every this many events written through one connection, old events are trimmed in the same transaction. */
+const EVENT_TRIM_INTERVAL = 1000;
+
+/**
+ * The connection of one Queue: cached prepared statements, IMMEDIATE write transactions,
+ * and the event log. Every SQLite error leaves it as a DatabaseError naming the file.
+ */
+export class JobStore {
+  readonly db: SqliteDatabase;
+  readonly file: string;
+  readonly #maxEvents: number;
+  readonly #statements = new Map<string, Statement>();
+  readonly #transaction: ReturnType<SqliteDatabase['transaction']>;
+  #eventsSinceTrim = 0;
+
+  constructor(db: SqliteDatabase, file: string, maxEvents: number) {
+    this.db = db;
+    this.file = file;
+    this.#maxEvents = maxEvents;
+    this.#transaction = db.transaction((work: () => unknown) => work());
+  }
+
+  /** Returns the prepared statement for `sql`, preparing it on first use. */
+  statement(sql: string): Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+
+    return statement;
+  }
+
+  /**
+   * Runs `work` in an IMMEDIATE transaction, which takes the write lock before the first
+   * read, so no process reads and then writes on a stale snapshot.
+   */
+  write<T>(work: () => T): T {
+    try {
+      return this.#transaction.immediate(work) as T;
+    } catch (error) {
+      throw translateSqliteError(this.file, error);
+    }
+  }
+
+  read<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      throw translateSqliteError(this.file, error);
+    }
+  }
+
+  /** Appends an event; call inside `write`. Every 1,000 events the oldest beyond `maxEvents` go. */
+  event(jobId: string, type: JobEventType, data: Record<string, unknown> | null, now: number): void {
+    this.statement('INSERT INTO job_events (job_id, type, at, data) VALUES (?, ?, ?, ?)').run(
+      jobId,
+      type,
+      now,
+      data === null ? null : JSON.stringify(data),
+    );
+
+    this.#eventsSinceTrim += 1;
+    if (this.#eventsSinceTrim >= EVENT_TRIM_INTERVAL) {
+      this.#eventsSinceTrim = 0;
+      this.statement('DELETE FROM job_events WHERE seq <= (SELECT max(seq) FROM job_events) - ?').run(this.#maxEvents);
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
