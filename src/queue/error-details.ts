@@ -1,4 +1,4 @@
-/** Longest error message stored per job, in characters, so a diff quoted in an error cannot bloat the file. */
+/** Maximum length of a stored error message, in characters, so a diff quoted in an error cannot bloat the file. */
 const MAX_ERROR_LENGTH = 2000;
 
 export interface ErrorDetails {
