@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 /**
  * Stable machine-readable codes. Callers branch on `code`, never on message text,
  * because an error's class is lost when it passes through the jobs table.
@@ -15,7 +17,12 @@ export type StepperErrorCode =
   | 'JOB_NOT_FOUND'
   | 'JOB_STATE'
   | 'INVALID_OPTION'
-  | 'SPOOL_FAILED';
+  | 'SPOOL_FAILED'
+  | 'GIT_NOT_FOUND'
+  | 'GIT_FAILED'
+  | 'NOT_A_REPOSITORY'
+  | 'UNKNOWN_REVISION'
+  | 'AMBIGUOUS_REVISION';
 
 /** Base class of every error stepper raises on purpose. */
 export class StepperError extends Error {
@@ -45,7 +52,7 @@ export class JobNotFoundError extends StepperError {
   readonly jobId: string;
 
   constructor(jobId: string) {
-    super('JOB_NOT_FOUND', `job ${jobId} not found: check the id with \`stepper status --all\``);
+    super('JOB_NOT_FOUND', `job ${jobId} not found: check the id; finished jobs are removed after 7 days once 1,000 newer ones exist`);
     this.jobId = jobId;
   }
 }
@@ -108,6 +115,15 @@ export function checkPositiveInteger(option: string, value: number, minimum = 1)
   }
 
   return value;
+}
+
+/** Checks that a data directory option is a non-empty path and returns it absolute. */
+export function checkDataDir(value: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidOptionError('dataDir', 'a non-empty path', value);
+  }
+
+  return path.resolve(value);
 }
 
 export function checkFraction(option: string, value: number): number {

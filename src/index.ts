@@ -14,6 +14,7 @@ export { enqueueJob, enqueueJobs, type EnqueueOptions, type EnqueueResult } from
 export { type QueueOptions, type RetentionOptions } from './queue/options.js';
 export {
   type JobLock,
+  type ListEventsOptions,
   type ListJobsOptions,
   openQueue,
   type OpenQueueOptions,

@@ -22,7 +22,13 @@ export function buildProgram(): Command {
     })
     .exitOverride();
 
-  program.action(() => {
+  // Without a matching command, a word is an unknown command, which commander alone
+  // would report as "too many arguments".
+  program.argument('[command]').action((command: string | undefined) => {
+    if (command !== undefined) {
+      program.error(`unknown command '${command}'`, { exitCode: EXIT_USAGE, code: 'stepper.unknownCommand' });
+    }
+
     program.help();
   });
 

@@ -1,4 +1,4 @@
-import { checkFraction, checkPositiveInteger } from '../errors.js';
+import { InvalidOptionError, checkFraction, checkPositiveInteger } from '../errors.js';
 
 export interface BackoffOptions {
   /** Delay before the first retry, in milliseconds. @default 10000 */
@@ -24,6 +24,13 @@ export function resolveBackoff(options: BackoffOptions = {}): Required<BackoffOp
   checkPositiveInteger('backoff.delayMs', resolved.delayMs);
   checkPositiveInteger('backoff.maxDelayMs', resolved.maxDelayMs);
   checkFraction('backoff.jitter', resolved.jitter);
+  if (resolved.maxDelayMs < resolved.delayMs) {
+    // Blame the option the caller set: a large delayMs against the default maximum is the delay's fault.
+    throw options.maxDelayMs === undefined
+      ? new InvalidOptionError('backoff.delayMs', `at most backoff.maxDelayMs (${resolved.maxDelayMs})`, resolved.delayMs)
+      : new InvalidOptionError('backoff.maxDelayMs', `at least backoff.delayMs (${resolved.delayMs})`, resolved.maxDelayMs);
+  }
+
   return resolved;
 }
 

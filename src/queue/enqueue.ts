@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { DatabaseError, StepperError } from '../errors.js';
+import { DatabaseError, StepperError, checkDataDir, checkPositiveInteger } from '../errors.js';
 import { ensureDataDir, resolveDataDir } from '../store/data-dir.js';
 import { normalizeNewJob } from './new-job.js';
 import { DEFAULT_MAX_ATTEMPTS } from './options.js';
@@ -42,8 +42,9 @@ export const ENQUEUE_BUSY_TIMEOUT_MS = 1500;
  * Throws only when the spool cannot be written either.
  */
 export function enqueueJobs(inputs: readonly NewJob[], options: EnqueueOptions = {}): EnqueueResult[] {
-  const dataDir = options.dataDir ?? resolveDataDir();
+  const dataDir = options.dataDir === undefined ? resolveDataDir() : checkDataDir(options.dataDir);
   const open = options.open ?? openQueue;
+  const busyTimeoutMs = checkPositiveInteger('busyTimeoutMs', options.busyTimeoutMs ?? ENQUEUE_BUSY_TIMEOUT_MS, 0);
   const jobs = inputs.map((input) => ({ ...input, id: input.id ?? randomUUID() }));
 
   // Checked here as well as in Queue.add, because a job that goes to the spool skips add.
@@ -56,7 +57,7 @@ export function enqueueJobs(inputs: readonly NewJob[], options: EnqueueOptions =
   let failure: StepperError | undefined;
   try {
     ensureDataDir(dataDir);
-    queue = open({ dataDir, busyTimeoutMs: options.busyTimeoutMs ?? ENQUEUE_BUSY_TIMEOUT_MS });
+    queue = open({ dataDir, busyTimeoutMs });
   } catch (error) {
     failure = asDatabaseFailure(error);
   }

@@ -58,6 +58,9 @@ export const DEFAULT_MAX_ATTEMPTS = 5;
 export const DEFAULT_MAX_STALLS = 2;
 export const DEFAULT_LOCK_DURATION_MS = 60_000;
 
+/** Shorter locks cannot be renewed in time between event-loop turns and SQLite busy waits. */
+export const MIN_LOCK_DURATION_MS = 100;
+
 /** Checks queue options and fills in the defaults; an invalid value raises InvalidOptionError. */
 export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOptions {
   const retention = { ...DEFAULT_RETENTION, ...options.retention };
@@ -72,7 +75,7 @@ export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOp
     backoff: resolveBackoff(options.backoff),
     maxAttempts: checkPositiveInteger('maxAttempts', options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
     maxStalls: checkPositiveInteger('maxStalls', options.maxStalls ?? DEFAULT_MAX_STALLS),
-    lockDurationMs: checkPositiveInteger('lockDurationMs', options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS),
+    lockDurationMs: checkPositiveInteger('lockDurationMs', options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS, MIN_LOCK_DURATION_MS),
     retention,
   };
 }

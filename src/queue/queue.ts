@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 
-import { JobNotFoundError, JobStateError, UnrecoverableError } from '../errors.js';
+import { InvalidOptionError, JobNotFoundError, JobStateError, UnrecoverableError, checkDataDir } from '../errors.js';
 import { DATABASE_FILE, ensureDataDir, resolveDataDir } from '../store/data-dir.js';
 import { type OpenDatabaseOptions, type SqliteDatabase, openDatabase } from '../store/database.js';
 import { backoffDelay } from './backoff.js';
@@ -69,7 +69,10 @@ const FENCE = `id = @id AND state = 'active' AND lock_token = @token`;
  * Opens the queue in the data directory, creating directory and database when missing.
  */
 export function openQueue(options: OpenQueueOptions = {}): Queue {
-  const dataDir = options.dataDir ?? resolveDataDir();
+  const dataDir = options.dataDir === undefined ? resolveDataDir() : checkDataDir(options.dataDir);
+
+  // Options are checked before anything is created on disk.
+  resolveQueueOptions(options);
   if (!options.readonly) {
     ensureDataDir(dataDir);
   }
@@ -220,6 +223,11 @@ export class Queue {
     return result.changes === 1;
   }
 
+  /** Tells whether the lock is still current: false once the job was cancelled, recovered or claimed again. */
+  holdsLock(lock: JobLock): boolean {
+    return this.#store.read(() => this.#activeRow(lock) !== undefined);
+  }
+
   /** Stores progress of a claimed job and records a `progress` event; false for a stale token. */
   updateProgress(lock: JobLock, progress: JobProgress): boolean {
     const now = this.#now();
@@ -314,6 +322,9 @@ export class Queue {
   release(lock: JobLock, options: { delayMs?: number; reason?: string } = {}): boolean {
     const now = this.#now();
     const delayMs = options.delayMs ?? 0;
+    if (!Number.isSafeInteger(delayMs) || delayMs < 0) {
+      throw new InvalidOptionError('delayMs', 'an integer >= 0', delayMs);
+    }
 
     return this.#store.write(() => {
       const result = this.#store.statement(`

@@ -1,3 +1,4 @@
+import { InvalidOptionError, checkPositiveInteger } from '../errors.js';
 import type { JobStore } from './job-store.js';
 import { type EventRow, type JobRow, type ReportRow, toJob, toJobEvent, toReport } from './rows.js';
 import { JOB_STATES, type Job, type JobEvent, type JobState, type Report } from './types.js';
@@ -37,6 +38,13 @@ export function readJob(store: JobStore, id: string): Job | undefined {
 /** Lists jobs, newest first. */
 export function listJobs(store: JobStore, options: ListJobsOptions = {}): Job[] {
   const states = options.states ?? JOB_STATES;
+  for (const state of states) {
+    if (!JOB_STATES.includes(state)) {
+      throw new InvalidOptionError('states', `a list of ${JOB_STATES.join(', ')}`, state);
+    }
+  }
+
+  const limit = checkPositiveInteger('limit', options.limit ?? 50);
   const conditions = [`state IN (${states.map(() => '?').join(', ')})`];
   const parameters: unknown[] = [...states];
 
@@ -50,7 +58,7 @@ export function listJobs(store: JobStore, options: ListJobsOptions = {}): Job[] 
     parameters.push(options.commitSha);
   }
 
-  parameters.push(options.limit ?? 50);
+  parameters.push(limit);
   const sql = `SELECT * FROM jobs WHERE ${conditions.join(' AND ')} ORDER BY seq DESC LIMIT ?`;
   const rows = store.read(() => store.statement(sql).all(...parameters) as JobRow[]);
   return rows.map(toJob);
@@ -87,8 +95,8 @@ export function readReport(store: JobStore, id: string): Report | undefined {
 
 /** Returns events in the order they happened. */
 export function listEvents(store: JobStore, options: ListEventsOptions = {}): JobEvent[] {
-  const afterSeq = options.afterSeq ?? 0;
-  const limit = options.limit ?? 500;
+  const afterSeq = checkPositiveInteger('afterSeq', options.afterSeq ?? 0, 0);
+  const limit = checkPositiveInteger('limit', options.limit ?? 500);
   const rows = store.read(() =>
     options.jobId === undefined
       ? (store.statement('SELECT * FROM job_events WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as EventRow[])

@@ -20,7 +20,12 @@ export interface IngestResult {
   ingested: Array<{ file: string; result: AddResult }>;
   /** Files that are not valid spool records, moved to `spool/rejected/` for inspection. */
   rejected: Array<{ file: string; movedTo: string; reason: string }>;
+  /** Records written by a newer stepper, left in place for a stepper that can read them. */
+  skipped: Array<{ file: string; version: unknown }>;
 }
+
+/** Format version of the records this stepper writes. */
+const SPOOL_VERSION = 1;
 
 /** A temporary file older than this was left by a writer that died before its rename. */
 const ABANDONED_TMP_AGE_MS = 60 * 60_000;
@@ -39,7 +44,7 @@ export function writeSpool(dataDir: string, job: NewJob & { id: string }, now = 
   const name = `${String(now).padStart(15, '0')}-${process.pid}-${String(writeSequence).padStart(9, '0')}-${job.id}.json`;
   const target = path.join(dir, name);
   const temporary = path.join(dir, `.${name}.tmp`);
-  const record: SpoolRecord = { version: 1, spooledAt: now, job };
+  const record: SpoolRecord = { version: SPOOL_VERSION, spooledAt: now, job };
 
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -77,7 +82,7 @@ export function writeSpool(dataDir: string, job: NewJob & { id: string }, now = 
  */
 export function ingestSpool(queue: Queue, dataDir: string, now = Date.now()): IngestResult {
   const dir = path.join(dataDir, SPOOL_DIR);
-  const result: IngestResult = { ingested: [], rejected: [] };
+  const result: IngestResult = { ingested: [], rejected: [], skipped: [] };
 
   let names: string[];
   try {
@@ -106,9 +111,13 @@ export function ingestSpool(queue: Queue, dataDir: string, now = Date.now()): In
       continue;
     }
 
-    let record: SpoolRecord;
     try {
-      record = parseSpoolRecord(text);
+      const record = parseSpoolRecord(text);
+      if (record === 'newer') {
+        result.skipped.push({ file, version: spoolVersion(text) });
+        continue;
+      }
+
       const added = queue.add(record.job);
       result.ingested.push({ file, result: added });
     } catch (error) {
@@ -135,8 +144,14 @@ export function countSpooled(dataDir: string): number {
   }
 }
 
-function parseSpoolRecord(text: string): SpoolRecord {
+/** Parses a record, or returns 'newer' for a record of a later format version. */
+function parseSpoolRecord(text: string): SpoolRecord | 'newer' {
   const record = JSON.parse(text) as Partial<SpoolRecord> | null;
+  const version = (record as { version?: unknown } | null)?.version;
+  if (typeof version === 'number' && Number.isInteger(version) && version > SPOOL_VERSION) {
+    return 'newer';
+  }
+
   if (record?.version !== 1 || typeof record.job !== 'object' || record.job === null) {
     throw new InvalidOptionError('spool record', 'an object with version 1 and a job', record?.version);
   }
@@ -146,6 +161,10 @@ function parseSpoolRecord(text: string): SpoolRecord {
   }
 
   return record as SpoolRecord;
+}
+
+function spoolVersion(text: string): unknown {
+  return (JSON.parse(text) as { version?: unknown }).version;
 }
 
 function readIfPresent(file: string): string | undefined {

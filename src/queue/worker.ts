@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { RetryLaterError, checkPositiveInteger } from '../errors.js';
+import { InvalidOptionError, RetryLaterError, checkPositiveInteger } from '../errors.js';
 import type { Queue, StallRecoveryResult } from './queue.js';
 import type { CleanResult } from './retention.js';
 import { type IngestResult, ingestSpool } from './spool.js';
@@ -64,7 +64,8 @@ export interface WorkerEvents {
   stalled: [result: StallRecoveryResult];
   ingested: [result: IngestResult];
   cleaned: [result: CleanResult];
-  error: [error: unknown, job?: ClaimedJob];
+  /** `repeats` counts identical errors left out since this one was last emitted. */
+  error: [error: unknown, job?: ClaimedJob, repeats?: number];
   closed: [];
 }
 
@@ -82,6 +83,8 @@ export class JobTimeoutError extends Error {
 export class LockLostError extends Error {
   override name = 'LockLostError';
 }
+
+const REPEATED_ERROR_WINDOW_MS = 60_000;
 
 // After a shutdown aborts its jobs, how long they get to settle before they are released anyway.
 const ABORT_SETTLE_MS = 2000;
@@ -111,9 +114,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #closing?: Promise<void>;
   #loop?: Promise<void>;
   #wake?: () => void;
+  #checkedDataVersion = -1;
+  #lastError?: { key: string; at: number; repeats: number };
 
   constructor(queue: Queue, processor: Processor, options: WorkerOptions = {}) {
     super();
+    if (typeof processor !== 'function') {
+      throw new InvalidOptionError('processor', 'a function', processor);
+    }
+
     this.id = options.id ?? randomUUID();
     this.#queue = queue;
     this.#processor = processor;
@@ -128,6 +137,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       dataDir: options.dataDir ?? path.dirname(queue.file),
       ...(options.jobTimeoutMs === undefined ? {} : { jobTimeoutMs: checkPositiveInteger('jobTimeoutMs', options.jobTimeoutMs) }),
     };
+
+    // A lock renewed no sooner than it expires lets other workers recover a live job and run it twice.
+    if (this.#options.lockRenewMs >= queue.options.lockDurationMs) {
+      throw new InvalidOptionError('lockRenewMs', `less than the queue's lockDurationMs (${queue.options.lockDurationMs})`, this.#options.lockRenewMs);
+    }
   }
 
   /** Ids of the jobs this worker is running. */
@@ -160,6 +174,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
     while (!this.#closing) {
       this.#maintain(() => this.#ingest());
+      this.#maintain(() => this.#checkLocks());
       this.#fillSlots();
       if (this.#closing) {
         break;
@@ -184,7 +199,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       try {
         job = this.#queue.claim(this.id);
       } catch (error) {
-        this.emit('error', error);
+        this.#reportError(error);
         return;
       }
 
@@ -236,6 +251,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           return;
         }
 
+        this.#flushProgress(running);
         const completed = this.#queue.complete(job, result?.report ? { report: result.report } : {});
         this.emit(completed ? 'completed' : 'lockLost', job);
       });
@@ -286,8 +302,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   #release(running: RunningJob, reason: string, delayMs: number): void {
     running.released = true;
-    const released = this.#queue.release(running.job, { reason, delayMs });
-    this.emit(released ? 'released' : 'lockLost', running.job, reason);
+    if (this.#queue.release(running.job, { reason, delayMs })) {
+      this.emit('released', running.job, reason);
+    } else {
+      this.emit('lockLost', running.job);
+    }
   }
 
   #emitFailure(job: ClaimedJob, error: unknown, outcome: FailOutcome): void {
@@ -329,6 +348,40 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }, wait);
   }
 
+  /**
+   * Aborts running jobs whose lock is gone, so a cancel from another process stops the
+   * processor within one poll, not only at the next lock renewal. Skipped while no other
+   * connection has committed anything.
+   */
+  #checkLocks(): void {
+    if (this.#running.size === 0) {
+      return;
+    }
+
+    const version = this.#queue.dataVersion();
+    if (version === this.#checkedDataVersion) {
+      return;
+    }
+
+    this.#checkedDataVersion = version;
+    for (const running of this.#running.values()) {
+      if (!running.controller.signal.aborted && !this.#queue.holdsLock(running.job)) {
+        running.controller.abort(new LockLostError(`job ${running.job.id} lost its lock: it was cancelled or recovered as stalled`));
+      }
+    }
+  }
+
+  /** Writes progress still waiting for its throttle interval, so the last value is never lost. */
+  #flushProgress(running: RunningJob): void {
+    if (!running.progressTimer) {
+      return;
+    }
+
+    clearTimeout(running.progressTimer);
+    running.progressTimer = undefined;
+    this.#queue.updateProgress(running.job, running.pendingProgress as JobProgress);
+  }
+
   #recoverStalled(includeUnexpired: boolean): void {
     const result = this.#queue.requeueStalled({ exceptOwner: this.id, includeUnexpired });
     if (result.requeued.length > 0 || result.failed.length > 0) {
@@ -351,8 +404,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
     try {
       task();
     } catch (error) {
-      this.emit('error', error);
+      this.#reportError(error);
     }
+  }
+
+  /**
+   * Emits a loop error, but the same message again within a minute only once: a broken
+   * database fails every poll, and one line a minute with a count says as much.
+   */
+  #reportError(error: unknown): void {
+    const key = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const now = performance.now();
+    const last = this.#lastError;
+    if (last && last.key === key && now - last.at < REPEATED_ERROR_WINDOW_MS) {
+      last.repeats += 1;
+      return;
+    }
+
+    this.#lastError = { key, at: now, repeats: 0 };
+    this.emit('error', error, undefined, last?.key === key ? last.repeats : 0);
   }
 
   async #shutdown(graceMs: number): Promise<void> {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { DatabaseError } from '../errors.js';
+import { DatabaseError, InvalidOptionError } from '../errors.js';
 
 /** File names inside the data directory. */
 export const DATABASE_FILE = 'stepper.db';
@@ -10,12 +10,21 @@ export const SPOOL_DIR = 'spool';
 
 /**
  * Resolves the data directory: `$STEPPER_HOME`, else `$XDG_STATE_HOME/stepper`,
- * else `~/.local/state/stepper`. Relative values are resolved against the
- * current directory, and empty ones are ignored, as the XDG Base Directory spec requires.
+ * else `~/.local/state/stepper`. Empty values are ignored. A relative STEPPER_HOME is
+ * rejected, because git hooks run in each repository's folder and would each get a
+ * queue of their own.
  */
 export function resolveDataDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.STEPPER_HOME) {
-    return path.resolve(env.STEPPER_HOME);
+    if (!path.isAbsolute(env.STEPPER_HOME)) {
+      throw new InvalidOptionError(
+        'STEPPER_HOME',
+        'an absolute path, because git hooks run in each repository and would resolve a relative one there',
+        env.STEPPER_HOME,
+      );
+    }
+
+    return path.normalize(env.STEPPER_HOME);
   }
 
   // The XDG Base Directory spec says a relative XDG_STATE_HOME is invalid and must be ignored.

@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import Database from 'better-sqlite3';
 
-import { DatabaseError, StepperError } from '../errors.js';
+import { DatabaseError, StepperError, checkPositiveInteger } from '../errors.js';
 import { detectNetworkFilesystem } from './filesystem.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 
@@ -43,44 +43,34 @@ const SYNCHRONOUS_FULL = 2;
  * database written by a newer stepper is left untouched.
  */
 export function openDatabase(file: string, options: OpenDatabaseOptions = {}): OpenedDatabase {
-  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const busyTimeoutMs = checkPositiveInteger('busyTimeoutMs', options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS, 0);
   const readonly = options.readonly ?? false;
   const warnings: string[] = [];
 
   if (!readonly) {
-    createOwnerOnlyFile(file);
+    createIfMissing(file);
   }
 
-  let db: SqliteDatabase;
+  // The file is identified through a read-only connection first: one that closes never
+  // checkpoints or deletes a -wal, so a foreign or damaged file keeps its -wal as it was.
+  const probe = openConnection(file, { timeout: busyTimeoutMs, readonly: true, fileMustExist: true });
   try {
-    db = new Database(file, { timeout: busyTimeoutMs, readonly, fileMustExist: readonly });
+    checkIdentity(probe, file, options.verifyIntegrity ?? false, readonly);
   } catch (error) {
+    probe.close();
     throw translateSqliteError(file, error);
   }
 
+  if (readonly) {
+    return { db: probe, warnings };
+  }
+
+  probe.close();
+
+  // Modes change only now, on a file that proved to be a stepper database or a new one.
+  tightenModes(file);
+  const db = openConnection(file, { timeout: busyTimeoutMs });
   try {
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw schemaTooNewError(file, version);
-    }
-
-    if (options.verifyIntegrity) {
-      checkIntegrity(db, file);
-    }
-
-    if (readonly) {
-      if (version < SCHEMA_VERSION) {
-        throw new DatabaseError(
-          'DATABASE_UNAVAILABLE',
-          file,
-          `database ${file} has schema version ${version}, older than this stepper's ${SCHEMA_VERSION}: ` +
-            'run any command that enqueues, such as `stepper report`, to migrate it',
-        );
-      }
-
-      return { db, warnings };
-    }
-
     configureWal(db, file, warnings);
     migrate(db, file);
     return { db, warnings };
@@ -90,39 +80,99 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): O
   }
 }
 
+function openConnection(file: string, options: Database.Options): SqliteDatabase {
+  try {
+    return new Database(file, options);
+  } catch (error) {
+    throw translateSqliteError(file, error);
+  }
+}
+
+/**
+ * Checks that `db` is a stepper database this build can use, or an empty file. A reader
+ * needs the current schema, because it cannot migrate.
+ */
+function checkIdentity(db: SqliteDatabase, file: string, verifyIntegrity: boolean, reader: boolean): void {
+  // One statement reads both from one snapshot. Two would race a process that creates the
+  // schema in between, and a half-seen migration would look like another program's tables.
+  const { version, tables } = db
+    .prepare(
+      `SELECT (SELECT user_version FROM pragma_user_version) AS version,
+              (SELECT count(*) FROM sqlite_schema WHERE type = 'table') AS tables`,
+    )
+    .get() as { version: number; tables: number };
+  if (version > SCHEMA_VERSION) {
+    throw schemaTooNewError(file, version);
+  }
+
+  if (version === 0 && tables > 0) {
+    throw foreignDatabaseError(file);
+  }
+
+  if (verifyIntegrity) {
+    checkIntegrity(db, file);
+  }
+
+  if (reader && version < SCHEMA_VERSION) {
+    throw new DatabaseError(
+      'DATABASE_UNAVAILABLE',
+      file,
+      `database ${file} has schema version ${version}, older than this stepper's ${SCHEMA_VERSION}: ` +
+        'open it once for writing, as every enqueue does, to migrate it',
+    );
+  }
+}
+
 /**
  * Creates the database file before SQLite does, so that it is 0600 from the start; SQLite
- * gives the -wal and -shm files the same mode. An existing file only loses group and
- * other bits, so a file its owner made read-only stays read-only.
+ * gives the -wal and -shm files the same mode.
  */
-function createOwnerOnlyFile(file: string): void {
-  try {
-    // NOTE: only a file this process creates is opened here. Opening and closing an fd on a
-    // database another connection in this process holds would drop its POSIX locks.
-    if (!fs.existsSync(file)) {
-      fs.closeSync(fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600));
-      return;
-    }
+function createIfMissing(file: string): void {
+  // NOTE: only a file this process creates is opened here. Opening and closing an fd on a
+  // database another connection in this process holds would drop its POSIX locks.
+  if (fs.existsSync(file)) {
+    return;
+  }
 
+  try {
+    fs.closeSync(fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw translateSqliteError(file, error);
+    }
+  }
+}
+
+/**
+ * Removes group and other bits from an existing database, so a file its owner made
+ * read-only stays read-only, and gives leftover -wal and -shm files the same mode.
+ * Returns true when the mode of a -wal or -shm file changed.
+ */
+function tightenModes(file: string): boolean {
+  try {
     const mode = fs.statSync(file).mode & 0o777;
     if ((mode & 0o077) !== 0) {
       fs.chmodSync(file, mode & 0o700);
     }
 
-    matchSidecarModes(file, mode & 0o700);
+    return matchSidecarModes(file, mode & 0o700);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') {
-      return;
+    // A file of another owner cannot be chmodded but may still be usable; SQLite reports what it cannot do.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') {
+      throw error;
     }
 
-    // A file we cannot chmod (another owner) is still usable; SQLite reports what it cannot do.
-    if (code === 'EPERM' && fs.existsSync(file)) {
-      return;
-    }
-
-    throw translateSqliteError(file, error);
+    return false;
   }
+}
+
+function foreignDatabaseError(file: string): DatabaseError {
+  return new DatabaseError(
+    'DATABASE_NOT_SQLITE',
+    file,
+    `${file} is a SQLite database that stepper did not create (it has tables but no stepper schema version): ` +
+      `move it aside with ${moveAsideCommand(file, 'foreign')}, and stepper creates a new one; the file was left untouched`,
+  );
 }
 
 /**
@@ -130,7 +180,8 @@ function createOwnerOnlyFile(file: string): void {
  * mode the database file had, so a read-only open leaves read-only ones behind, and those
  * would keep the database read-only after its owner made the file writable again.
  */
-function matchSidecarModes(file: string, mode: number): void {
+function matchSidecarModes(file: string, mode: number): boolean {
+  let changed = false;
   for (const sidecar of [`${file}-wal`, `${file}-shm`]) {
     let current: number;
     try {
@@ -145,8 +196,11 @@ function matchSidecarModes(file: string, mode: number): void {
 
     if (current !== mode) {
       fs.chmodSync(sidecar, mode);
+      changed = true;
     }
   }
+
+  return changed;
 }
 
 function configureWal(db: SqliteDatabase, file: string, warnings: string[]): void {
@@ -215,6 +269,16 @@ function checkIntegrity(db: SqliteDatabase, file: string): void {
   }
 }
 
+/**
+ * Returns a shell command that moves the database and its -wal and -shm files into one
+ * folder. The WAL holds committed jobs not yet copied into the main file, so moving the
+ * main file alone would lose them.
+ */
+function moveAsideCommand(file: string, label: string): string {
+  const folder = `${file}.${label}`;
+  return `\`mkdir "${folder}" && mv "${file}" "${file}-wal" "${file}-shm" "${folder}/"\` (a missing -wal or -shm file is fine)`;
+}
+
 function schemaTooNewError(file: string, version: number): DatabaseError {
   return new DatabaseError(
     'SCHEMA_TOO_NEW',
@@ -228,8 +292,8 @@ function corruptError(file: string, detail: string, cause?: unknown): DatabaseEr
   return new DatabaseError(
     'DATABASE_CORRUPT',
     file,
-    `database ${file} is corrupted (${detail}): move it aside with \`mv "${file}" "${file}.corrupt"\`; ` +
-      'stepper creates a new one, and jobs enqueued meanwhile wait in the spool folder',
+    `database ${file} is corrupted (${detail}): stop stepper's worker, then move the file with its -wal and -shm ` +
+      `files aside with ${moveAsideCommand(file, 'corrupt')}; stepper creates a new one, and jobs enqueued meanwhile wait in the spool folder`,
     { cause },
   );
 }
@@ -251,7 +315,7 @@ export function translateSqliteError(file: string, error: unknown): StepperError
     return new DatabaseError(
       'DATABASE_NOT_SQLITE',
       file,
-      `${file} is not a SQLite database (${detail}): move it aside with \`mv "${file}" "${file}.bad"\` ` +
+      `${file} is not a SQLite database (${detail}): move it aside with ${moveAsideCommand(file, 'bad')}, ` +
         'and stepper creates a new one; the file was left untouched',
       { cause: error },
     );

@@ -44,6 +44,16 @@ describe('stepper program', () => {
     expect(result.stdout).toBe('');
   });
 
+  // The README names commands that later stages add, so newcomers type them.
+  it.each(['report', 'status'])('rejects the unknown command %s with exit 2', async (word) => {
+    const result = await stepper([word]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`^stepper: unknown command '${word}'\n`));
+    expect(result.stderr).toContain('(run `stepper --help` for usage)');
+    expect(result.stdout).toBe('');
+  });
+
   it('loads no heavy module for help', async () => {
     const log = path.join(makeTempDir(), 'imports.log');
     fs.writeFileSync(log, '');

@@ -35,8 +35,21 @@ describe('resolveBackoff', () => {
     [{ maxDelayMs: -5 }, 'backoff.maxDelayMs'],
     [{ jitter: 1.5 }, 'backoff.jitter'],
     [{ jitter: Number.NaN }, 'backoff.jitter'],
+    [{ delayMs: 1000, maxDelayMs: 999 }, 'backoff.maxDelayMs'],
   ])('rejects %o', (input, option) => {
     expect(() => resolveBackoff(input)).toThrow(InvalidOptionError);
     expect(() => resolveBackoff(input)).toThrow(option);
+  });
+
+  it('names delayMs when maxDelayMs is below it', () => {
+    expect(() => resolveBackoff({ delayMs: 1000, maxDelayMs: 10 })).toThrow(
+      'invalid backoff.maxDelayMs: expected at least backoff.delayMs (1000), received 10 (number)',
+    );
+  });
+
+  it('accepts maxDelayMs equal to delayMs', () => {
+    const resolved = resolveBackoff({ delayMs: 1000, maxDelayMs: 1000 });
+
+    expect(backoffDelay(5, resolved, () => 0)).toBe(1000);
   });
 });

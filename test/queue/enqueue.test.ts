@@ -5,13 +5,14 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { StepperError } from '../../src/errors.js';
+import { InvalidOptionError, StepperError } from '../../src/errors.js';
 import { type EnqueueResult, enqueueJob, enqueueJobs } from '../../src/queue/enqueue.js';
 import { type OpenQueueOptions, type Queue, openQueue } from '../../src/queue/queue.js';
 import { type SpoolRecord, countSpooled, ingestSpool } from '../../src/queue/spool.js';
 import type { NewJob } from '../../src/queue/types.js';
 import { DATABASE_FILE, SPOOL_DIR } from '../../src/store/data-dir.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { fakeSha } from '../helpers/commits.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 type SpooledResult = Extract<EnqueueResult, { spooled: true }>;
@@ -32,7 +33,42 @@ afterEach(() => {
 });
 
 function commitJob(sha: string, extra: Partial<NewJob> = {}): NewJob {
-  return { kind: 'commit-report', repository: '/repos/app/.git', commitSha: sha, ...extra };
+  return { kind: 'commit-report', repository: '/repos/app/.git', commitSha: fakeSha(sha), ...extra };
+}
+
+function catchError(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+
+  throw new Error('expected the call to throw');
+}
+
+/** Runs `action` with `dir` as the current directory, where a relative path would land. */
+function inDirectory<T>(dir: string, action: () => T): T {
+  const previous = process.cwd();
+  process.chdir(dir);
+  try {
+    return action();
+  } finally {
+    process.chdir(previous);
+  }
+}
+
+function withStepperHome<T>(value: string, action: () => T): T {
+  const previous = process.env.STEPPER_HOME;
+  process.env.STEPPER_HOME = value;
+  try {
+    return action();
+  } finally {
+    if (previous === undefined) {
+      delete process.env.STEPPER_HOME;
+    } else {
+      process.env.STEPPER_HOME = previous;
+    }
+  }
 }
 
 function hashFile(file: string): string {
@@ -85,7 +121,7 @@ function expectIngestedOnce(dataDir: string, spooled: readonly SpooledResult[]):
 
   const second = ingestSpool(queue, dataDir);
 
-  expect(second).toEqual({ ingested: [], rejected: [] });
+  expect(second).toEqual({ ingested: [], rejected: [], skipped: [] });
   return queue;
 }
 
@@ -96,7 +132,7 @@ describe('enqueueJob', () => {
     const result = expectStored(enqueueJob(commitJob('a1'), { dataDir }));
 
     expect(result.deduplicated).toBe(false);
-    expect(result.job.commitSha).toBe('a1');
+    expect(result.job.commitSha).toBe(fakeSha('a1'));
     expect(result.job.state).toBe('waiting');
     expect(countSpooled(dataDir)).toBe(0);
     const queue = openQueue({ dataDir });
@@ -144,7 +180,7 @@ describe('enqueueJob', () => {
 
     const queue = expectIngestedOnce(dataDir, [spooled]);
     try {
-      expect(queue.getJob(before.job.id)?.commitSha).toBe('a0');
+      expect(queue.getJob(before.job.id)?.commitSha).toBe(fakeSha('a0'));
       expect(queue.getJob(spooled.jobId)?.payload).toEqual(LARGE_PAYLOAD);
       expect(queue.getJobs()).toHaveLength(2);
     } finally {
@@ -192,7 +228,7 @@ describe('enqueueJob', () => {
     fs.renameSync(file, `${file}.bad`);
     const queue = expectIngestedOnce(dataDir, [spooled]);
     try {
-      expect(queue.getJob(spooled.jobId)?.commitSha).toBe('a1');
+      expect(queue.getJob(spooled.jobId)?.commitSha).toBe(fakeSha('a1'));
     } finally {
       queue.close();
     }
@@ -240,11 +276,75 @@ describe('enqueueJob', () => {
     expect((error as StepperError).message).toContain('move that file aside');
   });
 
-  it('rethrows an invalid job instead of spooling it', () => {
+  const cyclic: Record<string, unknown> = { name: 'cycle' };
+  cyclic.self = cyclic;
+
+  it.each([
+    ['a short commitSha', 'commitSha', { commitSha: 'a1b2c3d' }],
+    ['a relative repository', 'repository', { repository: 'repos/app/.git' }],
+    ['an empty dedupKey', 'dedupKey', { dedupKey: '' }],
+    ['a function payload', 'payload', { payload: () => 1 }],
+    ['a symbol payload', 'payload', { payload: Symbol('job') }],
+    ['a BigInt in the payload', 'payload', { payload: { count: 1n } }],
+    ['a cyclic payload', 'payload', { payload: cyclic }],
+  ])('rejects %s without writing anything', (_label, option, extra) => {
     const dataDir = makeTempDir();
 
-    expect(() => enqueueJob(commitJob(''), { dataDir })).toThrow(/invalid commitSha/);
+    const error = catchError(() => enqueueJob(commitJob('a1', extra as Partial<NewJob>), { dataDir }));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).message).toContain(`invalid ${option}:`);
+    expect(fs.readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('rejects an invalid job while the database is broken', () => {
+    const dataDir = makeTempDir();
+    fs.writeFileSync(path.join(dataDir, DATABASE_FILE), 'not a database\n'.repeat(100), { mode: 0o600 });
+
+    expect(() => enqueueJob(commitJob('a1', { payload: () => 1 }), { dataDir })).toThrow(InvalidOptionError);
     expect(countSpooled(dataDir)).toBe(0);
+  });
+
+  it('rejects an invalid busyTimeoutMs without spooling', () => {
+    const dataDir = makeTempDir();
+
+    expect(() => enqueueJob(commitJob('a1'), { dataDir, busyTimeoutMs: -1 })).toThrow(InvalidOptionError);
+    expect(() => enqueueJob(commitJob('a1'), { dataDir, busyTimeoutMs: 1.5 })).toThrow(/invalid busyTimeoutMs/);
+    expect(countSpooled(dataDir)).toBe(0);
+  });
+
+  it('rejects an empty dataDir without writing to the current directory', () => {
+    const cwd = makeTempDir();
+
+    const error = inDirectory(cwd, () => catchError(() => enqueueJob(commitJob('a1'), { dataDir: '' })));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).message).toContain('invalid dataDir: expected a non-empty path');
+    expect(fs.readdirSync(cwd)).toEqual([]);
+  });
+
+  it('rejects a relative STEPPER_HOME without writing to the current directory', () => {
+    const cwd = makeTempDir();
+
+    const error = withStepperHome('stepper-data', () => inDirectory(cwd, () => catchError(() => enqueueJob(commitJob('a1')))));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).message).toContain('invalid STEPPER_HOME');
+    expect(fs.readdirSync(cwd)).toEqual([]);
+  });
+
+  it('spools when the file is another program’s database', () => {
+    const dataDir = makeTempDir();
+    const file = path.join(dataDir, DATABASE_FILE);
+    const foreign = new Database(file);
+    foreign.exec(`CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('precious')`);
+    foreign.close();
+    const hash = hashFile(file);
+
+    const spooled = expectSpooled(enqueueJob(commitJob('a1'), { dataDir }), dataDir, 'DATABASE_NOT_SQLITE');
+
+    expect(spooled.reason.message).toContain('stepper did not create');
+    expect(hashFile(file)).toBe(hash);
   });
 });
 
@@ -270,7 +370,7 @@ describe('enqueueJobs', () => {
     const queue = expectIngestedOnce(dataDir, spooled);
     try {
       // getJobs lists newest first, so the enqueue order shows reversed.
-      expect(queue.getJobs().map((job) => job.commitSha)).toEqual(['a3', 'a2', 'a1']);
+      expect(queue.getJobs().map((job) => job.commitSha)).toEqual(['a3', 'a2', 'a1'].map(fakeSha));
     } finally {
       queue.close();
     }

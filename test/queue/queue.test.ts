@@ -1,9 +1,12 @@
+import fs from 'node:fs';
+
 import { describe, expect, it } from 'vitest';
 
 import { InvalidOptionError, JobNotFoundError, JobStateError, UnrecoverableError } from '../../src/errors.js';
 import { type OpenQueueOptions, type Queue, openQueue } from '../../src/queue/queue.js';
-import type { NewJob } from '../../src/queue/types.js';
+import type { JobState, NewJob } from '../../src/queue/types.js';
 import { FakeClock } from '../helpers/clock.js';
+import { fakeSha } from '../helpers/commits.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const SECOND = 1000;
@@ -17,7 +20,7 @@ function setup(options: OpenQueueOptions = {}): { queue: Queue; clock: FakeClock
 }
 
 function commitJob(sha: string, extra: Partial<NewJob> = {}): NewJob {
-  return { kind: 'commit-report', repository: '/repos/app/.git', commitSha: sha, ...extra };
+  return { kind: 'commit-report', repository: '/repos/app/.git', commitSha: fakeSha(sha), ...extra };
 }
 
 describe('Queue.add', () => {
@@ -76,7 +79,7 @@ describe('Queue.add', () => {
     const again = queue.add(commitJob('b2', { id: first.id }));
 
     expect(again.deduplicated).toBe(true);
-    expect(again.job.commitSha).toBe('a1');
+    expect(again.job.commitSha).toBe(fakeSha('a1'));
   });
 
   it('records an added event', () => {
@@ -88,20 +91,45 @@ describe('Queue.add', () => {
     expect(events.map((event) => event.type)).toEqual(['added']);
   });
 
+  const cyclic: Record<string, unknown> = { name: 'cycle' };
+  cyclic.self = cyclic;
+
   it.each([
-    ['kind', { kind: '' }],
-    ['repository', { repository: '' }],
-    ['commitSha', { commitSha: undefined as unknown as string }],
-    ['priority', { priority: 1.5 }],
-    ['priority', { priority: 'urgent' as unknown as 'high' }],
-    ['maxAttempts', { maxAttempts: 0 }],
-    ['delayMs', { delayMs: -1 }],
-  ])('rejects an invalid %s', (option, extra) => {
+    ['an empty kind', 'kind', { kind: '' }],
+    ['an empty repository', 'repository', { repository: '' }],
+    ['a relative repository', 'repository', { repository: 'repos/app/.git' }],
+    ['a missing commitSha', 'commitSha', { commitSha: undefined as unknown as string }],
+    ['a blank commitSha', 'commitSha', { commitSha: '  ' }],
+    ['a commitSha that is no hex', 'commitSha', { commitSha: 'not a sha' }],
+    ['a short commitSha', 'commitSha', { commitSha: 'a1b2c3d' }],
+    ['a commitSha of 39 digits', 'commitSha', { commitSha: 'a'.repeat(39) }],
+    ['a commitSha of 41 digits', 'commitSha', { commitSha: 'a'.repeat(41) }],
+    ['an upper-case commitSha', 'commitSha', { commitSha: 'A'.repeat(40) }],
+    ['an empty dedupKey', 'dedupKey', { dedupKey: '' }],
+    ['a numeric dedupKey', 'dedupKey', { dedupKey: 7 as unknown as string }],
+    ['a function payload', 'payload', { payload: () => 1 }],
+    ['a symbol payload', 'payload', { payload: Symbol('job') }],
+    ['a BigInt in the payload', 'payload', { payload: { count: 1n } }],
+    ['a cyclic payload', 'payload', { payload: cyclic }],
+    ['a fractional priority', 'priority', { priority: 1.5 }],
+    ['an unknown priority name', 'priority', { priority: 'urgent' as unknown as 'high' }],
+    ['maxAttempts 0', 'maxAttempts', { maxAttempts: 0 }],
+    ['a negative delayMs', 'delayMs', { delayMs: -1 }],
+  ])('rejects %s', (_label, option, extra) => {
     const { queue } = setup();
 
-    expect(() => queue.add(commitJob('a1', extra))).toThrow(InvalidOptionError);
-    expect(() => queue.add(commitJob('a1', extra))).toThrow(option);
+    expect(() => queue.add(commitJob('a1', extra as Partial<NewJob>))).toThrow(InvalidOptionError);
+    expect(() => queue.add(commitJob('a1', extra as Partial<NewJob>))).toThrow(`invalid ${option}:`);
     expect(queue.getCounts().waiting).toBe(0);
+  });
+
+  it('accepts a SHA-256 commit id', () => {
+    const { queue } = setup();
+    const sha256 = 'c0ffee'.padEnd(64, '0');
+
+    const { job } = queue.add(commitJob('a1', { commitSha: sha256 }));
+
+    expect(queue.getJob(job.id)?.commitSha).toBe(sha256);
   });
 });
 
@@ -216,7 +244,7 @@ describe('Queue.complete', () => {
     expect(job.attemptsMade).toBe(1);
     const report = queue.getReport(job.resultId!);
     expect(report?.content).toEqual({ title: 'Fix parser' });
-    expect(report?.commitSha).toBe('a1');
+    expect(report?.commitSha).toBe(fakeSha('a1'));
   });
 });
 
@@ -333,6 +361,77 @@ describe('Queue.release', () => {
     expect(queue.claim('worker-1')).toBeUndefined();
     clock.advance(5 * SECOND);
     expect(queue.claim('worker-1')?.id).toBe(job.id);
+  });
+});
+
+describe('Queue.release options', () => {
+  it.each([-1, 1.5, Number.NaN])('rejects delayMs %o and keeps the lock', (delayMs) => {
+    const { queue } = setup();
+    queue.add(commitJob('a1'));
+    const claimed = queue.claim('worker-1')!;
+
+    expect(() => queue.release(claimed, { delayMs })).toThrow(InvalidOptionError);
+    expect(() => queue.release(claimed, { delayMs })).toThrow('invalid delayMs: expected an integer >= 0');
+    expect(queue.getJob(claimed.id)?.state).toBe('active');
+    expect(queue.holdsLock(claimed)).toBe(true);
+  });
+});
+
+describe('Queue.holdsLock', () => {
+  it('is true for the current claim', () => {
+    const { queue } = setup();
+    queue.add(commitJob('a1'));
+
+    const claimed = queue.claim('worker-1')!;
+
+    expect(queue.holdsLock(claimed)).toBe(true);
+  });
+
+  it('is false for a stale token', () => {
+    const { queue } = setup();
+    queue.add(commitJob('a1'));
+    const claimed = queue.claim('worker-1')!;
+
+    expect(queue.holdsLock({ id: claimed.id, token: 'not-the-token' })).toBe(false);
+  });
+
+  it('is false once the job is cancelled', () => {
+    const { queue } = setup();
+    queue.add(commitJob('a1'));
+    const claimed = queue.claim('worker-1')!;
+
+    queue.cancel(claimed.id);
+
+    expect(queue.holdsLock(claimed)).toBe(false);
+  });
+
+  it('is false once the job completed', () => {
+    const { queue } = setup();
+    queue.add(commitJob('a1'));
+    const claimed = queue.claim('worker-1')!;
+
+    queue.complete(claimed);
+
+    expect(queue.holdsLock(claimed)).toBe(false);
+  });
+
+  it('is false for the previous owner of a recovered job', () => {
+    const { queue, clock } = setup({ lockDurationMs: 10 * SECOND });
+    queue.add(commitJob('a1'));
+    const lost = queue.claim('worker-1')!;
+    clock.advance(10 * SECOND);
+    queue.requeueStalled();
+
+    const current = queue.claim('worker-2')!;
+
+    expect(queue.holdsLock(lost)).toBe(false);
+    expect(queue.holdsLock(current)).toBe(true);
+  });
+
+  it('is false for an unknown job', () => {
+    const { queue } = setup();
+
+    expect(queue.holdsLock({ id: 'no-such-job', token: 'any' })).toBe(false);
   });
 });
 
@@ -459,6 +558,21 @@ describe('Queue.cancel', () => {
     expect(() => queue.cancel('no-such-job')).toThrow(JobNotFoundError);
     expect(() => queue.cancel('no-such-job')).toThrow(/no-such-job/);
   });
+
+  it('names no command in the not-found message', () => {
+    const { queue } = setup();
+
+    let error: unknown;
+    try {
+      queue.cancel('no-such-job');
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect((error as JobNotFoundError).message).toBe(
+      'job no-such-job not found: check the id; finished jobs are removed after 7 days once 1,000 newer ones exist',
+    );
+  });
 });
 
 describe('Queue.retry', () => {
@@ -529,7 +643,7 @@ describe('Queue.clean', () => {
 
     expect(result.completed).toBe(4);
     const kept = queue.getJobs({ states: ['completed'] }).map((job) => job.commitSha);
-    expect(kept.sort()).toEqual(['old4', 'young0', 'young1']);
+    expect(new Set(kept)).toEqual(new Set(['old4', 'young0', 'young1'].map(fakeSha)));
   });
 
   it('keeps young jobs beyond the count', () => {
@@ -610,12 +724,38 @@ describe('Queue reads', () => {
   it('list jobs of one repository newest first', () => {
     const { queue } = setup();
     queue.add(commitJob('a1'));
-    queue.add({ kind: 'commit-report', repository: '/repos/other/.git', commitSha: 'b1' });
+    queue.add({ kind: 'commit-report', repository: '/repos/other/.git', commitSha: fakeSha('b1') });
     queue.add(commitJob('a2'));
 
     const shas = queue.getJobs({ repository: '/repos/app/.git' }).map((job) => job.commitSha);
 
-    expect(shas).toEqual(['a2', 'a1']);
+    expect(shas).toEqual(['a2', 'a1'].map(fakeSha));
+  });
+
+  it.each([
+    ['an unknown state', { states: ['bogus' as JobState] }, 'invalid states'],
+    ['a negative limit', { limit: -1 }, 'invalid limit: expected an integer >= 1'],
+    ['limit 0', { limit: 0 }, 'invalid limit'],
+    ['a fractional limit', { limit: 1.5 }, 'invalid limit'],
+  ])('getJobs rejects %s', (_label, options, message) => {
+    const { queue } = setup();
+    queue.add(commitJob('a1'));
+
+    expect(() => queue.getJobs(options)).toThrow(InvalidOptionError);
+    expect(() => queue.getJobs(options)).toThrow(message);
+  });
+
+  it.each([
+    ['a negative afterSeq', { afterSeq: -1 }, 'invalid afterSeq: expected an integer >= 0'],
+    ['a fractional afterSeq', { afterSeq: 1.5 }, 'invalid afterSeq'],
+    ['limit 0', { limit: 0 }, 'invalid limit: expected an integer >= 1'],
+    ['a negative limit', { limit: -1 }, 'invalid limit'],
+  ])('getEvents rejects %s', (_label, options, message) => {
+    const { queue } = setup();
+    queue.add(commitJob('a1'));
+
+    expect(() => queue.getEvents(options)).toThrow(InvalidOptionError);
+    expect(() => queue.getEvents(options)).toThrow(message);
   });
 
   it('resume events after a sequence number', () => {
@@ -637,9 +777,30 @@ describe('openQueue options', () => {
     ['maxStalls', { maxStalls: -1 }],
     ['lockDurationMs', { lockDurationMs: 1.5 }],
     ['backoff.jitter', { backoff: { jitter: 2 } }],
+    ['backoff.maxDelayMs', { backoff: { delayMs: 1000, maxDelayMs: 10 } }],
+    ['busyTimeoutMs', { busyTimeoutMs: -1 }],
     ['retention.completed.count', { retention: { completed: { count: -1, ageMs: 0 } } }],
   ])('rejects an invalid %s', (option, options) => {
     expect(() => setup(options as OpenQueueOptions)).toThrow(InvalidOptionError);
     expect(() => setup(options as OpenQueueOptions)).toThrow(option);
+  });
+});
+
+describe('openQueue dataDir', () => {
+  it.each([
+    ['an empty string', ''],
+    ['a number', 5 as unknown as string],
+  ])('rejects %s without writing to the current directory', (_label, dataDir) => {
+    const cwd = makeTempDir();
+    const previous = process.cwd();
+    process.chdir(cwd);
+    try {
+      expect(() => openQueue({ dataDir })).toThrow(InvalidOptionError);
+      expect(() => openQueue({ dataDir })).toThrow('invalid dataDir: expected a non-empty path');
+    } finally {
+      process.chdir(previous);
+    }
+
+    expect(fs.readdirSync(cwd)).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { type Queue, openQueue } from '../../src/queue/queue.js';
 import { type SpoolRecord, countSpooled, ingestSpool, writeSpool } from '../../src/queue/spool.js';
 import type { NewJob } from '../../src/queue/types.js';
 import { SPOOL_DIR } from '../../src/store/data-dir.js';
+import { fakeSha } from '../helpers/commits.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const HOUR = 60 * 60 * 1000;
@@ -28,7 +29,7 @@ function setup(): { dataDir: string; queue: Queue } {
 }
 
 function spooledJob(id: string, sha = `sha-${id}`, extra: Partial<NewJob> = {}): NewJob & { id: string } {
-  return { id, kind: 'commit-report', repository: '/repos/app/.git', commitSha: sha, ...extra };
+  return { id, kind: 'commit-report', repository: '/repos/app/.git', commitSha: fakeSha(sha), ...extra };
 }
 
 function spoolNames(dataDir: string): string[] {
@@ -129,7 +130,7 @@ describe('ingestSpool', () => {
     ingestSpool(queue, dataDir);
 
     const stored = queue.getJob('a');
-    expect(stored?.commitSha).toBe('a1');
+    expect(stored?.commitSha).toBe(fakeSha('a1'));
     expect(stored?.payload).toEqual({ files: 3 });
     expect(stored?.priority).toBe(1);
     expect(stored?.maxAttempts).toBe(2);
@@ -181,11 +182,13 @@ describe('ingestSpool', () => {
     writeSpool(dataDir, spooledJob('good-1'), 1000);
     const malformed = {
       '000000000002000-1-bad-json.json': '{"version": 1, "job": ',
-      '000000000003000-1-wrong-version.json': JSON.stringify({ version: 2, spooledAt: 3000, job: spooledJob('v2') }),
+      '000000000003000-1-version-0.json': JSON.stringify({ version: 0, spooledAt: 3000, job: spooledJob('v0') }),
+      '000000000003500-1-version-text.json': JSON.stringify({ version: '2', spooledAt: 3500, job: spooledJob('v-text') }),
       '000000000004000-1-no-job.json': JSON.stringify({ version: 1, spooledAt: 4000 }),
       '000000000005000-1-no-id.json': JSON.stringify({ version: 1, spooledAt: 5000, job: { kind: 'commit-report', repository: '/r', commitSha: 'x' } }),
       '000000000006000-1-no-kind.json': JSON.stringify({ version: 1, spooledAt: 6000, job: { id: 'no-kind', repository: '/r', commitSha: 'x' } }),
       '000000000007000-1-null.json': 'null',
+      '000000000008000-1-short-sha.json': JSON.stringify({ version: 1, spooledAt: 8000, job: { ...spooledJob('short'), commitSha: 'abc1234' } }),
     };
     for (const [name, content] of Object.entries(malformed)) {
       writeRaw(dataDir, name, content);
@@ -204,12 +207,37 @@ describe('ingestSpool', () => {
       expect(entry.reason).not.toBe('');
     }
     expect(spoolNames(dataDir)).toEqual(['rejected']);
+    expect(result.skipped).toEqual([]);
     expect(queue.getJobs().map((job) => job.id).sort()).toEqual(['good-1', 'good-2']);
+  });
+
+  it('leaves records of a newer format in place', () => {
+    const { dataDir, queue } = setup();
+    writeSpool(dataDir, spooledJob('current'), 1000);
+    const newer = {
+      '000000000002000-1-v2.json': JSON.stringify({ version: 2, spooledAt: 2000, job: spooledJob('v2') }),
+      '000000000003000-1-v9.json': JSON.stringify({ version: 9, written: 'by a later stepper' }),
+    };
+    const files = Object.entries(newer).map(([name, content]) => writeRaw(dataDir, name, content));
+
+    const result = ingestSpool(queue, dataDir);
+    const again = ingestSpool(queue, dataDir);
+
+    expect(result.ingested.map((entry) => entry.result.job.id)).toEqual(['current']);
+    expect(result.rejected).toEqual([]);
+    expect(result.skipped).toEqual([
+      { file: files[0], version: 2 },
+      { file: files[1], version: 9 },
+    ]);
+    expect(again.skipped.map((entry) => entry.file)).toEqual(files);
+    expect(files.map((file) => fs.readFileSync(file, 'utf8'))).toEqual(Object.values(newer));
+    expect(queue.getJob('v2')).toBeUndefined();
+    expect(countSpooled(dataDir)).toBe(2);
   });
 
   it('names the problem in each rejection', () => {
     const { dataDir, queue } = setup();
-    writeRaw(dataDir, '1-version.json', JSON.stringify({ version: 2, job: spooledJob('v2') }));
+    writeRaw(dataDir, '1-version.json', JSON.stringify({ version: 1.5, job: spooledJob('v1.5') }));
     writeRaw(dataDir, '2-id.json', JSON.stringify({ version: 1, job: { kind: 'k', repository: '/r', commitSha: 'x' } }));
     writeRaw(dataDir, '3-kind.json', JSON.stringify({ version: 1, job: { id: 'j', repository: '/r', commitSha: 'x' } }));
 
@@ -245,7 +273,7 @@ describe('ingestSpool', () => {
     const result = ingestSpool(queue, dataDir);
 
     expect(fs.readFileSync(notes, 'utf8')).toBe('kept by the user');
-    expect(result).toEqual({ ingested: [], rejected: [] });
+    expect(result).toEqual({ ingested: [], rejected: [], skipped: [] });
   });
 
   it('returns nothing without a spool folder', () => {
@@ -254,7 +282,7 @@ describe('ingestSpool', () => {
 
     const result = ingestSpool(queue, dataDir);
 
-    expect(result).toEqual({ ingested: [], rejected: [] });
+    expect(result).toEqual({ ingested: [], rejected: [], skipped: [] });
   });
 
   it('keeps the files after a database error', () => {

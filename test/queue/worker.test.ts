@@ -2,11 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { RetryLaterError, UnrecoverableError } from '../../src/errors.js';
+import { InvalidOptionError, RetryLaterError, UnrecoverableError } from '../../src/errors.js';
 import { type OpenQueueOptions, type Queue, openQueue } from '../../src/queue/queue.js';
 import { writeSpool } from '../../src/queue/spool.js';
 import type { ClaimedJob, JobState, NewJob } from '../../src/queue/types.js';
-import { type Processor, Worker, type WorkerOptions } from '../../src/queue/worker.js';
+import { LockLostError, type Processor, Worker, WorkerClosingError, type WorkerOptions } from '../../src/queue/worker.js';
+import { fakeSha } from '../helpers/commits.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const workers: Worker[] = [];
@@ -39,7 +40,7 @@ function startWorker(
 }
 
 function job(sha: string, extra: Partial<NewJob> = {}): NewJob {
-  return { kind: 'commit-report', repository: '/repos/app/.git', commitSha: sha, ...extra };
+  return { kind: 'commit-report', repository: '/repos/app/.git', commitSha: fakeSha(sha), ...extra };
 }
 
 /** Polls until the job reaches `state`, failing the test after `timeoutMs`. */
@@ -53,6 +54,44 @@ async function waitForState(queue: Queue, id: string, state: JobState, timeoutMs
   }
 
   throw new Error(`job ${id} did not reach ${state}; it is ${queue.getJob(id)?.state}`);
+}
+
+/** Polls until `condition` holds, failing the test after `timeoutMs`. */
+async function waitUntil(condition: () => boolean, description: string, timeoutMs = 10_000): Promise<void> {
+  for (let waited = 0; waited < timeoutMs; waited += 5) {
+    if (condition()) {
+      return;
+    }
+
+    await sleep(5);
+  }
+
+  throw new Error(`${description} did not happen within ${timeoutMs} ms`);
+}
+
+/** Resolves with the promise's value, or fails the test when it has not settled within `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, description: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${description} did not happen within ${ms} ms`)), ms);
+  });
+
+  try {
+    return await Promise.race([promise, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Returns a processor that waits for its signal, records the abort reason in `reasons` and rejects with it. */
+function abortable(reasons: unknown[]): Processor {
+  return (_claimed, context) =>
+    new Promise((_resolve, reject) => {
+      context.signal.addEventListener('abort', () => {
+        reasons.push(context.signal.reason);
+        reject(context.signal.reason);
+      });
+    });
 }
 
 /** A promise with its resolve function, to hold a processor until the test lets it go. */
@@ -75,7 +114,7 @@ describe('Worker', () => {
     await waitForState(queue, added.id, 'completed');
 
     const stored = queue.getJob(added.id)!;
-    expect(queue.getReport(stored.resultId!)?.content).toEqual({ sha: 'a1' });
+    expect(queue.getReport(stored.resultId!)?.content).toEqual({ sha: fakeSha('a1') });
     expect(seen).toEqual(['active', 'completed']);
   });
 
@@ -213,6 +252,92 @@ describe('Worker', () => {
     expect(queue.getJob(added.id)?.state).toBe('cancelled');
   });
 
+  it('aborts a job cancelled by another connection before the lock renewal', async () => {
+    const renewMs = 20_000;
+    const { queue, dataDir } = setup();
+    const other = openQueue({ dataDir });
+    try {
+      const { job: added } = queue.add(job('a1'));
+      const reasons: unknown[] = [];
+      const worker = startWorker(queue, abortable(reasons), { lockRenewMs: renewMs, pollIntervalMs: 10 });
+      const lost = new Promise<unknown[]>((resolve) => worker.once('lockLost', (...args: unknown[]) => resolve(args)));
+
+      await waitForState(queue, added.id, 'active');
+      other.cancel(added.id);
+      // The lock renewal would notice the cancel only after renewMs, so the poll must have noticed it.
+      const args = await within(lost, renewMs / 2, 'lockLost');
+
+      expect(reasons).toHaveLength(1);
+      expect(reasons[0]).toBeInstanceOf(LockLostError);
+      expect(args).toHaveLength(1);
+      expect((args[0] as ClaimedJob).id).toBe(added.id);
+      expect(queue.getJob(added.id)?.state).toBe('cancelled');
+    } finally {
+      other.close();
+    }
+  });
+
+  it('emits lockLost with the job alone when closing finds it cancelled', async () => {
+    const { queue } = setup();
+    const { job: added } = queue.add(job('a1'));
+    const reasons: unknown[] = [];
+    const lostArgs: unknown[][] = [];
+    // The claim happens in the first poll, and the next poll, with its lock check, never comes.
+    const options = { lockRenewMs: 20_000, pollIntervalMs: 60_000 };
+    const worker = startWorker(queue, abortable(reasons), options, (started) =>
+      started.on('lockLost', (...args: unknown[]) => lostArgs.push(args)),
+    );
+    await waitForState(queue, added.id, 'active');
+    queue.cancel(added.id);
+
+    await worker.close({ graceMs: 0 });
+
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toBeInstanceOf(WorkerClosingError);
+    expect(lostArgs).toHaveLength(1);
+    expect(lostArgs[0]).toHaveLength(1);
+    expect((lostArgs[0]?.[0] as ClaimedJob).id).toBe(added.id);
+    expect(queue.getJob(added.id)?.state).toBe('cancelled');
+  });
+
+  it('writes pending progress before completing', async () => {
+    const { queue } = setup();
+    const { job: added } = queue.add(job('a1'));
+    startWorker(
+      queue,
+      async (_claimed, context) => {
+        context.updateProgress({ step: 1 });
+      },
+      { progressIntervalMs: 60_000 },
+    );
+
+    await waitForState(queue, added.id, 'completed');
+
+    expect(queue.getJob(added.id)?.progress).toEqual({ step: 1 });
+  });
+
+  it('writes the last throttled progress before completing', async () => {
+    const { queue } = setup();
+    const { job: added } = queue.add(job('a1'));
+    const progressEvents = () => queue.getEvents({ jobId: added.id }).filter((event) => event.type === 'progress');
+    startWorker(
+      queue,
+      async (_claimed, context) => {
+        context.updateProgress({ step: 1 });
+        await waitUntil(() => progressEvents().length === 1, 'the first progress write');
+        // Both fall inside the throttle interval, so only the completion can write the last one.
+        context.updateProgress({ step: 2 });
+        context.updateProgress({ step: 3 });
+      },
+      { progressIntervalMs: 60_000 },
+    );
+
+    await waitForState(queue, added.id, 'completed');
+
+    expect(queue.getJob(added.id)?.progress).toEqual({ step: 3 });
+    expect(progressEvents().map((event) => event.data)).toEqual([{ step: 1 }, { step: 3 }]);
+  });
+
   it('counts a timed-out job as a failed attempt', async () => {
     const { queue } = setup();
     const { job: added } = queue.add(job('a1', { maxAttempts: 1 }));
@@ -255,7 +380,63 @@ describe('Worker', () => {
     startWorker(queue, async () => undefined);
     await waitForState(queue, id, 'completed');
 
-    expect(queue.getJob(id)?.commitSha).toBe('s1');
+    expect(queue.getJob(id)?.commitSha).toBe(fakeSha('s1'));
+  });
+});
+
+describe('Worker errors', () => {
+  it('emits a repeated loop error once', async () => {
+    const { queue } = setup();
+    const worker = new Worker(queue, async () => undefined, { pollIntervalMs: 5 });
+    workers.push(worker);
+    const errors: unknown[][] = [];
+    worker.on('error', (...args: unknown[]) => errors.push(args));
+    let claims = 0;
+    const claim = queue.claim.bind(queue);
+    queue.claim = (owner) => {
+      claims += 1;
+      return claim(owner);
+    };
+    // Every claim, stall check and clean now fails with the same message, as on a broken database.
+    queue.database.close();
+
+    void worker.run();
+    await waitUntil(() => claims >= 10, 'ten claims');
+
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.[0]).toBeInstanceOf(Error);
+    expect((errors[0]?.[0] as Error).message).toMatch(/not open/);
+    expect(errors[0]?.[1]).toBeUndefined();
+    expect(errors[0]?.[2]).toBe(0);
+  });
+});
+
+describe('Worker options', () => {
+  it('rejects a processor that is not a function', () => {
+    const { queue } = setup();
+
+    expect(() => new Worker(queue, 'nope' as unknown as Processor)).toThrow(InvalidOptionError);
+    expect(() => new Worker(queue, 'nope' as unknown as Processor)).toThrow(
+      'invalid processor: expected a function, received "nope" (string)',
+    );
+  });
+
+  // A lock renewed no sooner than it expires lets another worker recover the live job and run it twice.
+  it.each([1000, 5000])('rejects lockRenewMs %i with a 1000 ms lock', (lockRenewMs) => {
+    const { queue } = setup({ lockDurationMs: 1000 });
+
+    expect(() => new Worker(queue, async () => undefined, { lockRenewMs })).toThrow(InvalidOptionError);
+    expect(() => new Worker(queue, async () => undefined, { lockRenewMs })).toThrow(
+      "invalid lockRenewMs: expected less than the queue's lockDurationMs (1000)",
+    );
+  });
+
+  it('accepts lockRenewMs just below the lock duration', () => {
+    const { queue } = setup({ lockDurationMs: 1000 });
+
+    const worker = new Worker(queue, async () => undefined, { lockRenewMs: 999 });
+
+    expect(worker.activeJobIds).toEqual([]);
   });
 });
 

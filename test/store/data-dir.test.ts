@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { DatabaseError } from '../../src/errors.js';
+import { DatabaseError, InvalidOptionError } from '../../src/errors.js';
 import { SPOOL_DIR, ensureDataDir, resolveDataDir } from '../../src/store/data-dir.js';
 import { makeTempDir } from '../helpers/temp.js';
 
@@ -29,10 +29,14 @@ describe('resolveDataDir', () => {
     expect(dir).toBe('/srv/stepper');
   });
 
-  it('resolves a relative STEPPER_HOME against the current directory', () => {
-    const dir = resolveDataDir({ STEPPER_HOME: 'data', HOME: '/home/ann' });
+  // Git hooks run in each repository's folder, where a relative path would give every repository its own queue.
+  it.each(['data', './data', '~/stepper'])('rejects the relative STEPPER_HOME %s', (value) => {
+    const error = catchError(() => resolveDataDir({ STEPPER_HOME: value, XDG_STATE_HOME: '/state', HOME: '/home/ann' }));
 
-    expect(dir).toBe(path.resolve('data'));
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).code).toBe('INVALID_OPTION');
+    expect((error as InvalidOptionError).message).toContain('invalid STEPPER_HOME: expected an absolute path');
+    expect((error as InvalidOptionError).message).toContain(`received ${JSON.stringify(value)}`);
   });
 
   it('uses an absolute XDG_STATE_HOME next', () => {

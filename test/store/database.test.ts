@@ -7,13 +7,14 @@ import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { DatabaseError } from '../../src/errors.js';
+import { DatabaseError, InvalidOptionError } from '../../src/errors.js';
 import { type Queue, openQueue } from '../../src/queue/queue.js';
 import type { NewJob } from '../../src/queue/types.js';
 import { DATABASE_FILE } from '../../src/store/data-dir.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { FIXTURES, waitForExit } from '../helpers/processes.js';
+import { fakeSha } from '../helpers/commits.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const PAGE_SIZE = 4096;
@@ -23,7 +24,7 @@ const OPEN_QUEUE_FIXTURE = path.join(FIXTURES, 'store', 'open-queue.mjs');
 const DIST_INDEX = path.resolve(FIXTURES, '..', '..', 'dist', 'index.js');
 
 function commitJob(sha: string, extra: Partial<NewJob> = {}): NewJob {
-  return { kind: 'commit-report', repository: '/repos/app/.git', commitSha: sha, ...extra };
+  return { kind: 'commit-report', repository: '/repos/app/.git', commitSha: fakeSha(sha), ...extra };
 }
 
 function hashFile(file: string): string {
@@ -32,6 +33,21 @@ function hashFile(file: string): string {
 
 function modeOf(file: string): number {
   return fs.statSync(file).mode & 0o777;
+}
+
+/** Returns the shell command of the error messages, which moves the file with its -wal and -shm into `<file>.<label>/`. */
+function moveAsideCommand(file: string, label: string): string {
+  return `mkdir "${file}.${label}" && mv "${file}" "${file}-wal" "${file}-shm" "${file}.${label}/"`;
+}
+
+/** Returns the first command in backquotes of an error message. */
+function commandIn(message: string): string {
+  const match = /`([^`]+)`/.exec(message);
+  if (!match?.[1]) {
+    throw new Error(`no command in backquotes in: ${message}`);
+  }
+
+  return match[1];
 }
 
 function catchError(action: () => unknown): unknown {
@@ -196,7 +212,7 @@ describe('file that is not SQLite', () => {
     expect((error as DatabaseError).code).toBe('DATABASE_NOT_SQLITE');
     expect((error as DatabaseError).path).toBe(file);
     expect((error as DatabaseError).message).toContain(file);
-    expect((error as DatabaseError).message).toContain(`mv "${file}" "${file}.bad"`);
+    expect((error as DatabaseError).message).toContain(moveAsideCommand(file, 'bad'));
     expect(hashFile(file)).toBe(before);
   });
 
@@ -212,6 +228,156 @@ describe('file that is not SQLite', () => {
     expect((error as DatabaseError).code).toBe('DATABASE_NOT_SQLITE');
     expect((error as DatabaseError).message).toContain(file);
     expect(hashFile(file)).toBe(before);
+  });
+
+  it('keeps the mode of the file', () => {
+    const dataDir = makeTempDir();
+    const file = path.join(dataDir, DATABASE_FILE);
+    fs.writeFileSync(file, randomBytes(8192));
+    fs.chmodSync(file, 0o644);
+
+    const error = catchError(() => openQueue({ dataDir }));
+
+    expect((error as DatabaseError).code).toBe('DATABASE_NOT_SQLITE');
+    expect(modeOf(file)).toBe(0o644);
+  });
+
+  it('advised command moves the file with its -wal and -shm', () => {
+    const dataDir = makeTempDir();
+    const file = path.join(dataDir, DATABASE_FILE);
+    fs.writeFileSync(file, randomBytes(8192), { mode: 0o600 });
+    const error = catchError(() => openQueue({ dataDir })) as DatabaseError;
+    // Left by a worker that crashed: the WAL would hold jobs not yet copied into the main file.
+    fs.writeFileSync(`${file}-wal`, randomBytes(4096), { mode: 0o600 });
+    fs.writeFileSync(`${file}-shm`, randomBytes(32 * 1024), { mode: 0o600 });
+    const hashes = [file, `${file}-wal`, `${file}-shm`].map(hashFile);
+
+    const shell = spawnSync('sh', ['-c', commandIn(error.message)], { encoding: 'utf8' });
+
+    expect(shell.stderr).toBe('');
+    expect(shell.status).toBe(0);
+    const folder = `${file}.bad`;
+    expect(fs.readdirSync(folder).sort()).toEqual([DATABASE_FILE, `${DATABASE_FILE}-shm`, `${DATABASE_FILE}-wal`]);
+    expect([DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`].map((name) => hashFile(path.join(folder, name)))).toEqual(hashes);
+    expect(fs.readdirSync(dataDir).filter((name) => name.startsWith(`${DATABASE_FILE}-`))).toEqual([]);
+    const queue = openQueue({ dataDir });
+    queue.close();
+  });
+
+  it('advised command moves the file alone', () => {
+    const dataDir = makeTempDir();
+    const file = path.join(dataDir, DATABASE_FILE);
+    fs.writeFileSync(file, randomBytes(8192), { mode: 0o600 });
+    const before = hashFile(file);
+    const error = catchError(() => openQueue({ dataDir })) as DatabaseError;
+
+    // mv reports the missing -wal and -shm and exits with 1, after moving the file it found.
+    spawnSync('sh', ['-c', commandIn(error.message)], { encoding: 'utf8' });
+
+    expect(hashFile(path.join(`${file}.bad`, DATABASE_FILE))).toBe(before);
+    const queue = openQueue({ dataDir });
+    try {
+      expect(queue.getJobs()).toEqual([]);
+    } finally {
+      queue.close();
+    }
+  });
+});
+
+describe('SQLite database of another program', () => {
+  /** Writes a rollback-journal SQLite file with mode 0644, as the sqlite3 shell leaves one. */
+  function makeForeignDatabase(sql: string): { dataDir: string; file: string } {
+    const dataDir = makeTempDir();
+    const file = path.join(dataDir, DATABASE_FILE);
+    const db = new Database(file);
+    db.exec(sql);
+    db.close();
+    fs.chmodSync(file, 0o644);
+    return { dataDir, file };
+  }
+
+  it.each([
+    ['a notes table', `CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('precious')`],
+    ['its own jobs table', `CREATE TABLE jobs (name TEXT); INSERT INTO jobs VALUES ('backup')`],
+  ])('openQueue rejects one with %s', (_label, sql) => {
+    const { dataDir, file } = makeForeignDatabase(sql);
+    const before = hashFile(file);
+
+    const error = catchError(() => openQueue({ dataDir }));
+
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect((error as DatabaseError).code).toBe('DATABASE_NOT_SQLITE');
+    expect((error as DatabaseError).path).toBe(file);
+    expect((error as DatabaseError).message).toContain('stepper did not create');
+    expect((error as DatabaseError).message).toContain(moveAsideCommand(file, 'foreign'));
+    expect(hashFile(file)).toBe(before);
+    expect(modeOf(file)).toBe(0o644);
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+    expect(fs.existsSync(`${file}-shm`)).toBe(false);
+  });
+
+  it('read-only open rejects it too', () => {
+    const { dataDir, file } = makeForeignDatabase(`CREATE TABLE notes (text TEXT)`);
+    const before = hashFile(file);
+
+    const error = catchError(() => openQueue({ dataDir, readonly: true }));
+
+    expect((error as DatabaseError).code).toBe('DATABASE_NOT_SQLITE');
+    expect(hashFile(file)).toBe(before);
+  });
+
+  it('adopts a SQLite file without tables', () => {
+    // A table created and dropped again leaves a valid file of more than one page with no tables.
+    const { dataDir, file } = makeForeignDatabase(`CREATE TABLE scratch (x TEXT); DROP TABLE scratch`);
+    expect(fs.statSync(file).size).toBeGreaterThan(0);
+
+    const queue = openQueue({ dataDir });
+    try {
+      expect(queue.database.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(modeOf(file)).toBe(0o600);
+    } finally {
+      queue.close();
+    }
+  });
+
+  it('read-only open of a file without tables asks for a write open', () => {
+    const { dataDir } = makeForeignDatabase(`CREATE TABLE scratch (x TEXT); DROP TABLE scratch`);
+
+    const error = catchError(() => openQueue({ dataDir, readonly: true }));
+
+    expect((error as DatabaseError).code).toBe('DATABASE_UNAVAILABLE');
+    expect((error as DatabaseError).message).toContain(`schema version 0, older than this stepper's ${SCHEMA_VERSION}`);
+    expect((error as DatabaseError).message).toContain('open it once for writing');
+  });
+});
+
+describe('openDatabase busyTimeoutMs', () => {
+  it.each([-1, 1.5, Number.NaN, '100' as unknown as number])('rejects %o before creating the file', (busyTimeoutMs) => {
+    const file = path.join(makeTempDir(), DATABASE_FILE);
+
+    const error = catchError(() => openDatabase(file, { busyTimeoutMs }));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).message).toContain('invalid busyTimeoutMs: expected an integer >= 0');
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('openQueue rejects an invalid one', () => {
+    const error = catchError(() => openQueue({ dataDir: makeTempDir(), busyTimeoutMs: -1 }));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).message).toContain('busyTimeoutMs');
+  });
+
+  it('accepts 0', () => {
+    const file = path.join(makeTempDir(), DATABASE_FILE);
+
+    const { db } = openDatabase(file, { busyTimeoutMs: 0 });
+    try {
+      expect(db.pragma('busy_timeout', { simple: true })).toBe(0);
+    } finally {
+      db.close();
+    }
   });
 });
 
@@ -255,7 +421,8 @@ describe('corrupted pages', () => {
     expect((error as DatabaseError).code).toBe('DATABASE_CORRUPT');
     expect((error as DatabaseError).path).toBe(file);
     expect((error as DatabaseError).message).toContain(file);
-    expect((error as DatabaseError).message).toContain(`mv "${file}" "${file}.corrupt"`);
+    expect((error as DatabaseError).message).toContain(moveAsideCommand(file, 'corrupt'));
+    expect((error as DatabaseError).message).toContain("stop stepper's worker");
     expect(hashFile(file)).toBe(before);
   });
 
@@ -275,7 +442,8 @@ describe('corrupted pages', () => {
     expect(error).toBeInstanceOf(DatabaseError);
     expect((error as DatabaseError).code).toBe('DATABASE_CORRUPT');
     expect((error as DatabaseError).message).toContain(file);
-    expect((error as DatabaseError).message).toContain(`mv "${file}" "${file}.corrupt"`);
+    expect((error as DatabaseError).message).toContain(moveAsideCommand(file, 'corrupt'));
+    expect((error as DatabaseError).message).toContain("stop stepper's worker");
     expect(hashFile(file)).toBe(before);
   });
 });
