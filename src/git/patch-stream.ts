@@ -1,0 +1,309 @@
+import { type Hash, createHash } from 'node:crypto';
+
+/**
+ * One file's part of a `git diff-tree -p` stream. Only hunk lines are kept, never
+ * git's own header lines, and never more bytes than the caller's limit allowed.
+ */
+export interface PatchSection {
+  /** The caller's index for the section: by default its position, as git prints files in the order of its `--raw` listing. */
+  index: number;
+  /** The section's first line as git printed it (`diff --git a/x b/x`), decoded as UTF-8. */
+  header: string;
+  /** Bytes of hunk text in the stream, kept or not. */
+  totalBytes: number;
+  /** Hunk lines kept, each ending in a newline, `@@` headers included. */
+  lines: Buffer[];
+  keptBytes: number;
+  /** True when some hunk text was not kept. */
+  truncated: boolean;
+  hunkCount: number;
+  /** True when git printed `\ No newline at end of file`; the marker itself is dropped. */
+  noTrailingNewline: boolean;
+  /** True when every hunk removes and adds the same lines except for carriage returns. */
+  lineEndingOnly: boolean;
+  /** True when git printed `Binary files … differ` for this file. */
+  binary: boolean;
+}
+
+export interface PatchStreamOptions {
+  /** Bytes of hunk text the section at `index` may keep; read when the section starts. */
+  limitFor(index: number): number;
+  /**
+   * Whether to check the section at `index` for a line-ending-only change, which costs a
+   * hash of every changed line. Only a file with as many added as deleted lines can be one.
+   * @default every section
+   */
+  compareLineEndings?(index: number): boolean;
+  /** Called with each finished section, in stream order. */
+  onSection(section: PatchSection): void;
+  /**
+   * Maps a section to the index its caller knows it by, from its header and its position
+   * among sections. A combined diff leaves out files, so position alone cannot say which.
+   * @default the position
+   */
+  indexFor?(header: string, position: number): number;
+}
+
+/**
+ * Lines longer than this are cut in memory. Such a line is most likely minified or
+ * generated, so it is never shown whole, and line-ending detection gives up on its file.
+ */
+const MAX_LINE_BYTES = 64 * 1024;
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
+/** Hash state of one hunk, comparing removed and added lines with and without CR. */
+interface HunkComparison {
+  removed: Hash;
+  added: Hash;
+  removedStripped: Hash;
+  addedStripped: Hash;
+  removedCount: number;
+  addedCount: number;
+}
+
+/**
+ * Parses `git diff-tree -p` output as it streams, in bounded memory: per section it keeps at
+ * most `limitFor(index)` bytes of hunk text and per line at most 64 KiB, whatever the size
+ * of the diff. Feed chunks with `write`, then call `end`.
+ */
+export class PatchStream {
+  readonly #options: PatchStreamOptions;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #lineTooLong = false;
+  #section?: PatchSection & { limit: number; inHunks: boolean; hunk?: HunkComparison; comparable: boolean; crDiffers: boolean };
+  #nextPosition = 0;
+
+  constructor(options: PatchStreamOptions) {
+    this.#options = options;
+  }
+
+  write(chunk: Buffer): void {
+    let start = 0;
+
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(NEWLINE, start);
+      const end = newline === -1 ? chunk.length : newline + 1;
+      this.#appendPending(chunk.subarray(start, end));
+
+      if (newline !== -1) {
+        this.#takeLine();
+      }
+
+      start = end;
+    }
+  }
+
+  end(): void {
+    if (this.#pendingBytes > 0) {
+      // git ends every line it prints with a newline; a missing one means a cut stream.
+      this.#appendPending(Buffer.from('\n'));
+      this.#takeLine();
+    }
+
+    this.#finishSection();
+  }
+
+  #appendPending(part: Buffer): void {
+    const room = MAX_LINE_BYTES - this.#pendingBytes;
+    if (part.length > room) {
+      this.#lineTooLong = true;
+      // Keep the line's end (its newline) so the line stays one line.
+      const tail = part[part.length - 1] === NEWLINE ? [Buffer.from('\n')] : [];
+      if (room > 0) {
+        this.#pending.push(part.subarray(0, room));
+        this.#pendingBytes += room;
+      }
+
+      this.#pending.push(...tail);
+      return;
+    }
+
+    this.#pending.push(part);
+    this.#pendingBytes += part.length;
+  }
+
+  #takeLine(): void {
+    const line = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending);
+    const tooLong = this.#lineTooLong;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#lineTooLong = false;
+    this.#handleLine(line, tooLong);
+  }
+
+  #handleLine(line: Buffer, tooLong: boolean): void {
+    const first = line[0];
+    if (first === 0x64 /* d */ && isSectionHeader(line)) {
+      const header = line.toString('utf8').replace(/\n$/, '');
+      if (this.#section?.header === header) {
+        // A type change (file to symlink) comes as a deletion and an addition of one path,
+        // two sections with the same header: they stay one file.
+        this.#closeHunk();
+        this.#section.inHunks = false;
+        return;
+      }
+
+      this.#finishSection();
+      this.#startSection(header);
+      return;
+    }
+
+    const section = this.#section;
+    if (!section) {
+      return;
+    }
+
+    const hunkHeader = first === 0x40 /* @ */ && startsWith(line, '@@');
+    if (!section.inHunks) {
+      if (!hunkHeader) {
+        if (first === 0x42 /* B */ && startsWith(line, 'Binary files ')) {
+          section.binary = true;
+        }
+
+        return;
+      }
+
+      section.inHunks = true;
+    }
+
+    if (first === 0x5c /* backslash */) {
+      // `\ No newline at end of file` describes the previous line; it is not content.
+      section.noTrailingNewline = true;
+      return;
+    }
+
+    if (hunkHeader) {
+      this.#closeHunk();
+      section.hunkCount += 1;
+      section.hunk = section.comparable ? newHunkComparison() : undefined;
+    } else if (tooLong) {
+      section.comparable = false;
+    } else if (section.comparable) {
+      this.#compareLine(line);
+    }
+
+    section.totalBytes += line.length;
+    if (section.keptBytes + line.length <= section.limit) {
+      section.lines.push(Buffer.from(line));
+      section.keptBytes += line.length;
+    } else {
+      section.truncated = true;
+    }
+  }
+
+  #compareLine(line: Buffer): void {
+    const section = this.#section;
+    const hunk = section?.hunk;
+    if (!section || !hunk || line.length === 0) {
+      return;
+    }
+
+    const marker = line[0];
+    const body = line.subarray(1);
+    const stripped = stripLineEnd(body);
+    if (marker === 0x2d) {
+      hunk.removed.update(body);
+      hunk.removedStripped.update(stripped).update('\n');
+      hunk.removedCount += 1;
+    } else if (marker === 0x2b) {
+      hunk.added.update(body);
+      hunk.addedStripped.update(stripped).update('\n');
+      hunk.addedCount += 1;
+    } else if (marker !== 0x20) {
+      // Combined diffs have one marker column per parent; they are not compared.
+      section.comparable = false;
+    }
+  }
+
+  /** Folds the current hunk into the section's line-ending verdict. */
+  #closeHunk(): void {
+    const section = this.#section;
+    const hunk = section?.hunk;
+    if (!section || !hunk) {
+      return;
+    }
+
+    section.hunk = undefined;
+    const sameText =
+      hunk.removedCount === hunk.addedCount &&
+      hunk.removedStripped.digest('hex') === hunk.addedStripped.digest('hex');
+    if (!sameText) {
+      section.comparable = false;
+      return;
+    }
+
+    if (hunk.removed.digest('hex') !== hunk.added.digest('hex')) {
+      section.crDiffers = true;
+    }
+  }
+
+  #startSection(header: string): void {
+    const position = this.#nextPosition++;
+    const index = this.#options.indexFor?.(header, position) ?? position;
+    this.#section = {
+      index,
+      header,
+      totalBytes: 0,
+      lines: [],
+      keptBytes: 0,
+      truncated: false,
+      hunkCount: 0,
+      noTrailingNewline: false,
+      lineEndingOnly: false,
+      binary: false,
+      limit: Math.max(0, this.#options.limitFor(index)),
+      inHunks: false,
+      comparable: this.#options.compareLineEndings?.(index) ?? true,
+      crDiffers: false,
+    };
+  }
+
+  #finishSection(): void {
+    const section = this.#section;
+    if (!section) {
+      return;
+    }
+
+    this.#closeHunk();
+    this.#section = undefined;
+    const { limit: _limit, inHunks: _inHunks, hunk: _hunk, comparable, crDiffers, ...finished } = section;
+    finished.lineEndingOnly = comparable && crDiffers && finished.hunkCount > 0;
+    this.#options.onSection(finished);
+  }
+}
+
+function newHunkComparison(): HunkComparison {
+  return {
+    removed: createHash('sha1'),
+    added: createHash('sha1'),
+    removedStripped: createHash('sha1'),
+    addedStripped: createHash('sha1'),
+    removedCount: 0,
+    addedCount: 0,
+  };
+}
+
+/** Returns the line without its newline and any carriage returns before it. */
+function stripLineEnd(line: Buffer): Buffer {
+  let end = line.length;
+  if (end > 0 && line[end - 1] === NEWLINE) {
+    end -= 1;
+  }
+
+  while (end > 0 && line[end - 1] === CARRIAGE_RETURN) {
+    end -= 1;
+  }
+
+  return line.subarray(0, end);
+}
+
+function isSectionHeader(line: Buffer): boolean {
+  return startsWith(line, 'diff --git ') || startsWith(line, 'diff --cc ') || startsWith(line, 'diff --combined ');
+}
+
+function startsWith(line: Buffer, prefix: string): boolean {
+  return line.length >= prefix.length && line.toString('latin1', 0, prefix.length) === prefix;
+}
