@@ -1,0 +1,144 @@
+import type { PatchSection } from '../git/patch-stream.js';
+
+/** A claim on the byte budget: lower `priority` is served first. */
+export interface BudgetClaim {
+  key: number;
+  priority: number;
+  size: number;
+}
+
+/**
+ * Splits `budget` bytes over the claims: priorities are served in order, and within one
+ * priority the budget is shared max-min fairly, so every file gets the same share unless
+ * it needs less. Returns bytes per claim key.
+ */
+export function allocateBudget(claims: readonly BudgetClaim[], budget: number): Map<number, number> {
+  const shares = new Map<number, number>();
+  const byPriority = new Map<number, BudgetClaim[]>();
+  for (const claim of claims) {
+    const group = byPriority.get(claim.priority) ?? [];
+    group.push(claim);
+    byPriority.set(claim.priority, group);
+  }
+
+  let remaining = Math.max(0, Math.floor(budget));
+  for (const priority of [...byPriority.keys()].sort((a, b) => a - b)) {
+    const group = (byPriority.get(priority) as BudgetClaim[]).slice().sort((a, b) => a.size - b.size);
+    let left = group.length;
+
+    for (const claim of group) {
+      const share = Math.floor(remaining / left);
+      const granted = Math.min(claim.size, share);
+      shares.set(claim.key, granted);
+      remaining -= granted;
+      left -= 1;
+    }
+  }
+
+  return shares;
+}
+
+/**
+ * Keeps whole lines of a section's hunk text up to `bytes`. A hunk header left without
+ * any of its lines is dropped too. Returns the kept lines and whether any were cut.
+ */
+export function truncateLines(lines: readonly Buffer[], bytes: number): { lines: Buffer[]; keptBytes: number; cut: boolean } {
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+
+  for (const line of lines) {
+    if (keptBytes + line.length > bytes) {
+      break;
+    }
+
+    kept.push(line);
+    keptBytes += line.length;
+  }
+
+  const cut = kept.length < lines.length;
+  while (cut && kept.length > 0 && isHunkHeader(kept[kept.length - 1] as Buffer)) {
+    keptBytes -= (kept.pop() as Buffer).length;
+  }
+
+  return { lines: kept, keptBytes, cut };
+}
+
+/**
+ * Collects patch sections from a stream while keeping memory near the budget. Each
+ * section may keep at most what it could still be granted, the budget less what
+ * higher priorities hold, and when the kept total passes twice the budget every section is
+ * cut to its current fair share. Shares only shrink as files arrive, so nothing a final
+ * share needs is ever dropped.
+ */
+export class PatchCollector {
+  readonly #budget: number;
+  readonly #priorityOf: (index: number) => number;
+  readonly #sections = new Map<number, PatchSection>();
+  readonly #keptByPriority = new Map<number, number>();
+  #keptTotal = 0;
+
+  constructor(budgetBytes: number, priorityOf: (index: number) => number) {
+    this.#budget = Math.max(0, Math.floor(budgetBytes));
+    this.#priorityOf = priorityOf;
+  }
+
+  /** Bytes the section at `index` may keep: what is left after higher priorities. */
+  limitFor(index: number): number {
+    const priority = this.#priorityOf(index);
+    let higher = 0;
+    for (const [other, kept] of this.#keptByPriority) {
+      if (other < priority) {
+        higher += kept;
+      }
+    }
+
+    return Math.max(0, this.#budget - higher);
+  }
+
+  add(section: PatchSection): void {
+    this.#sections.set(section.index, section);
+    this.#adjustKept(section.index, section.keptBytes);
+
+    if (this.#keptTotal > 2 * this.#budget) {
+      this.#cutToShares();
+    }
+  }
+
+  /** Cuts every section to its final share and returns the sections by index. */
+  finish(): Map<number, PatchSection> {
+    this.#cutToShares();
+    return this.#sections;
+  }
+
+  #cutToShares(): void {
+    const claims = [...this.#sections.values()].map((section) => ({
+      key: section.index,
+      priority: this.#priorityOf(section.index),
+      size: section.keptBytes,
+    }));
+    const shares = allocateBudget(claims, this.#budget);
+
+    for (const section of this.#sections.values()) {
+      const share = shares.get(section.index) ?? 0;
+      if (share >= section.keptBytes) {
+        continue;
+      }
+
+      const { lines, keptBytes } = truncateLines(section.lines, share);
+      this.#adjustKept(section.index, keptBytes - section.keptBytes);
+      section.lines = lines;
+      section.keptBytes = keptBytes;
+      section.truncated = true;
+    }
+  }
+
+  #adjustKept(index: number, delta: number): void {
+    const priority = this.#priorityOf(index);
+    this.#keptByPriority.set(priority, (this.#keptByPriority.get(priority) ?? 0) + delta);
+    this.#keptTotal += delta;
+  }
+}
+
+function isHunkHeader(line: Buffer): boolean {
+  return line.length >= 2 && line[0] === 0x40 && line[1] === 0x40;
+}

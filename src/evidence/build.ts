@@ -1,0 +1,357 @@
+import { isUtf8 } from 'node:buffer';
+
+import { InvalidOptionError } from '../errors.js';
+import { readChanges } from '../git/changes.js';
+import { readCommit } from '../git/commit.js';
+import { streamGit } from '../git/git.js';
+import { PATCH_ARGS, changeIdentity, diffRange, identityFromPatchId, startPatchId } from '../git/patch-id.js';
+import { type PatchSection, PatchStream } from '../git/patch-stream.js';
+import { objectContext } from '../git/repository.js';
+import type { ChangeIdentity, CommitInfo, DiffBase, FileChange, MergePolicy, Repository } from '../git/types.js';
+import { PatchCollector } from './allocate.js';
+import { groupByDirectory } from './directories.js';
+import { categorize, classifyExclusion } from './exclusions.js';
+import { attributesFor, unquoteCStyle } from './gitattributes.js';
+import { redactSecrets } from './redaction.js';
+import { renderEvidence, renderFileSection, renderHeader } from './render.js';
+import { readAttributes, readExcludePatterns } from './repository-rules.js';
+import { estimateTokens, tokensToBytes } from './tokens.js';
+import type { Evidence, EvidenceFile, FileCategory, FileFlag } from './types.js';
+
+export interface EvidenceOptions {
+  /** Tokens the rendered evidence may take; the report generator derives it from the model's context. */
+  tokenBudget: number;
+  /** @default 'first-parent' */
+  mergePolicy?: MergePolicy;
+  /** Extra exclusion patterns, gitignore syntax. @default the repository's `stepper.exclude` values */
+  excludePatterns?: readonly string[];
+}
+
+/** The smallest budget that still holds a commit header and a short file list. */
+export const MIN_TOKEN_BUDGET = 256;
+
+const CATEGORY_PRIORITY: Record<FileCategory, number> = { source: 0, config: 0, test: 1, docs: 2 };
+
+/**
+ * Gathers what a model needs to explain commit `sha`: its metadata and message, every
+ * changed file with stats and a coverage mark, and as much of the diff as fits
+ * `tokenBudget`, chosen by priority (source, then tests, then docs) and shared fairly
+ * between files. Excluded files are named with the reason, secrets are redacted before
+ * anything is returned, and the diff is read as a stream in memory bounded by the budget.
+ */
+export async function buildEvidence(repo: Repository, sha: string, options: EvidenceOptions): Promise<Evidence> {
+  if (!Number.isSafeInteger(options.tokenBudget) || options.tokenBudget < MIN_TOKEN_BUDGET) {
+    throw new InvalidOptionError('tokenBudget', `an integer >= ${MIN_TOKEN_BUDGET}`, options.tokenBudget);
+  }
+
+  const mergePolicy = options.mergePolicy ?? 'first-parent';
+  const commit = await readCommit(repo, sha);
+  const [changes, excludePatterns] = await Promise.all([
+    readChanges(repo, commit, { mergePolicy }),
+    options.excludePatterns ? Promise.resolve([...options.excludePatterns]) : readExcludePatterns(repo),
+  ]);
+
+  const attributes = await readAttributes(repo, commit.sha, changes.files.map((file) => file.path));
+  const files = changes.files.map((change) => describeFile(change, attributes, excludePatterns));
+
+  const message = redactMessage(commit);
+  let redactions = message.redactions;
+  const notes = policyNotes(commit, changes.base, files.length);
+
+  const evidence: Evidence = {
+    repository: repo.gitDir,
+    commit: message.commit,
+    identity: { id: '', source: 'commit-sha' },
+    base: changes.base,
+    mergePolicy,
+    files,
+    directories: null,
+    redactions: 0,
+    notes,
+    tokenBudget: options.tokenBudget,
+    estimatedTokens: 0,
+  };
+
+  const fixedTokens = estimateTokens(renderHeader(evidence.commit, [...notes, redactionNote(1)]));
+  let listTokens = estimateTokens(renderFileSection(evidence));
+  if (fixedTokens + listTokens > options.tokenBudget) {
+    evidence.directories = groupByDirectory(files, tokensToBytes(options.tokenBudget - fixedTokens));
+    notes.push(`${files.length} files changed, too many to list within the budget, so they are grouped by directory.`);
+    listTokens = estimateTokens(renderFileSection(evidence));
+  }
+
+  const patchBudget = tokensToBytes(options.tokenBudget - fixedTokens - listTokens);
+  const { sections, identity } = await collectPatches(repo, commit, changes.base, files, patchBudget);
+  evidence.identity = identity ?? (await changeIdentity(repo, commit));
+  redactions += attachPatches(files, sections);
+
+  fitToBudget(evidence);
+  evidence.redactions = redactions;
+  if (redactions > 0) {
+    notes.push(redactionNote(redactions));
+  }
+
+  evidence.estimatedTokens = estimateTokens(renderEvidence(evidence));
+  return evidence;
+}
+
+function describeFile(change: FileChange, attributes: Parameters<typeof attributesFor>[1], userPatterns: string[]): EvidenceFile {
+  const exclusion = classifyExclusion(change.path, {
+    binary: change.binary,
+    attributes: attributesFor(change.path, attributes),
+    userPatterns,
+  });
+
+  const flags: FileFlag[] = [];
+  const unchangedText = change.additions === 0 && change.deletions === 0;
+  if (change.submodule) {
+    flags.push('submodule');
+  } else if (change.modeChanged && unchangedText && change.status === 'modified') {
+    flags.push('mode-only');
+  }
+
+  if ((change.status === 'renamed' || change.status === 'copied') && unchangedText) {
+    flags.push('rename-only');
+  }
+
+  return {
+    ...change,
+    category: categorize(change.path),
+    coverage: exclusion.excluded ? `excluded: ${exclusion.reason}` : 'stats only',
+    flags,
+    patch: null,
+    patchBytes: 0,
+  };
+}
+
+/**
+ * Streams the commit's diff and keeps, per file, the part the budget can show. A two-way
+ * diff also feeds `git patch-id`, so the change's identity costs no second diff.
+ */
+async function collectPatches(
+  repo: Repository,
+  commit: CommitInfo,
+  base: DiffBase,
+  files: EvidenceFile[],
+  budgetBytes: number,
+): Promise<{ sections: Map<number, PatchSection>; identity?: ChangeIdentity }> {
+  const args = patchArgs(commit, base);
+  if (!args) {
+    return { sections: new Map() };
+  }
+
+  const wanted = (index: number): boolean => {
+    const file = files[index];
+    return file !== undefined && !file.coverage.startsWith('excluded') && !file.binary && !file.submodule;
+  };
+  const collector = new PatchCollector(budgetBytes, (index) => CATEGORY_PRIORITY[files[index]?.category ?? 'docs']);
+  const stream = new PatchStream({
+    ...(base.kind === 'combined' ? { indexFor: combinedSectionIndex(files) } : {}),
+    limitFor: (index) => (wanted(index) ? collector.limitFor(index) : 0),
+    compareLineEndings: (index) => {
+      const file = files[index];
+      return file !== undefined && wanted(index) && file.additions !== null && file.additions > 0 && file.additions === file.deletions;
+    },
+    onSection: (section) => {
+      const file = files[section.index];
+      if (file) {
+        file.patchBytes = section.totalBytes;
+      }
+
+      if (wanted(section.index)) {
+        collector.add(section);
+      }
+    },
+  });
+
+  const patchId = base.kind === 'combined' ? undefined : startPatchId(repo);
+  for await (const chunk of streamGit(objectContext(repo), args)) {
+    stream.write(chunk);
+    await patchId?.write(chunk);
+  }
+
+  stream.end();
+  const sections = collector.finish();
+  return patchId ? { sections, identity: identityFromPatchId(commit, await patchId.end()) } : { sections };
+}
+
+/**
+ * Maps `diff --cc <path>` headers to file indexes. Git leaves out of a combined diff the
+ * files whose every hunk came from one parent, so positions do not line up. A path git
+ * had to quote (control characters, quotes, bytes above 0x7f) is unquoted to compare.
+ */
+function combinedSectionIndex(files: readonly EvidenceFile[]): (header: string) => number {
+  const byPath = new Map(files.map((file, index) => [file.path, index]));
+
+  return (header) => {
+    const quoted = header.replace(/^diff --(?:cc|combined) /, '');
+    const path = quoted.startsWith('"') ? (unquoteCStyle(quoted)?.value ?? quoted) : quoted;
+    return byPath.get(path) ?? -1;
+  };
+}
+
+function patchArgs(commit: CommitInfo, base: DiffBase): string[] | null {
+  switch (base.kind) {
+    case 'parent':
+    case 'empty-tree':
+      return ['diff-tree', ...PATCH_ARGS, ...diffRange(commit)];
+    case 'combined':
+      // The same detection as the file listing, which uses --cc without -C.
+      return ['-c', 'core.quotePath=true', 'diff-tree', '-p', '-r', '-M', '--cc', '--no-color', '--no-ext-diff', '--no-textconv', commit.sha];
+    case 'skipped-merge':
+    case 'parent-missing':
+      return null;
+  }
+}
+
+/** Sets each file's patch text and coverage mark; returns the number of secrets redacted. */
+function attachPatches(files: EvidenceFile[], sections: Map<number, PatchSection>): number {
+  let redactions = 0;
+
+  files.forEach((file, index) => {
+    if (file.coverage.startsWith('excluded')) {
+      return;
+    }
+
+    const section = sections.get(index);
+    if (section?.noTrailingNewline) {
+      file.flags.push('no-trailing-newline');
+    }
+
+    if (section?.lineEndingOnly) {
+      // The flag describes the change completely; every line rewritten would mislead.
+      file.flags.push('line-endings-only');
+      file.coverage = 'full';
+      return;
+    }
+
+    if (!section || section.totalBytes === 0) {
+      // Renames, mode changes, submodule moves and empty files have no hunks: the list says it all.
+      file.coverage = 'full';
+      return;
+    }
+
+    if (section.keptBytes === 0) {
+      file.coverage = 'stats only';
+      return;
+    }
+
+    const bytes = Buffer.concat(section.lines);
+    if (!isUtf8(bytes)) {
+      file.flags.push('non-utf8');
+    }
+
+    const redacted = redactSecrets(bytes.toString('utf8'));
+    redactions += redacted.count;
+    file.patch = section.truncated ? `${redacted.text}${omittedLine(section.totalBytes - section.keptBytes)}` : redacted.text;
+    file.coverage = section.truncated ? 'partial' : 'full';
+  });
+
+  return redactions;
+}
+
+/**
+ * Cuts the largest shown diff until the rendered evidence fits: the allocation works in
+ * bytes before the per-file headings and redaction markers are known, so it can overshoot
+ * by a little.
+ */
+function fitToBudget(evidence: Evidence): void {
+  for (;;) {
+    const overflow = estimateTokens(renderEvidence(evidence)) - evidence.tokenBudget;
+    if (overflow <= 0) {
+      return;
+    }
+
+    const largest = evidence.files
+      .filter((file) => file.patch !== null)
+      .sort((a, b) => (b.patch as string).length - (a.patch as string).length)[0];
+    if (!largest) {
+      return;
+    }
+
+    const text = largest.patch as string;
+    const keep = Math.max(0, Buffer.byteLength(text) - tokensToBytes(overflow) - 64);
+    const lines = text.split('\n');
+    let kept = '';
+    for (const line of lines) {
+      if (Buffer.byteLength(kept) + Buffer.byteLength(line) + 1 > keep || line.startsWith('… (')) {
+        break;
+      }
+
+      kept += `${line}\n`;
+    }
+
+    kept = kept.replace(/(^|\n)@@[^\n]*\n$/, '$1');
+    if (kept.length === 0) {
+      largest.patch = null;
+      largest.coverage = 'stats only';
+    } else {
+      largest.patch = `${kept}${omittedLine(largest.patchBytes - Buffer.byteLength(kept))}`;
+      largest.coverage = 'partial';
+    }
+  }
+}
+
+function omittedLine(bytes: number): string {
+  return `… (${Math.max(0, bytes)} more bytes of this file's diff not shown)\n`;
+}
+
+function redactMessage(commit: CommitInfo): { commit: CommitInfo; redactions: number } {
+  let redactions = 0;
+  const redact = (text: string): string => {
+    const result = redactSecrets(text);
+    redactions += result.count;
+    return result.text;
+  };
+
+  return {
+    commit: {
+      ...commit,
+      subject: redact(commit.subject),
+      body: redact(commit.body),
+      trailers: commit.trailers.map((trailer) => ({ key: trailer.key, value: redact(trailer.value) })),
+    },
+    redactions,
+  };
+}
+
+function policyNotes(commit: CommitInfo, base: DiffBase, fileCount: number): string[] {
+  const notes: string[] = [];
+
+  switch (base.kind) {
+    case 'empty-tree':
+      notes.push('Root commit: it has no parent, so every file is shown as added.');
+      break;
+    case 'parent':
+      if (commit.parents.length > 1) {
+        notes.push(
+          `Merge commit of ${commit.parents.length} parents: changes are shown against the first parent ${base.parent}, which is what the merge brought into the branch.`,
+        );
+      }
+      break;
+    case 'combined':
+      notes.push(
+        `Merge commit of ${commit.parents.length} parents: combined diff, which shows only the files that differ from every parent.`,
+      );
+      break;
+    case 'skipped-merge':
+      notes.push('Merge commit: its changes are not shown, because the merge policy is skip.');
+      break;
+    case 'parent-missing':
+      notes.push(
+        `The parent commit ${base.parent} is missing from this shallow clone, so the changes cannot be shown; \`git fetch --deepen=1\` fetches it.`,
+      );
+      break;
+  }
+
+  if (fileCount === 0 && base.kind !== 'skipped-merge' && base.kind !== 'parent-missing') {
+    notes.push('Empty commit: no file changed.');
+  }
+
+  return notes;
+}
+
+function redactionNote(count: number): string {
+  return `${count} secret${count === 1 ? ' was' : 's were'} replaced by [REDACTED:…] markers.`;
+}
+
