@@ -12,15 +12,7 @@ import { UnknownRevisionError } from '../../src/git/errors.js';
 import { openRepository } from '../../src/git/repository.js';
 import { BASE_EPOCH } from '../helpers/repo-builder.js';
 import { ALICE, buildRepo, CID, SHELL_MARKERS, SHELL_MESSAGE } from '../helpers/repos.js';
-
-async function captureError(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
+import { captureError } from '../helpers/errors.js';
 
 describe('readCommit', () => {
   it('root commit has no parents', async () => {

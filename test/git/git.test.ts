@@ -10,6 +10,7 @@ import { gitEnvironment } from '../../src/git/environment.js';
 import { readGit, runGit, spawnGit, streamGit } from '../../src/git/git.js';
 import { buildRepo } from '../helpers/repos.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { captureError } from '../helpers/errors.js';
 
 const HUGE_BYTES = 2 * 1024 * 1024;
 
@@ -19,15 +20,6 @@ afterEach(() => {
 
 function objectContextOf(gitDir: string): { cwd: string; gitDir: string } {
   return { cwd: gitDir, gitDir };
-}
-
-async function captureError(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('runGit', () => {

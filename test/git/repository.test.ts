@@ -8,15 +8,7 @@ import { objectContext, openRepository, worktreeContext } from '../../src/git/re
 import { RepoBuilder } from '../helpers/repo-builder.js';
 import { buildRepo } from '../helpers/repos.js';
 import { makeTempDir } from '../helpers/temp.js';
-
-async function captureError(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
+import { captureError } from '../helpers/errors.js';
 
 describe('openRepository', () => {
   it('worktree top returns its git directory', async () => {

@@ -10,6 +10,7 @@ import { resolveCommit, resolveRevisions } from '../../src/git/revisions.js';
 import type { Repository } from '../../src/git/types.js';
 import { type BuiltRepo, buildRepo } from '../helpers/repos.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { captureError } from '../helpers/errors.js';
 
 let state: BuiltRepo;
 let repo: Repository;
@@ -20,15 +21,6 @@ beforeAll(async () => {
   repo = await openRepository(state.dir);
   c = state.commits;
 });
-
-async function captureError(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('resolveRevisions single commits', () => {
   const cases: Array<[string, (spec: Record<string, string>) => string, string]> = [

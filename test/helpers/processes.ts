@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { afterEach } from 'vitest';
+
 export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
 export interface ProcessResult {
@@ -54,4 +56,25 @@ export function waitForLine(child: ChildProcess, pattern: RegExp): Promise<strin
     child.stdout?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`process exited with ${code} before printing ${pattern}`)));
   });
+}
+
+/**
+ * Returns a list to push started children into; after each test, every child still
+ * running is killed with SIGKILL and awaited, so a failed assertion cannot leave a
+ * process holding the database's write lock for the next test.
+ */
+export function killLeftoversAfterEach(): ChildProcess[] {
+  const children: ChildProcess[] = [];
+
+  afterEach(async () => {
+    const leftovers = children.splice(0).filter((child) => child.exitCode === null && child.signalCode === null);
+    const closed = leftovers.map((child) => new Promise((resolve) => child.once('close', resolve)));
+    for (const child of leftovers) {
+      child.kill('SIGKILL');
+    }
+
+    await Promise.all(closed);
+  });
+
+  return children;
 }

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 
 import { countSpooled, DATABASE_FILE, openQueue } from '../../src/index.js';
-import { type ProcessResult, startFixture, waitForExit, waitForLine } from '../helpers/processes.js';
+import { type ProcessResult, killLeftoversAfterEach, startFixture, waitForExit, waitForLine } from '../helpers/processes.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const PROCESS_COUNT = 20;
@@ -30,19 +30,7 @@ interface EnqueueOutput {
   elapsedMs: number;
 }
 
-const children: ChildProcess[] = [];
-
-afterEach(async () => {
-  // A failed assertion can leave fixtures running, and one holding the write lock would
-  // block every later test.
-  const leftovers = children.splice(0).filter((child) => child.exitCode === null && child.signalCode === null);
-  const closed = leftovers.map((child) => new Promise((resolve) => child.once('close', resolve)));
-  for (const child of leftovers) {
-    child.kill('SIGKILL');
-  }
-
-  await Promise.all(closed);
-});
+const children = killLeftoversAfterEach();
 
 function start(fixture: string, args: string[]): StartedFixture {
   const child = startFixture(`queue/${fixture}`, args);

@@ -4,10 +4,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 
 import { openQueue, type Queue } from '../../src/index.js';
-import { type ProcessResult, startFixture, waitForExit, waitForLine } from '../helpers/processes.js';
+import { type ProcessResult, killLeftoversAfterEach, startFixture, waitForExit, waitForLine } from '../helpers/processes.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const JOB_COUNT = 1000;
@@ -31,18 +31,7 @@ interface ConsumerOptions {
   exitAfterCompleted?: number;
 }
 
-const children: ChildProcess[] = [];
-
-afterEach(async () => {
-  // A failed assertion can leave consumers polling or blocked in a job.
-  const leftovers = children.splice(0).filter((child) => child.exitCode === null && child.signalCode === null);
-  const closed = leftovers.map((child) => new Promise((resolve) => child.once('close', resolve)));
-  for (const child of leftovers) {
-    child.kill('SIGKILL');
-  }
-
-  await Promise.all(closed);
-});
+const children = killLeftoversAfterEach();
 
 function start(fixture: string, args: string[]): StartedFixture {
   const child = startFixture(`queue/${fixture}`, args);
