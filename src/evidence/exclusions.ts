@@ -3,7 +3,8 @@
  * Pure: the caller passes the path, git's binary flag, the path's .gitattributes
  * values and the `stepper.exclude` config values.
  */
-import { attributeFlag, matchesPathPattern, parsePathPattern, type PathAttributes, type PathPattern } from './gitattributes.js';
+import { attributeFlag, type PathAttributes } from './gitattributes.js';
+import { type PathPattern, matchesPathPattern, parsePathPattern } from './wildmatch.js';
 
 /** Reason a file is left out, shown to users after `excluded: ` in the coverage mark. */
 export type ExclusionReason =

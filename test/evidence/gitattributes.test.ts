@@ -7,13 +7,11 @@ import { describe, expect, it } from 'vitest';
 import {
   attributeFlag,
   attributesFor,
-  compileGlob,
-  matchGlob,
   type ParsedAttributes,
   parseGitAttributes,
-  parsePathPattern,
   unquoteCStyle,
 } from '../../src/evidence/gitattributes.js';
+import { compileGlob, matchGlob, parsePathPattern } from '../../src/evidence/wildmatch.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 function attributesOf(filePath: string, files: Array<[directory: string, text: string]>): Map<string, true | false | string> {
