@@ -15,14 +15,12 @@ export class JobStore {
   readonly file: string;
   readonly #maxEvents: number;
   readonly #statements = new Map<string, Statement>();
-  readonly #transaction: ReturnType<SqliteDatabase['transaction']>;
   #eventsSinceTrim = 0;
 
   constructor(db: SqliteDatabase, file: string, maxEvents: number) {
     this.db = db;
     this.file = file;
     this.#maxEvents = maxEvents;
-    this.#transaction = db.transaction((work: () => unknown) => work());
   }
 
   /** Returns the prepared statement for `sql`, preparing it on first use. */
@@ -41,9 +39,27 @@ export class JobStore {
    * read, so no process reads and then writes on a stale snapshot.
    */
   write<T>(work: () => T): T {
+    // Explicit statements, not db.transaction(), which prepares nine statements per
+    // connection: a hook opens a connection for a single write.
+    if (this.db.inTransaction) {
+      return this.read(work);
+    }
+
     try {
-      return this.#transaction.immediate(work) as T;
+      this.statement('BEGIN IMMEDIATE').run();
     } catch (error) {
+      throw translateSqliteError(this.file, error);
+    }
+
+    try {
+      const result = work();
+      this.statement('COMMIT').run();
+      return result;
+    } catch (error) {
+      if (this.db.inTransaction) {
+        this.statement('ROLLBACK').run();
+      }
+
       throw translateSqliteError(this.file, error);
     }
   }

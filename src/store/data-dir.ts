@@ -41,6 +41,11 @@ export function resolveDataDir(env: NodeJS.ProcessEnv = process.env): string {
  * An existing directory keeps its owner's mode: stepper only tightens what it creates.
  */
 export function ensureDataDir(dir: string): void {
+  // The common case, checked first because a hook calls this on every commit.
+  if (fs.existsSync(path.join(dir, SPOOL_DIR))) {
+    return;
+  }
+
   try {
     const created = fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 

@@ -51,21 +51,26 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): O
     createIfMissing(file);
   }
 
-  // The file is identified through a read-only connection first: one that closes never
-  // checkpoints or deletes a -wal, so a foreign or damaged file keeps its -wal as it was.
-  const probe = openConnection(file, { timeout: busyTimeoutMs, readonly: true, fileMustExist: true });
-  try {
-    checkIdentity(probe, file, options.verifyIntegrity ?? false, readonly);
-  } catch (error) {
+  // A file whose header already says it is this stepper's database (or a file created just
+  // now) opens directly. Any other file is identified through a read-only connection
+  // first: one that closes never checkpoints or deletes a -wal, so a foreign, damaged or
+  // newer file keeps its -wal as it was.
+  const known = !readonly && !options.verifyIntegrity && isCurrentStepperFile(file);
+  if (!known) {
+    const probe = openConnection(file, { timeout: busyTimeoutMs, readonly: true, fileMustExist: true });
+    try {
+      checkIdentity(probe, file, options.verifyIntegrity ?? false, readonly);
+    } catch (error) {
+      probe.close();
+      throw translateSqliteError(file, error);
+    }
+
+    if (readonly) {
+      return { db: track(file, probe), warnings };
+    }
+
     probe.close();
-    throw translateSqliteError(file, error);
   }
-
-  if (readonly) {
-    return { db: probe, warnings };
-  }
-
-  probe.close();
 
   // Modes change only now, on a file that proved to be a stepper database or a new one.
   tightenModes(file);
@@ -73,10 +78,78 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): O
   try {
     configureWal(db, file, warnings);
     migrate(db, file);
-    return { db, warnings };
+    return { db: track(file, db), warnings };
   } catch (error) {
     db.close();
     throw translateSqliteError(file, error);
+  }
+}
+
+/**
+ * Connections this process opened, by file. Reading a database's header through an fd of
+ * our own is safe only while none is open, because closing any fd on a database file
+ * drops every POSIX lock this process holds on it.
+ */
+const openConnections = new Map<string, Set<SqliteDatabase>>();
+
+function track(file: string, db: SqliteDatabase): SqliteDatabase {
+  const connections = openConnections.get(file) ?? new Set<SqliteDatabase>();
+  connections.add(db);
+  openConnections.set(file, connections);
+  return db;
+}
+
+function hasOpenConnection(file: string): boolean {
+  const connections = openConnections.get(file);
+  if (!connections) {
+    return false;
+  }
+
+  for (const db of connections) {
+    if (!db.open) {
+      connections.delete(db);
+    }
+  }
+
+  return connections.size > 0;
+}
+
+/** The 16 bytes every SQLite 3 database file starts with. */
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
+/** Offset of `user_version` in the database header, a big-endian 32-bit integer. */
+const USER_VERSION_OFFSET = 60;
+
+/**
+ * Tells from the file's first 100 bytes whether it is empty or a database of this
+ * schema version. Returns false whenever it cannot tell, which sends the caller the
+ * careful way.
+ */
+function isCurrentStepperFile(file: string): boolean {
+  if (hasOpenConnection(file)) {
+    return false;
+  }
+
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const header = Buffer.alloc(100);
+    const length = fs.readSync(fd, header, 0, header.length, 0);
+    if (length === 0) {
+      return true;
+    }
+
+    return (
+      length === header.length &&
+      header.toString('latin1', 0, SQLITE_MAGIC.length) === SQLITE_MAGIC &&
+      header.readUInt32BE(USER_VERSION_OFFSET) === SCHEMA_VERSION
+    );
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) {
+      fs.closeSync(fd);
+    }
   }
 }
 
@@ -240,7 +313,12 @@ function configureWal(db: SqliteDatabase, file: string, warnings: string[]): voi
  * migrates and the others find the work done.
  */
 function migrate(db: SqliteDatabase, file: string): void {
+  // Read again on this connection: a header can lag behind a WAL that a newer stepper wrote.
   const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw schemaTooNewError(file, current);
+  }
+
   if (current === SCHEMA_VERSION) {
     return;
   }

@@ -26,12 +26,23 @@ export function networkFilesystemName(type: number): string | undefined {
   return NETWORK_FILESYSTEMS.get(type >>> 0);
 }
 
+/** Results by folder: a folder does not move to another filesystem while a process runs. */
+const detected = new Map<string, string | undefined>();
+
 /** Returns the network filesystem that contains `dir`, or undefined on a local disk or when statfs fails. */
 export function detectNetworkFilesystem(dir: string): string | undefined {
+  if (detected.has(dir)) {
+    return detected.get(dir);
+  }
+
+  let name: string | undefined;
   try {
-    return networkFilesystemName(fs.statfsSync(dir).type);
+    name = networkFilesystemName(fs.statfsSync(dir).type);
   } catch {
     // statfs is missing on some platforms; the WAL check after opening still applies.
-    return undefined;
+    name = undefined;
   }
+
+  detected.set(dir, name);
+  return name;
 }
