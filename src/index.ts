@@ -41,3 +41,25 @@ export { DATABASE_FILE, ensureDataDir, resolveDataDir } from './store/data-dir.j
 export { openDatabase, type OpenDatabaseOptions } from './store/database.js';
 export { SCHEMA_VERSION } from './store/migrations.js';
 export { VERSION } from './version.js';
+export { buildEvidence, type EvidenceOptions, MIN_TOKEN_BUDGET } from './evidence/build.js';
+export { DEFAULT_EXCLUSIONS, type ExclusionReason } from './evidence/exclusions.js';
+export { redactSecrets, type RedactionResult } from './evidence/redaction.js';
+export { renderEvidence } from './evidence/render.js';
+export { estimateTokens } from './evidence/tokens.js';
+export type * from './evidence/types.js';
+export {
+  AmbiguousRevisionError,
+  changeIdentity,
+  GitError,
+  GitNotFoundError,
+  NotARepositoryError,
+  openRepository,
+  readChanges,
+  readCommit,
+  readCommits,
+  resolveCommit,
+  resolveRevisions,
+  type RevisionLimits,
+  UnknownRevisionError,
+} from './git/index.js';
+export type * from './git/types.js';

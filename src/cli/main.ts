@@ -1,11 +1,25 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
-import { StepperError } from '../errors.js';
+import { StepperError, type StepperErrorCode } from '../errors.js';
 import { VERSION } from '../version.js';
 
 /** Exit status for usage errors (unknown options, bad arguments), as git and commander use it. */
 export const EXIT_USAGE = 2;
 export const EXIT_FAILURE = 1;
+
+/** Errors in what the user typed, which exit with EXIT_USAGE like commander's own. */
+const USAGE_ERROR_CODES = new Set<StepperErrorCode>(['INVALID_OPTION', 'UNKNOWN_REVISION', 'AMBIGUOUS_REVISION', 'NOT_A_REPOSITORY']);
+
+/** Returns a commander parser that accepts a non-negative integer for `option`. */
+function parseInteger(option: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value)) {
+      throw new InvalidArgumentError(`${option} expects a whole number, got ${JSON.stringify(value)}`);
+    }
+
+    return Number(value);
+  };
+}
 
 /**
  * Builds the command tree. Commands import their modules inside their actions, so
@@ -21,6 +35,18 @@ export function buildProgram(): Command {
       outputError: (text, write) => write(`stepper: ${text.replace(/^error: /, '')}`),
     })
     .exitOverride();
+
+  program
+    .command('evidence')
+    .description('print what the model is shown about a commit: message, files with coverage marks, and the diffs that fit')
+    .argument('[revision]', 'the commit, as git rev-parse accepts it', 'HEAD')
+    .option('--budget <tokens>', 'token budget of the evidence', parseInteger('--budget'), 8192)
+    .option('--merge <policy>', 'how a merge commit is shown: first-parent, skip or combined', 'first-parent')
+    .option('--json', 'print the evidence as JSON')
+    .action(async (revision: string, options: { budget: number; merge: string; json?: boolean }) => {
+      const { runEvidence } = await import('./commands/evidence.js');
+      await runEvidence(revision, options);
+    });
 
   // Without a matching command, a word is an unknown command, which commander alone
   // would report as "too many arguments".
@@ -52,7 +78,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     }
 
     process.stderr.write(`stepper: ${describe(error)}\n`);
-    return EXIT_FAILURE;
+    return error instanceof StepperError && USAGE_ERROR_CODES.has(error.code) ? EXIT_USAGE : EXIT_FAILURE;
   }
 }
 

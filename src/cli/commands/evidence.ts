@@ -1,0 +1,33 @@
+import { InvalidOptionError } from '../../errors.js';
+import { MIN_TOKEN_BUDGET, buildEvidence } from '../../evidence/build.js';
+import { renderEvidence } from '../../evidence/render.js';
+import { openRepository } from '../../git/repository.js';
+import { resolveCommit } from '../../git/revisions.js';
+import type { MergePolicy } from '../../git/types.js';
+
+const MERGE_POLICIES: readonly MergePolicy[] = ['first-parent', 'skip', 'combined'];
+
+export interface EvidenceCommandOptions {
+  budget: number;
+  merge: string;
+  json?: boolean;
+  /** Folder inside the repository. @default process.cwd() */
+  cwd?: string;
+}
+
+/** Prints the evidence of one commit of the repository in the current folder. */
+export async function runEvidence(revision: string, options: EvidenceCommandOptions): Promise<void> {
+  if (!Number.isSafeInteger(options.budget) || options.budget < MIN_TOKEN_BUDGET) {
+    throw new InvalidOptionError('--budget', `a number of tokens >= ${MIN_TOKEN_BUDGET}`, options.budget);
+  }
+
+  if (!MERGE_POLICIES.includes(options.merge as MergePolicy)) {
+    throw new InvalidOptionError('--merge', MERGE_POLICIES.join(', '), options.merge);
+  }
+
+  const repo = await openRepository(options.cwd ?? process.cwd());
+  const sha = await resolveCommit(repo, revision);
+  const evidence = await buildEvidence(repo, sha, { tokenBudget: options.budget, mergePolicy: options.merge as MergePolicy });
+
+  process.stdout.write(options.json ? `${JSON.stringify(evidence, null, 2)}\n` : renderEvidence(evidence));
+}

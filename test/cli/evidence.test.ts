@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { describe, expect, it } from 'vitest';
+
+import { waitForExit } from '../helpers/processes.js';
+import { FAKE_SECRETS, SHELL_MARKERS, buildRepo } from '../helpers/repos.js';
+import { makeTempDir } from '../helpers/temp.js';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'stepper.js');
+
+function stepper(args: string[], cwd: string) {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return waitForExit(child);
+}
+
+describe('stepper evidence', () => {
+  it('prints the evidence of HEAD', async () => {
+    const repo = buildRepo('modify');
+
+    const result = await stepper(['evidence'], repo.dir);
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(`Commit: ${repo.commits.modify}`);
+    expect(result.stdout).toContain('- modified  src/app.ts  +2 -2  [full]');
+    expect(result.stdout).toContain('+const changed 3');
+  });
+
+  it('prints JSON with coverage marks', async () => {
+    const repo = buildRepo('lockfiles');
+
+    const result = await stepper(['evidence', '--json'], repo.dir);
+
+    expect(result.code).toBe(0);
+    const evidence = JSON.parse(result.stdout) as { files: Array<{ path: string; coverage: string }> };
+    expect(evidence.files.map((file) => file.coverage)).toEqual(evidence.files.map(() => 'excluded: lockfile'));
+  });
+
+  it('redacts secrets and runs no message text', async () => {
+    const secrets = buildRepo('secrets');
+    const shell = buildRepo('shell-message');
+
+    const secretOutput = await stepper(['evidence'], secrets.dir);
+    const shellOutput = await stepper(['evidence'], shell.dir);
+
+    expect(secretOutput.code).toBe(0);
+    expect(secretOutput.stdout).not.toContain(FAKE_SECRETS.awsAccessKeyId);
+    expect(secretOutput.stdout).toContain('[REDACTED:aws-access-key]');
+    expect(shellOutput.code).toBe(0);
+    for (const marker of SHELL_MARKERS) {
+      expect(fs.existsSync(path.join(shell.dir, marker)), marker).toBe(false);
+    }
+  });
+
+  it.each([
+    [['evidence', 'no-such-revision'], /^stepper: unknown revision "no-such-revision"/],
+    [['evidence', '--budget', '10'], /^stepper: invalid --budget: expected a number of tokens >= 256, received 10/],
+    [['evidence', '--budget', 'lots'], /^stepper: option '--budget <tokens>' argument 'lots' is invalid/],
+    [['evidence', '--merge', 'octopus'], /^stepper: invalid --merge: expected first-parent, skip, combined/],
+  ])('rejects %j with exit 2', async (args, message) => {
+    const repo = buildRepo('modify');
+
+    const result = await stepper(args, repo.dir);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe('');
+  });
+
+  it('names a folder outside any repository', async () => {
+    const folder = makeTempDir();
+
+    const result = await stepper(['evidence'], folder);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`not a git repository: ${fs.realpathSync(folder)}`);
+  });
+});
