@@ -72,11 +72,15 @@ export async function buildEvidence(repo: Repository, sha: string, options: Evid
     estimatedTokens: 0,
   };
 
-  const fixedTokens = estimateTokens(renderHeader(evidence.commit, [...notes, redactionNote(1)]));
+  let fixedTokens = estimateTokens(renderHeader(evidence.commit, [...notes, redactionNote(1)]));
   let listTokens = estimateTokens(renderFileSection(evidence));
   if (fixedTokens + listTokens > options.tokenBudget) {
-    evidence.directories = groupByDirectory(files, tokensToBytes(options.tokenBudget - fixedTokens));
     notes.push(`${files.length} files changed, too many to list within the budget, so they are grouped by directory.`);
+    fixedTokens = estimateTokens(renderHeader(evidence.commit, [...notes, redactionNote(1)]));
+    // With no groups, the section is only its heading line, which the groups must leave room for.
+    evidence.directories = [];
+    const headingBytes = Buffer.byteLength(renderFileSection(evidence));
+    evidence.directories = groupByDirectory(files, tokensToBytes(options.tokenBudget - fixedTokens) - headingBytes);
     listTokens = estimateTokens(renderFileSection(evidence));
   }
 
@@ -218,6 +222,10 @@ function attachPatches(files: EvidenceFile[], sections: Map<number, PatchSection
       file.flags.push('no-trailing-newline');
     }
 
+    if (section?.longLines) {
+      file.flags.push('long-lines');
+    }
+
     if (section?.lineEndingOnly) {
       // The flag describes the change completely; every line rewritten would mislead.
       file.flags.push('line-endings-only');
@@ -251,9 +259,9 @@ function attachPatches(files: EvidenceFile[], sections: Map<number, PatchSection
 }
 
 /**
- * Cuts the largest shown diff until the rendered evidence fits: the allocation works in
- * bytes before the per-file headings and redaction markers are known, so it can overshoot
- * by a little.
+ * Cuts shown diffs until the rendered evidence fits, the largest of the lowest priority
+ * first. The allocation works in bytes before the per-file headings and redaction markers
+ * are known, so it can overshoot by a little.
  */
 function fitToBudget(evidence: Evidence): void {
   for (;;) {
@@ -262,9 +270,13 @@ function fitToBudget(evidence: Evidence): void {
       return;
     }
 
+    // Lowest priority first (docs, then tests, then source), so the order of the allocation holds.
     const largest = evidence.files
       .filter((file) => file.patch !== null)
-      .sort((a, b) => (b.patch as string).length - (a.patch as string).length)[0];
+      .sort(
+        (a, b) =>
+          CATEGORY_PRIORITY[b.category] - CATEGORY_PRIORITY[a.category] || (b.patch as string).length - (a.patch as string).length,
+      )[0];
     if (!largest) {
       return;
     }
@@ -304,15 +316,12 @@ function redactMessage(commit: CommitInfo): { commit: CommitInfo; redactions: nu
     return result.text;
   };
 
-  return {
-    commit: {
-      ...commit,
-      subject: redact(commit.subject),
-      body: redact(commit.body),
-      trailers: commit.trailers.map((trailer) => ({ key: trailer.key, value: redact(trailer.value) })),
-    },
-    redactions,
-  };
+  const subject = redact(commit.subject);
+  const body = redact(commit.body);
+  // Trailers are lines of the body, whose secrets are counted already.
+  const trailers = commit.trailers.map((trailer) => ({ key: trailer.key, value: redactSecrets(trailer.value).text }));
+
+  return { commit: { ...commit, subject, body, trailers }, redactions };
 }
 
 function policyNotes(commit: CommitInfo, base: DiffBase, fileCount: number): string[] {
@@ -344,7 +353,10 @@ function policyNotes(commit: CommitInfo, base: DiffBase, fileCount: number): str
       break;
   }
 
-  if (fileCount === 0 && base.kind !== 'skipped-merge' && base.kind !== 'parent-missing') {
+  if (fileCount === 0 && base.kind === 'combined') {
+    // A clean merge lists nothing here although it changed files against its first parent.
+    notes.push('No file differs from every parent: the merge took each file from one of its parents.');
+  } else if (fileCount === 0 && (base.kind === 'parent' || base.kind === 'empty-tree')) {
     notes.push('Empty commit: no file changed.');
   }
 

@@ -192,8 +192,9 @@ const COMPILED_DEFAULTS: readonly CompiledDefault[] = DEFAULT_EXCLUSIONS.map((ru
 /**
  * Decides whether `path` (relative to the top of the tree, `/` separators) stays out
  * of the evidence, and why. Checks run in this order, and the first that applies gives
- * the reason: secret files, git's binary flag, .gitattributes (`binary`, `-diff`,
- * `linguist-generated`, `linguist-vendored`), the other defaults, then user patterns.
+ * the reason: secret files, git's binary flag (named after the `binary` or `-diff`
+ * attribute when one applies), .gitattributes (`binary`, `-diff`, `linguist-generated`,
+ * `linguist-vendored`), the other defaults, then user patterns.
  * User patterns only add exclusions: a `!pattern` re-includes a path that an earlier
  * user pattern excluded, never one that a default excluded.
  */
@@ -206,11 +207,13 @@ export function classifyExclusion(path: string, options: ExclusionOptions = {}):
     }
   }
 
+  const fromAttributes = attributeExclusion(attributes);
   if (options.binary === true) {
-    return { excluded: true, reason: 'binary' };
+    // git also reports a file as binary because of its `-diff` or `binary` attribute, which is then the precise reason.
+    const fromDiffAttribute = attributes?.diff === false ? fromAttributes : null;
+    return { excluded: true, reason: fromDiffAttribute ?? 'binary' };
   }
 
-  const fromAttributes = attributeExclusion(attributes);
   if (fromAttributes !== null) {
     return { excluded: true, reason: fromAttributes };
   }

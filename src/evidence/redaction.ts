@@ -123,6 +123,7 @@ export function redactSecrets(text: string): RedactionResult {
   const tally = new Tally();
 
   let result = redactPrivateKeys(text, tally);
+  result = redactKeyBodies(result, tally);
   for (const rule of TOKEN_RULES) {
     result = replaceMatches(result, rule.pattern, () => tally.marker(rule.kind));
   }
@@ -168,6 +169,46 @@ function replaceMatches(text: string, pattern: RegExp, replace: (match: RegExpEx
 
 // ---------------------------------------------------------------------------
 // Private keys.
+
+/** A line that is only base64, as in a PEM body, possibly quoted or prefixed by a diff marker. */
+const BASE64_LINE = /^[ +-]?[ \t]*["']?[A-Za-z0-9+/]{40,}={0,2}["']?,?[ \t]*$/;
+
+/** Consecutive base64 lines from which a run counts as key material. */
+const KEY_BODY_MIN_LINES = 3;
+
+/**
+ * Replaces runs of base64-only lines with one marker. A diff that edits the middle of a
+ * key shows some of its lines without the BEGIN and END markers the block pass needs.
+ * NOTE: other base64 blocks without a BEGIN line above them (a certificate edited in its
+ * middle, embedded fixtures) go too; they tell a model nothing about a change.
+ */
+function redactKeyBodies(text: string, tally: Tally): string {
+  const lines = text.split('\n');
+  const output: string[] = [];
+  let index = 0;
+
+  while (index < lines.length) {
+    let end = index;
+    while (end < lines.length && BASE64_LINE.test(lines[end] as string)) {
+      end++;
+    }
+
+    // A block under a visible BEGIN line is a certificate or public key: private key
+    // blocks with both markers were replaced before this pass.
+    const underBegin = index > 0 && /-----BEGIN /.test(lines[index - 1] as string);
+    if (end - index >= KEY_BODY_MIN_LINES && !underBegin) {
+      const marker = (lines[index] as string).match(/^[ +-]?/)?.[0] ?? '';
+      output.push(`${marker}${tally.marker('private-key')}`);
+      index = end;
+      continue;
+    }
+
+    output.push(...lines.slice(index, Math.max(end, index + 1)));
+    index = Math.max(end, index + 1);
+  }
+
+  return output.join('\n');
+}
 
 const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}?PRIVATE KEY(?: BLOCK)?-----/g;
 const PEM_END = /-----END [A-Z0-9 ]{0,40}?PRIVATE KEY(?: BLOCK)?-----/y;

@@ -7,7 +7,7 @@ const FLAG_TEXT: Record<FileFlag, string> = {
   'no-trailing-newline': 'no newline at the end of the file',
   'non-utf8': 'content is not valid UTF-8 and is shown with replacement characters',
   'mode-only': 'only the file mode changed',
-  'rename-only': 'renamed without changes to its content',
+  'rename-only': 'same content as the old path',
   submodule: 'submodule pointer moved',
   'long-lines': 'has lines longer than 64 KiB, cut in the diff',
 };

@@ -52,6 +52,9 @@ export interface Evidence {
   /** Policies that applied, in plain words, such as how a merge commit was diffed. */
   notes: string[];
   tokenBudget: number;
-  /** Estimated tokens of the rendered evidence; never above `tokenBudget` unless the header alone is larger. */
+  /**
+   * Estimated tokens of the rendered evidence. It is above `tokenBudget` only when the
+   * commit header with its notes and the heading line of the file list are larger alone.
+   */
   estimatedTokens: number;
 }

@@ -11,10 +11,10 @@ export interface PatchSection {
   header: string;
   /** Bytes of hunk text in the stream, kept or not. */
   totalBytes: number;
-  /** Hunk lines kept, each ending in a newline, `@@` headers included. */
+  /** Hunk lines kept, each ending in a newline, `@@` headers included but never one without any of its lines. */
   lines: Buffer[];
   keptBytes: number;
-  /** True when some hunk text was not kept. */
+  /** True when some hunk text was not kept, a long line cut included. */
   truncated: boolean;
   hunkCount: number;
   /** True when git printed `\ No newline at end of file`; the marker itself is dropped. */
@@ -23,6 +23,8 @@ export interface PatchSection {
   lineEndingOnly: boolean;
   /** True when git printed `Binary files … differ` for this file. */
   binary: boolean;
+  /** True when a line longer than 64 KiB was cut. Its kept part ends at a whole UTF-8 character. */
+  longLines: boolean;
 }
 
 export interface PatchStreamOptions {
@@ -72,8 +74,18 @@ export class PatchStream {
   readonly #options: PatchStreamOptions;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  /** Bytes of the current line as git printed it, which is more than `#pendingBytes` once it is cut. */
+  #lineBytes = 0;
   #lineTooLong = false;
-  #section?: PatchSection & { limit: number; inHunks: boolean; hunk?: HunkComparison; comparable: boolean; crDiffers: boolean };
+  #section?: PatchSection & {
+    limit: number;
+    inHunks: boolean;
+    hunk?: HunkComparison;
+    comparable: boolean;
+    crDiffers: boolean;
+    /** Set once a line did not fit: later lines are not kept either, so the kept text is a prefix. */
+    stopped: boolean;
+  };
   #nextPosition = 0;
 
   constructor(options: PatchStreamOptions) {
@@ -107,6 +119,7 @@ export class PatchStream {
   }
 
   #appendPending(part: Buffer): void {
+    this.#lineBytes += part.length;
     const room = MAX_LINE_BYTES - this.#pendingBytes;
     if (part.length > room) {
       this.#lineTooLong = true;
@@ -126,15 +139,19 @@ export class PatchStream {
   }
 
   #takeLine(): void {
-    const line = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending);
+    const joined = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending);
     const tooLong = this.#lineTooLong;
+    // The cut can fall inside a character, and a partial one would read as invalid UTF-8.
+    const line = tooLong ? trimPartialCharacter(joined) : joined;
+    const lineBytes = this.#lineBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
+    this.#lineBytes = 0;
     this.#lineTooLong = false;
-    this.#handleLine(line, tooLong);
+    this.#handleLine(line, tooLong, lineBytes);
   }
 
-  #handleLine(line: Buffer, tooLong: boolean): void {
+  #handleLine(line: Buffer, tooLong: boolean, lineBytes: number): void {
     const first = line[0];
     if (first === 0x64 /* d */ && isSectionHeader(line)) {
       const header = line.toString('utf8').replace(/\n$/, '');
@@ -181,15 +198,18 @@ export class PatchStream {
       section.hunk = section.comparable ? newHunkComparison() : undefined;
     } else if (tooLong) {
       section.comparable = false;
+      section.longLines = true;
+      section.truncated = true;
     } else if (section.comparable) {
       this.#compareLine(line);
     }
 
-    section.totalBytes += line.length;
-    if (section.keptBytes + line.length <= section.limit) {
+    section.totalBytes += lineBytes;
+    if (!section.stopped && section.keptBytes + line.length <= section.limit) {
       section.lines.push(Buffer.from(line));
       section.keptBytes += line.length;
     } else {
+      section.stopped = true;
       section.truncated = true;
     }
   }
@@ -254,10 +274,12 @@ export class PatchStream {
       noTrailingNewline: false,
       lineEndingOnly: false,
       binary: false,
+      longLines: false,
       limit: Math.max(0, this.#options.limitFor(index)),
       inHunks: false,
       comparable: this.#options.compareLineEndings?.(index) ?? true,
       crDiffers: false,
+      stopped: false,
     };
   }
 
@@ -269,7 +291,12 @@ export class PatchStream {
 
     this.#closeHunk();
     this.#section = undefined;
-    const { limit: _limit, inHunks: _inHunks, hunk: _hunk, comparable, crDiffers, ...finished } = section;
+    // A hunk header whose lines were not kept would show a hunk that seems empty.
+    while (section.stopped && section.lines.length > 0 && isHunkHeader(section.lines[section.lines.length - 1] as Buffer)) {
+      section.keptBytes -= (section.lines.pop() as Buffer).length;
+    }
+
+    const { limit: _limit, inHunks: _inHunks, hunk: _hunk, comparable, crDiffers, stopped: _stopped, ...finished } = section;
     finished.lineEndingOnly = comparable && crDiffers && finished.hunkCount > 0;
     this.#options.onSection(finished);
   }
@@ -298,6 +325,48 @@ function stripLineEnd(line: Buffer): Buffer {
   }
 
   return line.subarray(0, end);
+}
+
+/**
+ * Drops an incomplete UTF-8 sequence at the end of a cut line, keeping its newline. In
+ * text that is not UTF-8, a last byte that looks like the start of a sequence is dropped
+ * too, which costs one byte of a line that is cut anyway.
+ */
+function trimPartialCharacter(line: Buffer): Buffer {
+  const newline = line.length > 0 && line[line.length - 1] === NEWLINE ? 1 : 0;
+  const end = line.length - newline;
+
+  for (let start = end - 1; start >= 0 && start >= end - 3; start--) {
+    const byte = line[start] as number;
+    if ((byte & 0xc0) === 0x80) {
+      continue;
+    }
+
+    if (end - start >= sequenceLength(byte)) {
+      return line;
+    }
+
+    return newline ? Buffer.concat([line.subarray(0, start), line.subarray(end)]) : line.subarray(0, start);
+  }
+
+  return line;
+}
+
+/** Returns the length of the UTF-8 sequence that `lead` starts, by its high bits. */
+function sequenceLength(lead: number): number {
+  if (lead >= 0xf0) {
+    return 4;
+  }
+
+  if (lead >= 0xe0) {
+    return 3;
+  }
+
+  return lead >= 0xc0 ? 2 : 1;
+}
+
+function isHunkHeader(line: Buffer): boolean {
+  return line.length >= 2 && line[0] === 0x40 && line[1] === 0x40;
 }
 
 function isSectionHeader(line: Buffer): boolean {

@@ -310,6 +310,25 @@ describe('redactSecrets private keys', () => {
     expect(redactSecrets(text).count).toBe(0);
   });
 
+  it('redacts key lines of a hunk without markers', () => {
+    const keyLines = [1, 2, 3, 4].map((seed) => fake(64, BASE64, 900 + seed));
+    const hunk = ['@@ -4,4 +4,4 @@', ` ${keyLines[0]}`, `-${keyLines[1]}`, `+${keyLines[2]}`, ` ${keyLines[3]}`, ' -----END'].join('\n');
+
+    const result = redactSecrets(hunk);
+
+    expect(result.count).toBe(1);
+    expect(result.text).toBe(['@@ -4,4 +4,4 @@', ' [REDACTED:private-key]', ' -----END'].join('\n'));
+    for (const line of keyLines) {
+      expect(leakedFragments(result.text, line)).toEqual([]);
+    }
+  });
+
+  it('keeps two base64 lines', () => {
+    const text = [fake(64, BASE64, 1), fake(64, BASE64, 2)].join('\n');
+
+    expect(redactSecrets(text).count).toBe(0);
+  });
+
   it('redacts two keys separately', () => {
     const result = redactSecrets(`${pem('RSA PRIVATE KEY')}\nmiddle\n${pem('EC PRIVATE KEY')}`);
 
