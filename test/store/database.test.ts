@@ -666,3 +666,36 @@ describe('first open of a new file', () => {
     }
   });
 });
+
+describe('WAL growth', () => {
+  it('sets a journal size limit', () => {
+    const dataDir = makeTempDir();
+    const queue = openQueue({ dataDir });
+
+    try {
+      expect(queue.database.pragma('journal_size_limit', { simple: true })).toBe(64 * 1024 * 1024);
+      expect(queue.database.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    } finally {
+      queue.close();
+    }
+  });
+
+  it('checkpoint truncates the WAL', () => {
+    const dataDir = makeTempDir();
+    const queue = openQueue({ dataDir });
+    const wal = path.join(dataDir, `${DATABASE_FILE}-wal`);
+
+    try {
+      for (let index = 0; index < 300; index++) {
+        queue.add(commitJob(`wal${index}`, { payload: { filler: 'x'.repeat(2000) } }));
+      }
+
+      expect(fs.statSync(wal).size).toBeGreaterThan(0);
+      queue.checkpoint();
+      expect(fs.statSync(wal).size).toBe(0);
+      expect(queue.getCounts().waiting).toBe(300);
+    } finally {
+      queue.close();
+    }
+  });
+});
