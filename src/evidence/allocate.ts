@@ -5,12 +5,18 @@ export interface BudgetClaim {
   key: number;
   priority: number;
   size: number;
+  /** Smallest grant worth making: below it the claim gets nothing. @default 0 */
+  floor?: number;
+  /** Order of preference when not every claim of a priority can get its floor: higher first. @default 0 */
+  rank?: number;
 }
 
 /**
  * Splits `budget` bytes over the claims: priorities are served in order, and within one
  * priority the budget is shared max-min fairly, so every file gets the same share unless
- * it needs less. Returns bytes per claim key.
+ * it needs less. When a priority cannot give every claim its floor, only the claims of
+ * highest rank that fit get a share, because a sliver of every diff shows nothing.
+ * Returns bytes per claim key.
  */
 export function allocateBudget(claims: readonly BudgetClaim[], budget: number): Map<number, number> {
   const shares = new Map<number, number>();
@@ -23,7 +29,7 @@ export function allocateBudget(claims: readonly BudgetClaim[], budget: number): 
 
   let remaining = Math.max(0, Math.floor(budget));
   for (const priority of [...byPriority.keys()].sort((a, b) => a - b)) {
-    const group = (byPriority.get(priority) as BudgetClaim[]).slice().sort((a, b) => a.size - b.size);
+    const group = selectWithinFloors(byPriority.get(priority) as BudgetClaim[], remaining, shares).sort((a, b) => a.size - b.size);
     let left = group.length;
 
     for (const claim of group) {
@@ -36,6 +42,29 @@ export function allocateBudget(claims: readonly BudgetClaim[], budget: number): 
   }
 
   return shares;
+}
+
+/** Returns the claims that share `remaining`; the others get 0 in `shares`. */
+function selectWithinFloors(group: readonly BudgetClaim[], remaining: number, shares: Map<number, number>): BudgetClaim[] {
+  const floorOf = (claim: BudgetClaim): number => Math.min(claim.size, claim.floor ?? 0);
+  const needed = group.reduce((total, claim) => total + floorOf(claim), 0);
+  if (needed <= remaining) {
+    return [...group];
+  }
+
+  const chosen: BudgetClaim[] = [];
+  let used = 0;
+  const byRank = [...group].sort((a, b) => (b.rank ?? 0) - (a.rank ?? 0) || a.key - b.key);
+  for (const claim of byRank) {
+    if (used + floorOf(claim) <= remaining) {
+      chosen.push(claim);
+      used += floorOf(claim);
+    } else {
+      shares.set(claim.key, 0);
+    }
+  }
+
+  return chosen;
 }
 
 /**
@@ -73,13 +102,25 @@ export function truncateLines(lines: readonly Buffer[], bytes: number): { lines:
 export class PatchCollector {
   readonly #budget: number;
   readonly #priorityOf: (index: number) => number;
+  readonly #overheadOf: (index: number) => number;
+  readonly #minimumBytes: number;
   readonly #sections = new Map<number, PatchSection>();
   readonly #keptByPriority = new Map<number, number>();
   #keptTotal = 0;
 
-  constructor(budgetBytes: number, priorityOf: (index: number) => number) {
+  /**
+   * `overheadOf` gives the bytes a shown section costs besides its lines (its heading), and
+   * `minimumBytes` the least text worth showing of one file.
+   */
+  constructor(
+    budgetBytes: number,
+    priorityOf: (index: number) => number,
+    options: { overheadOf?: (index: number) => number; minimumBytes?: number } = {},
+  ) {
     this.#budget = Math.max(0, Math.floor(budgetBytes));
     this.#priorityOf = priorityOf;
+    this.#overheadOf = options.overheadOf ?? (() => 0);
+    this.#minimumBytes = options.minimumBytes ?? 0;
   }
 
   /** Bytes the section at `index` may keep: what is left after higher priorities. */
@@ -111,15 +152,22 @@ export class PatchCollector {
   }
 
   #cutToShares(): void {
-    const claims = [...this.#sections.values()].map((section) => ({
-      key: section.index,
-      priority: this.#priorityOf(section.index),
-      size: section.keptBytes,
-    }));
+    // Claims count a shown section's heading, so the shares add up to what is rendered.
+    const claims = [...this.#sections.values()].map((section) => {
+      const overhead = section.keptBytes > 0 ? this.#overheadOf(section.index) : 0;
+      return {
+        key: section.index,
+        priority: this.#priorityOf(section.index),
+        size: section.keptBytes + overhead,
+        floor: this.#minimumBytes + overhead,
+        rank: section.totalBytes,
+      };
+    });
     const shares = allocateBudget(claims, this.#budget);
 
     for (const section of this.#sections.values()) {
-      const share = shares.get(section.index) ?? 0;
+      const overhead = section.keptBytes > 0 ? this.#overheadOf(section.index) : 0;
+      const share = Math.max(0, (shares.get(section.index) ?? 0) - overhead);
       if (share >= section.keptBytes) {
         continue;
       }

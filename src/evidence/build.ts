@@ -13,7 +13,7 @@ import { groupByDirectory } from './directories.js';
 import { categorize, classifyExclusion } from './exclusions.js';
 import { attributesFor, unquoteCStyle } from './gitattributes.js';
 import { redactSecrets } from './redaction.js';
-import { renderEvidence, renderFileSection, renderHeader } from './render.js';
+import { quotePath, renderEvidence, renderFileSection, renderHeader } from './render.js';
 import { readAttributes, readExcludePatterns } from './repository-rules.js';
 import { estimateTokens, tokensToBytes } from './tokens.js';
 import type { Evidence, EvidenceFile, FileCategory, FileFlag } from './types.js';
@@ -46,13 +46,16 @@ export async function buildEvidence(repo: Repository, sha: string, options: Evid
 
   const mergePolicy = options.mergePolicy ?? 'first-parent';
   const commit = await readCommit(repo, sha);
+  // Line counts come from the patch stream, which is read anyway: --numstat would make
+  // git diff every file a second time, about as long as the patch itself.
   const [changes, excludePatterns] = await Promise.all([
-    readChanges(repo, commit, { mergePolicy }),
+    readChanges(repo, commit, { mergePolicy, lineCounts: mergePolicy === 'combined' }),
     options.excludePatterns ? Promise.resolve([...options.excludePatterns]) : readExcludePatterns(repo),
   ]);
 
   const attributes = await readAttributes(repo, commit.sha, changes.files.map((file) => file.path));
-  const files = changes.files.map((change) => describeFile(change, attributes, excludePatterns));
+  const describe = (change: FileChange): EvidenceFile => describeFile(change, attributes, excludePatterns);
+  const files = changes.files.map(describe);
 
   const message = redactMessage(commit);
   let redactions = message.redactions;
@@ -73,20 +76,28 @@ export async function buildEvidence(repo: Repository, sha: string, options: Evid
   };
 
   let fixedTokens = estimateTokens(renderHeader(evidence.commit, [...notes, redactionNote(1)]));
-  let listTokens = estimateTokens(renderFileSection(evidence));
+  let listTokens = estimateTokens(renderFileSection({ ...evidence, files: files.map(withPlaceholderCounts) }));
   if (fixedTokens + listTokens > options.tokenBudget) {
     notes.push(`${files.length} files changed, too many to list within the budget, so they are grouped by directory.`);
     fixedTokens = estimateTokens(renderHeader(evidence.commit, [...notes, redactionNote(1)]));
     // With no groups, the section is only its heading line, which the groups must leave room for.
     evidence.directories = [];
     const headingBytes = Buffer.byteLength(renderFileSection(evidence));
-    evidence.directories = groupByDirectory(files, tokensToBytes(options.tokenBudget - fixedTokens) - headingBytes);
+    // Half of what is left, so the groups never crowd out the diffs.
+    const groupBytes = Math.floor(tokensToBytes(options.tokenBudget - fixedTokens) / 2) - headingBytes;
+    evidence.directories = groupByDirectory(files.map(withPlaceholderCounts), groupBytes);
     listTokens = estimateTokens(renderFileSection(evidence));
   }
 
   const patchBudget = tokensToBytes(options.tokenBudget - fixedTokens - listTokens);
-  const { sections, identity } = await collectPatches(repo, commit, changes.base, files, patchBudget);
+  const { sections, identity } = await collectPatches(repo, commit, changes.base, files, patchBudget, describe);
   evidence.identity = identity ?? (await changeIdentity(repo, commit));
+  settleCounts(files);
+  if (evidence.directories) {
+    // The groups were sized with placeholder counts; now they show the real ones.
+    evidence.directories = groupByDirectory(files, Buffer.byteLength(renderFileSection(evidence)));
+  }
+
   redactions += attachPatches(files, sections);
 
   fitToBudget(evidence);
@@ -106,6 +117,18 @@ function describeFile(change: FileChange, attributes: Parameters<typeof attribut
     userPatterns,
   });
 
+  return {
+    ...change,
+    category: categorize(change.path),
+    coverage: exclusion.excluded ? `excluded: ${exclusion.reason}` : 'stats only',
+    flags: structuralFlags(change),
+    patch: null,
+    patchBytes: 0,
+  };
+}
+
+/** Flags that follow from the listing and the line counts; unknown counts give none of the text-based ones. */
+function structuralFlags(change: FileChange): FileFlag[] {
   const flags: FileFlag[] = [];
   const unchangedText = change.additions === 0 && change.deletions === 0;
   if (change.submodule) {
@@ -118,14 +141,7 @@ function describeFile(change: FileChange, attributes: Parameters<typeof attribut
     flags.push('rename-only');
   }
 
-  return {
-    ...change,
-    category: categorize(change.path),
-    coverage: exclusion.excluded ? `excluded: ${exclusion.reason}` : 'stats only',
-    flags,
-    patch: null,
-    patchBytes: 0,
-  };
+  return flags;
 }
 
 /**
@@ -138,6 +154,7 @@ async function collectPatches(
   base: DiffBase,
   files: EvidenceFile[],
   budgetBytes: number,
+  describe: (change: FileChange) => EvidenceFile,
 ): Promise<{ sections: Map<number, PatchSection>; identity?: ChangeIdentity }> {
   const args = patchArgs(commit, base);
   if (!args) {
@@ -148,18 +165,22 @@ async function collectPatches(
     const file = files[index];
     return file !== undefined && !file.coverage.startsWith('excluded') && !file.binary && !file.submodule;
   };
-  const collector = new PatchCollector(budgetBytes, (index) => CATEGORY_PRIORITY[files[index]?.category ?? 'docs']);
+  const collector = new PatchCollector(budgetBytes, (index) => CATEGORY_PRIORITY[files[index]?.category ?? 'docs'], {
+    overheadOf: (index) => patchOverheadBytes(files[index]),
+    minimumBytes: MIN_DIFF_BYTES,
+  });
   const stream = new PatchStream({
     ...(base.kind === 'combined' ? { indexFor: combinedSectionIndex(files) } : {}),
     limitFor: (index) => (wanted(index) ? collector.limitFor(index) : 0),
-    compareLineEndings: (index) => {
-      const file = files[index];
-      return file !== undefined && wanted(index) && file.additions !== null && file.additions > 0 && file.additions === file.deletions;
-    },
+    // The stream itself stops comparing at the first pair of lines that is no CR conversion.
+    compareLineEndings: wanted,
     onSection: (section) => {
       const file = files[section.index];
       if (file) {
         file.patchBytes = section.totalBytes;
+        if (file.additions === null && base.kind !== 'combined') {
+          fillCounts(files, section, describe);
+        }
       }
 
       if (wanted(section.index)) {
@@ -177,6 +198,47 @@ async function collectPatches(
   stream.end();
   const sections = collector.finish();
   return patchId ? { sections, identity: identityFromPatchId(commit, await patchId.end()) } : { sections };
+}
+
+/**
+ * Least diff text worth showing of one file, about a hunk header and ten lines. When the
+ * budget cannot give every file that much, the files with the largest diffs are shown.
+ */
+const MIN_DIFF_BYTES = 400;
+
+/** Bytes a shown diff costs besides its text: its heading and the line saying what was left out. */
+function patchOverheadBytes(file: EvidenceFile | undefined): number {
+  return file === undefined ? 0 : Buffer.byteLength(`Diff of ${quotePath(file.path)} [partial]:\n`) + Buffer.byteLength(omittedLine(10 ** 10)) + 1;
+}
+
+/** Sizes the file list before the stream has counted lines: seven digits each, more than any commit needs. */
+function withPlaceholderCounts(file: EvidenceFile): EvidenceFile {
+  return file.additions === null ? { ...file, additions: 9_999_999, deletions: 9_999_999 } : file;
+}
+
+/** Sets a file's line counts and binary flag from its section, re-judging a binary file's exclusion. */
+function fillCounts(files: EvidenceFile[], section: PatchSection, describe: (change: FileChange) => EvidenceFile): void {
+  const file = files[section.index] as EvidenceFile;
+  if (section.binary) {
+    files[section.index] = describe({ ...file, additions: null, deletions: null, binary: true });
+    (files[section.index] as EvidenceFile).patchBytes = file.patchBytes;
+    return;
+  }
+
+  file.additions = section.additions;
+  file.deletions = section.deletions;
+  file.flags = structuralFlags(file);
+}
+
+/** Gives files git printed no diff section for (none is expected) zero counts rather than unknown ones. */
+function settleCounts(files: EvidenceFile[]): void {
+  for (const file of files) {
+    if (file.additions === null && !file.binary) {
+      file.additions = 0;
+      file.deletions = 0;
+      file.flags = structuralFlags(file);
+    }
+  }
 }
 
 /**

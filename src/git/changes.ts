@@ -8,6 +8,12 @@ import { type ChangeStatus, type CommitChanges, type CommitInfo, FILE_MODE, type
 export interface ReadChangesOptions {
   /** Treatment of merge commits; `first-parent` unless set. */
   mergePolicy?: MergePolicy;
+  /**
+   * Count added and deleted lines (`--numstat`), which makes git diff every file. A caller
+   * that reads the patch anyway passes false and counts from it: additions, deletions and
+   * binary are then null, null and false. Combined diffs always count. @default true
+   */
+  lineCounts?: boolean;
 }
 
 const MERGE_POLICIES: readonly MergePolicy[] = ['first-parent', 'skip', 'combined'];
@@ -60,9 +66,10 @@ export async function readChanges(repo: Repository, commit: CommitInfo, options:
 
   const { sha, parents } = commit;
   const [firstParent] = parents;
+  const listArgs = options.lineCounts === false ? DIFF_TREE_ARGS.filter((arg) => arg !== '--numstat') : DIFF_TREE_ARGS;
 
   if (firstParent === undefined) {
-    const output = await readGit(objectContext(repo), [...DIFF_TREE_ARGS, '--root', sha]);
+    const output = await readGit(objectContext(repo), [...listArgs, '--root', sha]);
     return { base: { kind: 'empty-tree' }, files: buildChanges(parseDiffTreeOutput(output)) };
   }
 
@@ -84,7 +91,7 @@ export async function readChanges(repo: Repository, commit: CommitInfo, options:
   }
 
   try {
-    const output = await readGit(objectContext(repo), [...DIFF_TREE_ARGS, firstParent, sha]);
+    const output = await readGit(objectContext(repo), [...listArgs, firstParent, sha]);
     return { base: { kind: 'parent', parent: firstParent }, files: buildChanges(parseDiffTreeOutput(output)) };
   } catch (error) {
     return handleMissingParent(repo, [firstParent], error);

@@ -23,6 +23,9 @@ export interface PatchSection {
   lineEndingOnly: boolean;
   /** True when git printed `Binary files … differ` for this file. */
   binary: boolean;
+  /** Added and deleted lines of the section's hunks, as numstat counts them. */
+  additions: number;
+  deletions: number;
   /** True when a line longer than 64 KiB was cut. Its kept part ends at a whole UTF-8 character. */
   longLines: boolean;
 }
@@ -83,6 +86,9 @@ export class PatchStream {
     hunk?: HunkComparison;
     comparable: boolean;
     crDiffers: boolean;
+    /** Whether the first removed and the first added line ended in CR; every other must match. */
+    removedCr?: boolean;
+    addedCr?: boolean;
     /** Set once a line did not fit: later lines are not kept either, so the kept text is a prefix. */
     stopped: boolean;
   };
@@ -176,7 +182,8 @@ export class PatchStream {
     const hunkHeader = first === 0x40 /* @ */ && startsWith(line, '@@');
     if (!section.inHunks) {
       if (!hunkHeader) {
-        if (first === 0x42 /* B */ && startsWith(line, 'Binary files ')) {
+        // `--binary` prints `GIT binary patch`, plain `-p` prints `Binary files … differ`.
+        if ((first === 0x42 /* B */ && startsWith(line, 'Binary files ')) || (first === 0x47 /* G */ && startsWith(line, 'GIT binary patch'))) {
           section.binary = true;
         }
 
@@ -196,12 +203,15 @@ export class PatchStream {
       this.#closeHunk();
       section.hunkCount += 1;
       section.hunk = section.comparable ? newHunkComparison() : undefined;
-    } else if (tooLong) {
-      section.comparable = false;
-      section.longLines = true;
-      section.truncated = true;
-    } else if (section.comparable) {
-      this.#compareLine(line);
+    } else {
+      countLine(section, first);
+      if (tooLong) {
+        section.comparable = false;
+        section.longLines = true;
+        section.truncated = true;
+      } else if (section.comparable) {
+        this.#compareLine(line);
+      }
     }
 
     section.totalBytes += lineBytes;
@@ -224,6 +234,13 @@ export class PatchStream {
     const marker = line[0];
     const body = line.subarray(1);
     const stripped = stripLineEnd(body);
+    if ((marker === 0x2d || marker === 0x2b) && !keepsCrDirection(section, marker === 0x2b, stripped.length < lineContentLength(body))) {
+      // Not a line-ending conversion, so the hashing stops here; most edits fail on their first pair.
+      section.comparable = false;
+      section.hunk = undefined;
+      return;
+    }
+
     if (marker === 0x2d) {
       hunk.removed.update(body);
       hunk.removedStripped.update(stripped).update('\n');
@@ -274,6 +291,8 @@ export class PatchStream {
       noTrailingNewline: false,
       lineEndingOnly: false,
       binary: false,
+      additions: 0,
+      deletions: 0,
       longLines: false,
       limit: Math.max(0, this.#options.limitFor(index)),
       inHunks: false,
@@ -296,10 +315,53 @@ export class PatchStream {
       section.keptBytes -= (section.lines.pop() as Buffer).length;
     }
 
-    const { limit: _limit, inHunks: _inHunks, hunk: _hunk, comparable, crDiffers, stopped: _stopped, ...finished } = section;
+    const {
+      limit: _limit,
+      inHunks: _inHunks,
+      hunk: _hunk,
+      comparable,
+      crDiffers,
+      stopped: _stopped,
+      removedCr: _removedCr,
+      addedCr: _addedCr,
+      ...finished
+    } = section;
     finished.lineEndingOnly = comparable && crDiffers && finished.hunkCount > 0;
     this.#options.onSection(finished);
   }
+}
+
+function countLine(section: { additions: number; deletions: number }, marker: number | undefined): void {
+  if (marker === 0x2b) {
+    section.additions += 1;
+  } else if (marker === 0x2d) {
+    section.deletions += 1;
+  }
+}
+
+/**
+ * Records whether a changed line ends in CR and tells whether it fits the section so far:
+ * a conversion removes lines that all end one way and adds lines that all end the other.
+ */
+function keepsCrDirection(section: { removedCr?: boolean; addedCr?: boolean }, added: boolean, hasCr: boolean): boolean {
+  if (added) {
+    section.addedCr ??= hasCr;
+    if (section.addedCr !== hasCr) {
+      return false;
+    }
+  } else {
+    section.removedCr ??= hasCr;
+    if (section.removedCr !== hasCr) {
+      return false;
+    }
+  }
+
+  return section.removedCr === undefined || section.addedCr === undefined || section.removedCr !== section.addedCr;
+}
+
+/** Returns the length of a line without its newline. */
+function lineContentLength(line: Buffer): number {
+  return line.length > 0 && line[line.length - 1] === NEWLINE ? line.length - 1 : line.length;
 }
 
 function newHunkComparison(): HunkComparison {

@@ -232,6 +232,8 @@ function byteSection(index: number, size: number, limit: number): PatchSection {
     keptBytes: kept,
     truncated: kept < size,
     hunkCount: 1,
+    additions: 0,
+    deletions: 0,
     noTrailingNewline: false,
     lineEndingOnly: false,
     binary: false,
@@ -406,5 +408,38 @@ describe('PatchCollector', () => {
       // Nothing the oracle's share needs is dropped, up to the rounding of the integer split.
       expect(kept.keptBytes).toBeGreaterThanOrEqual(truncateLines(section.lines, share - 1).keptBytes);
     }
+  });
+});
+
+describe('allocateBudget floors', () => {
+  it('shares among all when every floor fits', () => {
+    const claims = [1, 2, 3].map((key) => ({ key, priority: 0, size: 1000, floor: 100, rank: key }));
+
+    const shares = allocateBudget(claims, 600);
+
+    expect([...shares.values()]).toEqual([200, 200, 200]);
+  });
+
+  it('gives the highest ranks whole floors', () => {
+    const claims = [1, 2, 3, 4].map((key) => ({ key, priority: 0, size: 1000, floor: 300, rank: key * 10 }));
+
+    const shares = allocateBudget(claims, 700);
+
+    expect(shares.get(4)).toBe(350);
+    expect(shares.get(3)).toBe(350);
+    expect(shares.get(2)).toBe(0);
+    expect(shares.get(1)).toBe(0);
+  });
+
+  it('counts a small claim at its size', () => {
+    const claims = [
+      { key: 1, priority: 0, size: 50, floor: 300, rank: 1 },
+      { key: 2, priority: 0, size: 1000, floor: 300, rank: 2 },
+    ];
+
+    const shares = allocateBudget(claims, 350);
+
+    expect(shares.get(1)).toBe(50);
+    expect(shares.get(2)).toBe(300);
   });
 });

@@ -586,3 +586,54 @@ describe('PatchStream indexFor', () => {
     expect(text(first)).toBe('@@@ -5,2 -5,2 +5,2 @@@\n  a 5\n--a 8\n++a eight\n');
   });
 });
+
+/** Reads `git diff-tree --numstat` of a commit: added, deleted (null for binary), in git's order. */
+function numstatOf(name: RepoName, role: string): Array<[number | null, number | null]> {
+  const output = diffOf(name, role, ['-r', '-M', '-C', '--numstat', '--no-commit-id']).toString('utf8');
+  return output
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => {
+      const [added, deleted] = line.split('\t');
+      return [added === '-' ? null : Number(added), deleted === '-' ? null : Number(deleted)];
+    });
+}
+
+describe('PatchStream counts', () => {
+  it.each([
+    ['modify', 'modify'],
+    ['rename', 'rename-edit'],
+    ['mode', 'typechange'],
+    ['lockfiles', 'lockfiles'],
+    ['crlf', 'crlf'],
+    ['no-newline', 'no-newline'],
+    ['binary', 'binary-modify'],
+  ] as const)('match git numstat for %s %s', (name, role) => {
+    const sections = parse(diffOf(name, role));
+
+    const counts = sections.map((section): [number | null, number | null] =>
+      section.binary ? [null, null] : [section.additions, section.deletions],
+    );
+
+    expect(counts).toEqual(numstatOf(name, role));
+  });
+
+  it('flags GIT binary patch as binary', () => {
+    const sections = parse(diffOf('binary', 'binary-modify'));
+
+    expect(sections.map((section) => section.binary)).toEqual([true]);
+    expect(sections[0]?.keptBytes).toBe(0);
+  });
+
+  it('stops comparing at an ordinary edit', () => {
+    const input = Buffer.from(
+      ['diff --git a/x b/x', '@@ -1,2 +1,2 @@', '-one\r', '+one', '-two', '+two\r', ''].join('\n'),
+    );
+
+    const [section] = parse(input);
+
+    expect(section?.lineEndingOnly).toBe(false);
+    expect(section?.additions).toBe(2);
+    expect(section?.deletions).toBe(2);
+  });
+});
