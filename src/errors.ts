@@ -22,7 +22,14 @@ export type StepperErrorCode =
   | 'GIT_FAILED'
   | 'NOT_A_REPOSITORY'
   | 'UNKNOWN_REVISION'
-  | 'AMBIGUOUS_REVISION';
+  | 'AMBIGUOUS_REVISION'
+  | 'OLLAMA_UNREACHABLE'
+  | 'OLLAMA_MODEL_NOT_FOUND'
+  | 'OLLAMA_BUSY'
+  | 'OLLAMA_SERVER_ERROR'
+  | 'OLLAMA_STREAM_FAILED'
+  | 'OLLAMA_TIMEOUT'
+  | 'OLLAMA_INVALID_REQUEST';
 
 /** Base class of every error stepper raises on purpose. */
 export class StepperError extends Error {
@@ -99,6 +106,37 @@ export class RetryLaterError extends Error {
     super(message, options);
     this.delayMs = delayMs;
   }
+}
+
+/**
+ * What the queue does with a job whose attempt threw an error: `retry` spends an attempt
+ * and retries after the backoff, `release` puts the job back without spending one, and
+ * `fail` fails it at once.
+ */
+export type QueueAction = 'retry' | 'release' | 'fail';
+
+/**
+ * Reads the queue action an error asks for: RetryLaterError and UnrecoverableError, or a
+ * `queueAction` property (with an optional `retryDelayMs`), which errors of other layers
+ * carry. The property is read by name because an error's class does not survive every
+ * boundary. Anything else is retried.
+ */
+export function queueActionOf(error: unknown): { action: QueueAction; delayMs: number } {
+  if (error instanceof RetryLaterError) {
+    return { action: 'release', delayMs: error.delayMs };
+  }
+
+  if (error instanceof Error && error.name === UnrecoverableError.name) {
+    return { action: 'fail', delayMs: 0 };
+  }
+
+  const { queueAction, retryDelayMs } = (error ?? {}) as { queueAction?: unknown; retryDelayMs?: unknown };
+  const delayMs = typeof retryDelayMs === 'number' && Number.isSafeInteger(retryDelayMs) && retryDelayMs >= 0 ? retryDelayMs : 0;
+  if (queueAction === 'release' || queueAction === 'fail') {
+    return { action: queueAction, delayMs };
+  }
+
+  return { action: 'retry', delayMs: 0 };
 }
 
 function describeValue(value: unknown): string {

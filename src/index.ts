@@ -4,6 +4,8 @@ export {
   InvalidOptionError,
   JobNotFoundError,
   JobStateError,
+  type QueueAction,
+  queueActionOf,
   RetryLaterError,
   StepperError,
   type StepperErrorCode,
@@ -63,3 +65,4 @@ export {
   UnknownRevisionError,
 } from './git/index.js';
 export type * from './git/types.js';
+export * from './ollama/index.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 
-import { InvalidOptionError, JobNotFoundError, JobStateError, UnrecoverableError, checkDataDir } from '../errors.js';
+import { InvalidOptionError, JobNotFoundError, JobStateError, checkDataDir, queueActionOf } from '../errors.js';
 import { DATABASE_FILE, ensureDataDir, resolveDataDir } from '../store/data-dir.js';
 import { type OpenDatabaseOptions, type SqliteDatabase, openDatabase } from '../store/database.js';
 import { backoffDelay } from './backoff.js';
@@ -287,7 +287,7 @@ export class Queue {
   fail(lock: JobLock, error: unknown, options: { permanent?: boolean } = {}): FailOutcome {
     const now = this.#now();
     const details = describeError(error);
-    const permanent = options.permanent === true || details.errorClass === UnrecoverableError.name;
+    const permanent = options.permanent === true || queueActionOf(error).action === 'fail';
 
     return this.#store.write(() => {
       const row = this.#activeRow(lock);

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { InvalidOptionError, RetryLaterError, checkPositiveInteger } from '../errors.js';
+import { InvalidOptionError, checkPositiveInteger, queueActionOf } from '../errors.js';
 import type { Queue, StallRecoveryResult } from './queue.js';
 import type { CleanResult } from './retention.js';
 import { type IngestResult, ingestSpool } from './spool.js';
@@ -262,8 +262,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
           return;
         }
 
-        if (error instanceof RetryLaterError) {
-          this.#release(running, error.message, error.delayMs);
+        const { action, delayMs } = queueActionOf(error);
+        if (action === 'release') {
+          this.#release(running, error instanceof Error ? error.message : String(error), delayMs);
           return;
         }
 

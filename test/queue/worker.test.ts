@@ -503,3 +503,37 @@ describe('Worker.close', () => {
     expect(queue.getJob(late.id)?.state).toBe('waiting');
   });
 });
+
+describe('Worker queue actions', () => {
+  it('releases an error asking for release', async () => {
+    const { queue } = setup();
+    const { job: added } = queue.add(job('a1'));
+    let calls = 0;
+    startWorker(queue, async () => {
+      calls += 1;
+      if (calls === 1) {
+        throw Object.assign(new Error('Ollama is busy'), { queueAction: 'release', retryDelayMs: 10 });
+      }
+    });
+
+    await waitForState(queue, added.id, 'completed');
+
+    const done = queue.getJob(added.id)!;
+    expect(done.attemptsMade).toBe(1);
+    expect(done.attemptsStarted).toBe(2);
+  });
+
+  it('fails an error asking to fail', async () => {
+    const { queue } = setup();
+    const { job: added } = queue.add(job('a1'));
+    startWorker(queue, async () => {
+      throw Object.assign(new Error('model not found: run `ollama pull x`'), { queueAction: 'fail' });
+    });
+
+    await waitForState(queue, added.id, 'failed');
+
+    const failed = queue.getJob(added.id)!;
+    expect(failed.failedReason).toBe('unrecoverable');
+    expect(failed.attemptsMade).toBe(1);
+  });
+});
