@@ -13,9 +13,9 @@ import { groupByDirectory } from './directories.js';
 import { categorize, classifyExclusion } from './exclusions.js';
 import { attributesFor, unquoteCStyle } from './gitattributes.js';
 import { redactSecrets } from './redaction.js';
-import { quotePath, renderEvidence, renderFileSection, renderHeader } from './render.js';
+import { quotePath, renderEvidence, renderFileLine, renderFileSection, renderHeader, renderPatch } from './render.js';
 import { readAttributes, readExcludePatterns } from './repository-rules.js';
-import { estimateTokens, tokensToBytes } from './tokens.js';
+import { BYTES_PER_TOKEN, estimateTokens, tokensToBytes } from './tokens.js';
 import type { Evidence, EvidenceFile, FileCategory, FileFlag } from './types.js';
 
 export interface EvidenceOptions {
@@ -53,12 +53,13 @@ export async function buildEvidence(repo: Repository, sha: string, options: Evid
     options.excludePatterns ? Promise.resolve([...options.excludePatterns]) : readExcludePatterns(repo),
   ]);
 
-  const attributes = await readAttributes(repo, commit.sha, changes.files.map((file) => file.path));
+  const attributes = await readAttributes(repo, commit.sha, changes.files.flatMap((file) => (file.oldPath === undefined ? [file.path] : [file.path, file.oldPath])));
   const describe = (change: FileChange): EvidenceFile => describeFile(change, attributes, excludePatterns);
   const files = changes.files.map(describe);
 
   const message = redactMessage(commit);
   let redactions = message.redactions;
+  message.commit = limitMessage(message.commit, Math.floor(tokensToBytes(options.tokenBudget) / 2));
   const notes = policyNotes(commit, changes.base, files.length);
 
   const evidence: Evidence = {
@@ -111,11 +112,11 @@ export async function buildEvidence(repo: Repository, sha: string, options: Evid
 }
 
 function describeFile(change: FileChange, attributes: Parameters<typeof attributesFor>[1], userPatterns: string[]): EvidenceFile {
-  const exclusion = classifyExclusion(change.path, {
-    binary: change.binary,
-    attributes: attributesFor(change.path, attributes),
-    userPatterns,
-  });
+  // A renamed or copied file is judged by its old path too: `.env` renamed to `env.backup`
+  // still holds the secrets, and its diff would show them.
+  const exclusion = [change.path, ...(change.oldPath === undefined ? [] : [change.oldPath])]
+    .map((path) => classifyExclusion(path, { binary: change.binary, attributes: attributesFor(path, attributes), userPatterns }))
+    .find((result) => result.excluded) ?? { excluded: false };
 
   return {
     ...change,
@@ -282,6 +283,9 @@ function attachPatches(files: EvidenceFile[], sections: Map<number, PatchSection
     const section = sections.get(index);
     if (section?.noTrailingNewline) {
       file.flags.push('no-trailing-newline');
+    } else if (section?.oldLacksNewline) {
+      // Otherwise the diff shows the last line replaced by an identical one.
+      file.flags.push('trailing-newline-added');
     }
 
     if (section?.longLines) {
@@ -326,48 +330,84 @@ function attachPatches(files: EvidenceFile[], sections: Map<number, PatchSection
  * are known, so it can overshoot by a little.
  */
 function fitToBudget(evidence: Evidence): void {
-  for (;;) {
-    const overflow = estimateTokens(renderEvidence(evidence)) - evidence.tokenBudget;
-    if (overflow <= 0) {
+  const limitBytes = evidence.tokenBudget * BYTES_PER_TOKEN;
+  let totalBytes = Buffer.byteLength(renderEvidence(evidence));
+  if (totalBytes <= limitBytes) {
+    return;
+  }
+
+  // Lowest priority first (docs, then tests, then source), so the order of the allocation
+  // holds; the largest diff first within one priority.
+  const victims = evidence.files
+    .filter((file) => file.patch !== null)
+    .sort((a, b) => CATEGORY_PRIORITY[b.category] - CATEGORY_PRIORITY[a.category] || (b.patch as string).length - (a.patch as string).length);
+
+  // Sizes are tracked by difference, so the evidence is rendered once, not once per cut.
+  const fileBytes = (file: EvidenceFile): number =>
+    (file.patch === null ? 0 : Buffer.byteLength(renderPatch(file)) + 1) +
+    (evidence.directories ? 0 : Buffer.byteLength(renderFileLine(file)));
+
+  for (const victim of victims) {
+    if (totalBytes <= limitBytes) {
       return;
     }
 
-    // Lowest priority first (docs, then tests, then source), so the order of the allocation holds.
-    const largest = evidence.files
-      .filter((file) => file.patch !== null)
-      .sort(
-        (a, b) =>
-          CATEGORY_PRIORITY[b.category] - CATEGORY_PRIORITY[a.category] || (b.patch as string).length - (a.patch as string).length,
-      )[0];
-    if (!largest) {
-      return;
+    const before = fileBytes(victim);
+    cutPatch(victim, Buffer.byteLength(victim.patch as string) - (totalBytes - limitBytes) - 64);
+    totalBytes -= before - fileBytes(victim);
+  }
+}
+
+/** Cuts a shown diff to at most `keepBytes` at a line, or removes it when nothing useful is left. */
+function cutPatch(file: EvidenceFile, keepBytes: number): void {
+  let kept = '';
+  let keptBytes = 0;
+  for (const line of (file.patch as string).split('\n')) {
+    const lineBytes = Buffer.byteLength(line) + 1;
+    if (keptBytes + lineBytes > keepBytes || line.startsWith('… (')) {
+      break;
     }
 
-    const text = largest.patch as string;
-    const keep = Math.max(0, Buffer.byteLength(text) - tokensToBytes(overflow) - 64);
-    const lines = text.split('\n');
-    let kept = '';
-    for (const line of lines) {
-      if (Buffer.byteLength(kept) + Buffer.byteLength(line) + 1 > keep || line.startsWith('… (')) {
-        break;
-      }
+    kept += `${line}\n`;
+    keptBytes += lineBytes;
+  }
 
-      kept += `${line}\n`;
-    }
-
-    kept = kept.replace(/(^|\n)@@[^\n]*\n$/, '$1');
-    if (kept.length === 0) {
-      largest.patch = null;
-      largest.coverage = 'stats only';
-    } else {
-      largest.patch = `${kept}${omittedLine(largest.patchBytes - Buffer.byteLength(kept))}`;
-      largest.coverage = 'partial';
-    }
+  kept = kept.replace(/(^|\n)@@[^\n]*\n$/, '$1');
+  if (kept.length === 0) {
+    file.patch = null;
+    file.coverage = 'stats only';
+  } else {
+    file.patch = `${kept}${omittedLine(file.patchBytes - Buffer.byteLength(kept))}`;
+    file.coverage = 'partial';
   }
 }
 
 function omittedLine(bytes: number): string {
   return `… (${Math.max(0, bytes)} more bytes of this file's diff not shown)\n`;
+}
+
+/**
+ * Cuts a message body longer than `maxBytes` at a line, so a pasted log in a commit message
+ * cannot take the budget the changes need. The subject always stays.
+ */
+function limitMessage(commit: CommitInfo, maxBytes: number): CommitInfo {
+  const room = maxBytes - Buffer.byteLength(commit.subject);
+  const bodyBytes = Buffer.byteLength(commit.body);
+  if (bodyBytes <= room) {
+    return commit;
+  }
+
+  let kept = '';
+  for (const line of commit.body.split('\n')) {
+    if (Buffer.byteLength(kept) + Buffer.byteLength(line) + 1 > Math.max(0, room - 80)) {
+      break;
+    }
+
+    kept += `${line}\n`;
+  }
+
+  const cut = `… (message cut: ${bodyBytes - Buffer.byteLength(kept)} more bytes not shown)`;
+  return { ...commit, body: `${kept}${cut}`, trailers: [] };
 }
 
 function redactMessage(commit: CommitInfo): { commit: CommitInfo; redactions: number } {

@@ -349,9 +349,10 @@ function redactXmlElements(text: string, tally: Tally): string {
  * (a new word starts) from `tokenizer` (the word goes on).
  */
 const KEYWORD =
-  '[Pp]ass(?:word|wd|phrase)|PASS(?:WORD|WD|PHRASE)|[Ss]ecret|SECRET|[Tt]oken|TOKEN|' +
+  '[Pp]ass(?:word|wd|phrase)?|PASS(?:WORD|WD|PHRASE)?|[Pp]wd|PWD|[Ss]ecret|SECRET|[Tt]oken|TOKEN|' +
   '[Aa]pi[_-]?[Kk]ey|API[_-]?KEY|[Aa]ccess[_-]?[Kk]ey|ACCESS[_-]?KEY|[Aa]ccount[Kk]ey|' +
-  '[Pp]rivate[_-]?[Kk]ey|PRIVATE[_-]?KEY|_auth';
+  '[Pp]rivate[_-]?[Kk]ey|PRIVATE[_-]?KEY|_auth|[Ss]alt|SALT|' +
+  '(?:[Ss]ession|[Ee]ncryption|[Ss]igning|[Mm]aster)[_-]?[Kk]ey|(?:SESSION|ENCRYPTION|SIGNING|MASTER)[_-]?KEY';
 
 /**
  * Groups: 1 keyword, 2 rest of the key name, 3 quote closing a quoted key, 4 operator,
@@ -482,8 +483,11 @@ function looksLikePathOrUrl(value: string): boolean {
 
 function kindForKeyword(keyword: string): SecretKind {
   const lower = keyword.toLowerCase();
-  if (lower.startsWith('pass')) {
+  if (lower.startsWith('pass') || lower === 'pwd') {
     return 'password';
+  }
+  if (lower === 'salt') {
+    return 'secret';
   }
   if (lower.startsWith('secret')) {
     return 'secret';

@@ -75,6 +75,21 @@ async function evidenceIn(builder: RepoBuilder, sha: string, options: Partial<Ev
 }
 
 describe('buildEvidence secrets', () => {
+  it('renamed secret file stays excluded', async () => {
+    const { builder } = copyOf('root');
+    const secret = `SESSION_VALUE=${'Tr0ub4'}dor3xyzPlain\nOTHER=1\n`;
+    builder.write('.env', secret);
+    builder.commit('Add settings\n');
+    builder.git(['mv', '.env', 'env.backup']);
+    builder.write('env.backup', `${secret}MORE=2\n`);
+    const renamed = builder.commit('Keep a backup of the settings\n');
+
+    const evidence = await evidenceIn(builder, renamed);
+
+    expect(fileAt(evidence, 'env.backup').coverage).toBe('excluded: secret file');
+    expect(renderEvidence(evidence)).not.toContain('dor3xyzPlain');
+  });
+
   it('secret files are excluded', async () => {
     const evidence = await evidenceOf('secrets', 'secrets');
 

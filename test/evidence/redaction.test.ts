@@ -521,3 +521,25 @@ describe('redactSecrets near-miss input', () => {
     expect(result.secretLeft).toBe(false);
   });
 });
+
+describe('redactSecrets key names', () => {
+  it.each([
+    ['DB_PASS=', 'password'],
+    ['SESSION_KEY=', 'access-key'],
+    ['export ENCRYPTION_KEY=', 'access-key'],
+    ['SIGNING_KEY: ', 'access-key'],
+    ['INTERNAL_SIGNING_SALT=', 'secret'],
+    ['pwd = ', 'password'],
+  ])('redacts %s', (assignment, kind) => {
+    const value = fake(20, ALNUM, 4242);
+
+    const result = redactSecrets(`${assignment}${value}`);
+
+    expect(result.count).toBe(1);
+    expect(result.text).toBe(`${assignment}[REDACTED:${kind}]`);
+  });
+
+  it.each(['const pass = true;', 'sort_key = "name"', 'passing = compute(x)'])('keeps %s', (line) => {
+    expect(redactSecrets(line).count).toBe(0);
+  });
+});
