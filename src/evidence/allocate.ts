@@ -92,6 +92,9 @@ export function truncateLines(lines: readonly Buffer[], bytes: number): { lines:
   return { lines: kept, keptBytes, cut };
 }
 
+/** Bytes a collector may hold beyond twice its budget before it cuts, which bounds how often it cuts. */
+const CUT_SLACK_BYTES = 64 * 1024;
+
 /**
  * Collects patch sections from a stream while keeping memory near the budget. Each
  * section may keep at most what it could still be granted, the budget less what
@@ -104,23 +107,28 @@ export class PatchCollector {
   readonly #priorityOf: (index: number) => number;
   readonly #overheadOf: (index: number) => number;
   readonly #minimumBytes: number;
+  readonly #slackBytes: number;
   readonly #sections = new Map<number, PatchSection>();
+  /** Sections that still keep some text: the only ones a cut can change. */
+  readonly #holding = new Set<PatchSection>();
   readonly #keptByPriority = new Map<number, number>();
   #keptTotal = 0;
 
   /**
-   * `overheadOf` gives the bytes a shown section costs besides its lines (its heading), and
-   * `minimumBytes` the least text worth showing of one file.
+   * `overheadOf` gives the bytes a shown section costs besides its lines (its heading),
+   * `minimumBytes` the least text worth showing of one file, and `slackBytes` what may be
+   * held beyond twice the budget before a cut (64 KiB by default).
    */
   constructor(
     budgetBytes: number,
     priorityOf: (index: number) => number,
-    options: { overheadOf?: (index: number) => number; minimumBytes?: number } = {},
+    options: { overheadOf?: (index: number) => number; minimumBytes?: number; slackBytes?: number } = {},
   ) {
     this.#budget = Math.max(0, Math.floor(budgetBytes));
     this.#priorityOf = priorityOf;
     this.#overheadOf = options.overheadOf ?? (() => 0);
     this.#minimumBytes = options.minimumBytes ?? 0;
+    this.#slackBytes = options.slackBytes ?? CUT_SLACK_BYTES;
   }
 
   /** Bytes the section at `index` may keep: what is left after higher priorities. */
@@ -139,8 +147,12 @@ export class PatchCollector {
   add(section: PatchSection): void {
     this.#sections.set(section.index, section);
     this.#adjustKept(section.index, section.keptBytes);
+    if (section.keptBytes > 0) {
+      this.#holding.add(section);
+    }
 
-    if (this.#keptTotal > 2 * this.#budget) {
+    // The slack keeps cuts rare when the budget is tiny: each cut visits every holding section.
+    if (this.#keptTotal > 2 * this.#budget + this.#slackBytes) {
       this.#cutToShares();
     }
   }
@@ -153,7 +165,7 @@ export class PatchCollector {
 
   #cutToShares(): void {
     // Claims count a shown section's heading, so the shares add up to what is rendered.
-    const claims = [...this.#sections.values()].map((section) => {
+    const claims = [...this.#holding].map((section) => {
       const overhead = section.keptBytes > 0 ? this.#overheadOf(section.index) : 0;
       return {
         key: section.index,
@@ -165,7 +177,7 @@ export class PatchCollector {
     });
     const shares = allocateBudget(claims, this.#budget);
 
-    for (const section of this.#sections.values()) {
+    for (const section of this.#holding) {
       const overhead = section.keptBytes > 0 ? this.#overheadOf(section.index) : 0;
       const share = Math.max(0, (shares.get(section.index) ?? 0) - overhead);
       if (share >= section.keptBytes) {
@@ -177,6 +189,9 @@ export class PatchCollector {
       section.lines = lines;
       section.keptBytes = keptBytes;
       section.truncated = true;
+      if (keptBytes === 0) {
+        this.#holding.delete(section);
+      }
     }
   }
 

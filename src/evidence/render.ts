@@ -5,6 +5,7 @@ import type { DirectoryGroup, Evidence, EvidenceFile, FileFlag } from './types.j
 const FLAG_TEXT: Record<FileFlag, string> = {
   'line-endings-only': 'only line endings changed (CRLF and LF), the text is the same',
   'no-trailing-newline': 'no newline at the end of the file',
+  'trailing-newline-added': 'a newline was added at the end of the file',
   'non-utf8': 'content is not valid UTF-8 and is shown with replacement characters',
   'mode-only': 'only the file mode changed',
   'rename-only': 'same content as the old path',
@@ -98,9 +99,8 @@ export function renderFileLine(file: EvidenceFile): string {
 function renderDirectories(evidence: Evidence): string {
   const groups = evidence.directories as DirectoryGroup[];
   const totals = sumLines(evidence.files);
-  const lines = [
-    `Changed files (${evidence.files.length}, +${totals.additions} -${totals.deletions}), too many to list, grouped by directory:`,
-  ];
+  const summary = `Changed files (${evidence.files.length}, +${totals.additions} -${totals.deletions}), too many to list`;
+  const lines = [groups.length > 0 ? `${summary}, grouped by directory:` : `${summary} within the budget.`];
 
   for (const group of groups) {
     const excluded = group.excluded > 0 ? `, ${group.excluded} excluded` : '';
@@ -118,7 +118,8 @@ function directoryLabel(directory: string): string {
   return directory === OTHER_DIRECTORIES ? directory : `${quotePath(directory)}/`;
 }
 
-function renderPatch(file: EvidenceFile): string {
+/** Renders one shown diff with its heading. */
+export function renderPatch(file: EvidenceFile): string {
   return `Diff of ${quotePath(file.path)} [${file.coverage}]:\n${file.patch as string}`;
 }
 

@@ -10,6 +10,7 @@ export type FileCategory = 'source' | 'test' | 'docs' | 'config';
 export type FileFlag =
   | 'line-endings-only'
   | 'no-trailing-newline'
+  | 'trailing-newline-added'
   | 'non-utf8'
   | 'mode-only'
   | 'rename-only'

@@ -17,8 +17,10 @@ export interface PatchSection {
   /** True when some hunk text was not kept, a long line cut included. */
   truncated: boolean;
   hunkCount: number;
-  /** True when git printed `\ No newline at end of file`; the marker itself is dropped. */
+  /** True when the new version of the file does not end in a newline (git's `\ No newline` marker, which is dropped). */
   noTrailingNewline: boolean;
+  /** True when the old version did not end in a newline. */
+  oldLacksNewline: boolean;
   /** True when every hunk removes and adds the same lines except for carriage returns. */
   lineEndingOnly: boolean;
   /** True when git printed `Binary files … differ` for this file. */
@@ -91,6 +93,8 @@ export class PatchStream {
     addedCr?: boolean;
     /** Set once a line did not fit: later lines are not kept either, so the kept text is a prefix. */
     stopped: boolean;
+    /** First byte of the previous hunk line, which a `\ No newline` marker refers to. */
+    lastMarker?: number;
   };
   #nextPosition = 0;
 
@@ -194,10 +198,20 @@ export class PatchStream {
     }
 
     if (first === 0x5c /* backslash */) {
-      // `\ No newline at end of file` describes the previous line; it is not content.
-      section.noTrailingNewline = true;
+      // `\ No newline at end of file` describes the previous line, not content: after a
+      // removed line the old file lacked the newline, after an added one the new file does.
+      if (section.lastMarker !== 0x2b) {
+        section.oldLacksNewline = true;
+      }
+
+      if (section.lastMarker !== 0x2d) {
+        section.noTrailingNewline = true;
+      }
+
       return;
     }
+
+    section.lastMarker = first;
 
     if (hunkHeader) {
       this.#closeHunk();
@@ -289,6 +303,7 @@ export class PatchStream {
       truncated: false,
       hunkCount: 0,
       noTrailingNewline: false,
+      oldLacksNewline: false,
       lineEndingOnly: false,
       binary: false,
       additions: 0,
@@ -324,6 +339,7 @@ export class PatchStream {
       stopped: _stopped,
       removedCr: _removedCr,
       addedCr: _addedCr,
+      lastMarker: _lastMarker,
       ...finished
     } = section;
     finished.lineEndingOnly = comparable && crDiffers && finished.hunkCount > 0;

@@ -235,6 +235,7 @@ function byteSection(index: number, size: number, limit: number): PatchSection {
     additions: 0,
     deletions: 0,
     noTrailingNewline: false,
+    oldLacksNewline: false,
     lineEndingOnly: false,
     binary: false,
     longLines: false,
@@ -252,7 +253,7 @@ interface CollectorRun {
 
 /** Streams sections of the given sizes into a collector, as the evidence builder does, limiting each when it starts. */
 function collect(budget: number, priorities: number[], sizes: number[]): CollectorRun {
-  const collector = new PatchCollector(budget, (index) => priorities[index] as number);
+  const collector = new PatchCollector(budget, (index) => priorities[index] as number, { slackBytes: 0 });
   const added: PatchSection[] = [];
   const keptAfterEachAdd: number[] = [];
 
@@ -353,7 +354,7 @@ describe('PatchCollector', () => {
   });
 
   it('limit leaves room after higher priorities', () => {
-    const collector = new PatchCollector(100, (index) => (index === 0 ? 0 : 1));
+    const collector = new PatchCollector(100, (index) => (index === 0 ? 0 : 1), { slackBytes: 0 });
     collector.add(byteSection(0, 70, collector.limitFor(0)));
 
     expect(collector.limitFor(1)).toBe(30);
@@ -379,7 +380,7 @@ describe('PatchCollector', () => {
     fullStream.write(Buffer.from(diff));
     fullStream.end();
 
-    const collector = new PatchCollector(budget, (index) => priorities[index] as number);
+    const collector = new PatchCollector(budget, (index) => priorities[index] as number, { slackBytes: 0 });
     const added: PatchSection[] = [];
     let maxKept = 0;
     const stream = new PatchStream({

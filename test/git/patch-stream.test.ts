@@ -637,3 +637,28 @@ describe('PatchStream counts', () => {
     expect(section?.deletions).toBe(2);
   });
 });
+
+describe('PatchStream final newline', () => {
+  const section = (lines: string[]) => parse(Buffer.from(['diff --git a/f b/f', '@@ -1,2 +1,2 @@', ...lines, ''].join('\n')))[0];
+
+  it('sees a newline added', () => {
+    const added = section([' a', '-b', '\\ No newline at end of file', '+b']);
+
+    expect(added?.noTrailingNewline).toBe(false);
+    expect(added?.oldLacksNewline).toBe(true);
+  });
+
+  it('sees a newline removed', () => {
+    const removed = section([' a', '-b', '+b', '\\ No newline at end of file']);
+
+    expect(removed?.noTrailingNewline).toBe(true);
+    expect(removed?.oldLacksNewline).toBe(false);
+  });
+
+  it('sees a context line without one', () => {
+    const both = section(['-a', '+c', ' b', '\\ No newline at end of file']);
+
+    expect(both?.noTrailingNewline).toBe(true);
+    expect(both?.oldLacksNewline).toBe(true);
+  });
+});
