@@ -13,8 +13,8 @@ const USAGE_ERROR_CODES = new Set<StepperErrorCode>(['INVALID_OPTION', 'UNKNOWN_
 /** Returns a commander parser that accepts a non-negative integer for `option`. */
 function parseInteger(option: string): (value: string) => number {
   return (value) => {
-    if (!/^\d+$/.test(value)) {
-      throw new InvalidArgumentError(`${option} expects a whole number, got ${JSON.stringify(value)}`);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+      throw new InvalidArgumentError(`${option} expects a whole number below 2^53, got ${JSON.stringify(value)}`);
     }
 
     return Number(value);

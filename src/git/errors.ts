@@ -62,7 +62,7 @@ export class NotARepositoryError extends StepperError {
   constructor(path: string, reason: string, options?: { cause?: unknown }) {
     super(
       'NOT_A_REPOSITORY',
-      `not a git repository: ${path} (${reason}); pass a folder inside a git worktree or a bare repository`,
+      `not a git repository: ${path} (${reason}); run stepper inside a git worktree or a bare repository`,
       options,
     );
     this.path = path;

@@ -60,6 +60,8 @@ describe('stepper evidence', () => {
     [['evidence', '--budget', '10'], /^stepper: invalid --budget: expected a number of tokens >= 256, received 10/],
     [['evidence', '--budget', 'lots'], /^stepper: option '--budget <tokens>' argument 'lots' is invalid/],
     [['evidence', '--merge', 'octopus'], /^stepper: invalid --merge: expected first-parent, skip, combined/],
+    [['evidence', 'HEAD~1..HEAD'], /^stepper: invalid revision: expected one commit .*received "HEAD~1\.\.HEAD"/],
+    [['evidence', '--budget', '99999999999999999999'], /^stepper: option '--budget <tokens>' argument '99999999999999999999' is invalid/],
   ])('rejects %j with exit 2', async (args, message) => {
     const repo = buildRepo('modify');
 
@@ -68,6 +70,22 @@ describe('stepper evidence', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stdout).toBe('');
+  });
+
+  it('stops quietly when the reader closes the pipe', async () => {
+    const repo = buildRepo('huge-diff');
+    const child = spawn(process.execPath, [BIN, 'evidence', '--json', '--budget', '100000'], {
+      cwd: repo.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout.once('data', () => child.stdout.destroy());
+
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
   });
 
   it('names a folder outside any repository', async () => {

@@ -25,6 +25,10 @@ export async function runEvidence(revision: string, options: EvidenceCommandOpti
     throw new InvalidOptionError('--merge', MERGE_POLICIES.join(', '), options.merge);
   }
 
+  if (revision.includes('..')) {
+    throw new InvalidOptionError('revision', 'one commit (stepper evidence shows a single commit, not a range)', revision);
+  }
+
   const repo = await openRepository(options.cwd ?? process.cwd());
   const sha = await resolveCommit(repo, revision);
   const evidence = await buildEvidence(repo, sha, { tokenBudget: options.budget, mergePolicy: options.merge as MergePolicy });
