@@ -1,0 +1,30 @@
+// The pure parts of report generation: the report's schema and validator, the prompt, the
+// parser for what models return, and the context size for a request.
+export {
+  chooseContext,
+  type ContextChoice,
+  type ContextRequest,
+  CONTEXT_SIZES,
+  ContextTooSmallError,
+  IMPLAUSIBLE_RATIO,
+  isTruncatedPrompt,
+  OUTPUT_BUDGET_TOKENS,
+  TRUNCATED_WINDOW_SHARE,
+  TRUNCATION_RATIO,
+  UNKNOWN_CONTEXT_LENGTH,
+} from './context.js';
+export { EXCERPT_LENGTH, excerptOf, type ModelAnswer, type ParseFailureReason, parseReport, type ParseResult } from './parse.js';
+export { buildMessages, describeCoverage, PROMPT_FIXED_TOKENS, PROMPT_VERSION, type PromptMessage, type PromptOptions } from './prompt.js';
+export {
+  formatProblems,
+  type Report,
+  REPORT_FIELD_NAMES,
+  REPORT_FIELDS,
+  REPORT_SCHEMA_VERSION,
+  type ReportField,
+  type ReportJsonSchema,
+  reportJsonSchema,
+  type ReportProblem,
+  type ReportValidation,
+  validateReport,
+} from './schema.js';
