@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,19 @@ describe('stepper evidence', () => {
 
     expect(code).toBe(0);
     expect(stderr).toBe('');
+  });
+
+  it('shows control characters as caret notation', async () => {
+    const folder = makeTempDir();
+    const git = (args: string[]) => execFileSync('git', ['-c', 'user.name=A', '-c', 'user.email=a@example.com', ...args], { cwd: folder, env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' } });
+    git(['init', '-q']);
+    git(['commit', '-q', '--allow-empty', '-m', 'red \u001b[31mtext\u001b[0m']);
+
+    const result = await stepper(['evidence'], folder);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('red ^[[31mtext^[[0m');
+    expect(result.stdout).not.toContain('\u001b');
   });
 
   it('names a folder outside any repository', async () => {

@@ -33,5 +33,15 @@ export async function runEvidence(revision: string, options: EvidenceCommandOpti
   const sha = await resolveCommit(repo, revision);
   const evidence = await buildEvidence(repo, sha, { tokenBudget: options.budget, mergePolicy: options.merge as MergePolicy });
 
-  process.stdout.write(options.json ? `${JSON.stringify(evidence, null, 2)}\n` : renderEvidence(evidence));
+  process.stdout.write(options.json ? `${JSON.stringify(evidence, null, 2)}\n` : neutralizeControls(renderEvidence(evidence)));
+}
+
+/**
+ * Shows control characters other than newline and tab as `^X`, so a commit message or a
+ * diff cannot send escape sequences to the user's terminal. JSON output escapes them already.
+ */
+function neutralizeControls(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (char) =>
+    char === '\u007f' ? '^?' : `^${String.fromCharCode(char.charCodeAt(0) + 64)}`,
+  );
 }
