@@ -3,25 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { groupByDirectory, OTHER_DIRECTORIES } from '../../src/evidence/directories.js';
 import { renderFileSection } from '../../src/evidence/render.js';
 import type { DirectoryGroup, Evidence, EvidenceFile } from '../../src/evidence/types.js';
+import { evidenceFile } from '../helpers/evidence.js';
 
 function file(path: string, additions: number | null = 1, deletions: number | null = 0, coverage: EvidenceFile['coverage'] = 'full'): EvidenceFile {
-  return {
-    path,
-    status: 'modified',
-    oldMode: '100644',
-    newMode: '100644',
-    modeChanged: false,
-    oldObject: 'a'.repeat(40),
-    newObject: 'b'.repeat(40),
-    additions,
-    deletions,
-    binary: additions === null,
-    category: 'source',
-    coverage,
-    flags: [],
-    patch: null,
-    patchBytes: 0,
-  };
+  return evidenceFile(path, { additions, deletions, binary: additions === null, coverage });
 }
 
 function directories(groups: readonly DirectoryGroup[]): string[] {

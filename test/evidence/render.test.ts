@@ -4,6 +4,7 @@ import { OTHER_DIRECTORIES } from '../../src/evidence/directories.js';
 import { quotePath, renderEvidence, renderFileLine, renderFileSection, renderHeader } from '../../src/evidence/render.js';
 import type { Evidence, EvidenceFile } from '../../src/evidence/types.js';
 import type { CommitInfo } from '../../src/git/types.js';
+import { evidenceFile } from '../helpers/evidence.js';
 
 const SHA = '1'.repeat(40);
 const PARENT = '2'.repeat(40);
@@ -23,24 +24,7 @@ function commit(overrides: Partial<CommitInfo> = {}): CommitInfo {
 }
 
 function file(path: string, overrides: Partial<EvidenceFile> = {}): EvidenceFile {
-  return {
-    path,
-    status: 'modified',
-    oldMode: '100644',
-    newMode: '100644',
-    modeChanged: false,
-    oldObject: 'a'.repeat(40),
-    newObject: 'b'.repeat(40),
-    additions: 2,
-    deletions: 1,
-    binary: false,
-    category: 'source',
-    coverage: 'full',
-    flags: [],
-    patch: null,
-    patchBytes: 0,
-    ...overrides,
-  };
+  return evidenceFile(path, overrides);
 }
 
 function evidence(files: EvidenceFile[], overrides: Partial<Evidence> = {}): Evidence {

@@ -5,29 +5,14 @@ import { estimateTokens } from '../../src/evidence/tokens.js';
 import type { Evidence, EvidenceFile } from '../../src/evidence/types.js';
 import { buildMessages, describeCoverage, PROMPT_FIXED_TOKENS, PROMPT_VERSION } from '../../src/report/prompt.js';
 import { REPORT_FIELD_NAMES } from '../../src/report/schema.js';
+import { evidenceFile } from '../helpers/evidence.js';
 
 const SHA = '1'.repeat(40);
 const PARENT = '2'.repeat(40);
 
 function file(path: string, overrides: Partial<EvidenceFile> = {}): EvidenceFile {
-  return {
-    path,
-    status: 'modified',
-    oldMode: '100644',
-    newMode: '100644',
-    modeChanged: false,
-    oldObject: 'a'.repeat(40),
-    newObject: 'b'.repeat(40),
-    additions: 2,
-    deletions: 1,
-    binary: false,
-    category: 'source',
-    coverage: 'full',
-    flags: [],
-    patch: '@@ -1 +1,2 @@\n-const token = "[REDACTED]";\n+const token = readToken();\n+export { token };\n',
-    patchBytes: 90,
-    ...overrides,
-  };
+  const patch = '@@ -1 +1,2 @@\n-const token = "[REDACTED]";\n+const token = readToken();\n+export { token };\n';
+  return evidenceFile(path, { patch, patchBytes: 90, ...overrides });
 }
 
 function evidence(files: EvidenceFile[] = [file('src/token.ts')], overrides: Partial<Evidence> = {}): Evidence {
