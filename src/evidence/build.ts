@@ -27,7 +27,7 @@ export interface EvidenceOptions {
   excludePatterns?: readonly string[];
 }
 
-/** The smallest budget that still holds a commit header and a short file list. */
+/** Minimum budget that still fits a commit header and a short file list. */
 export const MIN_TOKEN_BUDGET = 256;
 
 const CATEGORY_PRIORITY: Record<FileCategory, number> = { source: 0, config: 0, test: 1, docs: 2 };
@@ -35,9 +35,9 @@ const CATEGORY_PRIORITY: Record<FileCategory, number> = { source: 0, config: 0, 
 /**
  * Gathers what a model needs to explain commit `sha`: its metadata and message, every
  * changed file with stats and a coverage mark, and as much of the diff as fits
- * `tokenBudget`, chosen by priority (source, then tests, then docs) and shared fairly
- * between files. Excluded files are named with the reason, secrets are redacted before
- * anything is returned, and the diff is read as a stream in memory bounded by the budget.
+ * `tokenBudget`. Diffs are chosen by priority (source, then tests, then docs) and shared
+ * fairly between files. Excluded files are named with the reason, and secrets are redacted
+ * before anything is returned. The diff is read as a stream, in memory bounded by the budget.
  */
 export async function buildEvidence(repo: Repository, sha: string, options: EvidenceOptions): Promise<Evidence> {
   if (!Number.isSafeInteger(options.tokenBudget) || options.tokenBudget < MIN_TOKEN_BUDGET) {
@@ -113,7 +113,7 @@ export async function buildEvidence(repo: Repository, sha: string, options: Evid
 
 function describeFile(change: FileChange, attributes: Parameters<typeof attributesFor>[1], userPatterns: string[]): EvidenceFile {
   // A renamed or copied file is judged by its old path too: `.env` renamed to `env.backup`
-  // still holds the secrets, and its diff would show them.
+  // still contains the secrets, and its diff would show them.
   const exclusion = [change.path, ...(change.oldPath === undefined ? [] : [change.oldPath])]
     .map((path) => classifyExclusion(path, { binary: change.binary, attributes: attributesFor(path, attributes), userPatterns }))
     .find((result) => result.excluded) ?? { excluded: false };
@@ -300,7 +300,7 @@ function attachPatches(files: EvidenceFile[], sections: Map<number, PatchSection
     }
 
     if (!section || section.totalBytes === 0) {
-      // Renames, mode changes, submodule moves and empty files have no hunks: the list says it all.
+      // Renames, mode changes, submodule moves and empty files have no hunks, so the list line describes them in full.
       file.coverage = 'full';
       return;
     }

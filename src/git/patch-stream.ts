@@ -45,7 +45,7 @@ export interface PatchStreamOptions {
   onSection(section: PatchSection): void;
   /**
    * Maps a section to the index its caller knows it by, from its header and its position
-   * among sections. A combined diff leaves out files, so position alone cannot say which.
+   * among sections. A combined diff leaves out files, so position alone cannot identify the file.
    * @default the position
    */
   indexFor?(header: string, position: number): number;
