@@ -1,10 +1,11 @@
 import type { ChangeIdentity, CommitInfo, DiffBase, FileChange, MergePolicy } from '../git/types.js';
+import type { FileCategory } from './exclusions.js';
 
 /** How much of a file the evidence shows. */
 export type Coverage = 'full' | 'partial' | 'stats only' | `excluded: ${string}`;
 
 /** Evidence order: source first, then tests, then docs. Configuration counts as source. */
-export type FileCategory = 'source' | 'test' | 'docs' | 'config';
+export type { FileCategory };
 
 /** Facts about a file's change that its diff would show poorly or not at all. */
 export type FileFlag =

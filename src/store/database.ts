@@ -221,21 +221,19 @@ function createIfMissing(file: string): void {
  * read-only stays read-only, and gives leftover -wal and -shm files the same mode.
  * Returns true when the mode of a -wal or -shm file changed.
  */
-function tightenModes(file: string): boolean {
+function tightenModes(file: string): void {
   try {
     const mode = fs.statSync(file).mode & 0o777;
     if ((mode & 0o077) !== 0) {
       fs.chmodSync(file, mode & 0o700);
     }
 
-    return matchSidecarModes(file, mode & 0o700);
+    matchSidecarModes(file, mode & 0o700);
   } catch (error) {
     // A file of another owner cannot be chmodded but may still be usable; SQLite reports what it cannot do.
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') {
       throw error;
     }
-
-    return false;
   }
 }
 
@@ -253,8 +251,7 @@ function foreignDatabaseError(file: string): DatabaseError {
  * mode the database file had, so a read-only open leaves read-only ones behind, and those
  * would keep the database read-only after its owner made the file writable again.
  */
-function matchSidecarModes(file: string, mode: number): boolean {
-  let changed = false;
+function matchSidecarModes(file: string, mode: number): void {
   for (const sidecar of [`${file}-wal`, `${file}-shm`]) {
     let current: number;
     try {
@@ -269,11 +266,8 @@ function matchSidecarModes(file: string, mode: number): boolean {
 
     if (current !== mode) {
       fs.chmodSync(sidecar, mode);
-      changed = true;
     }
   }
-
-  return changed;
 }
 
 function configureWal(db: SqliteDatabase, file: string, warnings: string[]): void {
