@@ -245,12 +245,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
         updateProgress: (progress) => this.#queueProgress(running, progress),
       };
       const result = await this.#processor(job, context);
+      // A processor that returned a result finished its work, aborted or not; a lost lock
+      // makes the fenced completion change nothing.
       this.#settle(running, () => {
-        if (controller.signal.aborted) {
-          this.#afterAbort(running, controller.signal.reason);
-          return;
-        }
-
         this.#flushProgress(running);
         const completed = this.#queue.complete(job, result?.report ? { report: result.report } : {});
         this.emit(completed ? 'completed' : 'lockLost', job);

@@ -537,3 +537,24 @@ describe('Worker queue actions', () => {
     expect(failed.attemptsMade).toBe(1);
   });
 });
+
+describe('Worker aborted processors', () => {
+  it('completes a job whose processor still returned', async () => {
+    const { queue } = setup();
+    const { job: added } = queue.add(job('a1'));
+    const worker = startWorker(
+      queue,
+      (_claimed, context) =>
+        new Promise((resolve) => {
+          context.signal.addEventListener('abort', () => resolve({ report: { content: { finished: true } } }));
+        }),
+    );
+    await waitForState(queue, added.id, 'active');
+
+    await worker.close({ graceMs: 10 });
+
+    const done = queue.getJob(added.id)!;
+    expect(done.state).toBe('completed');
+    expect(queue.getReport(done.resultId!)?.content).toEqual({ finished: true });
+  });
+});
