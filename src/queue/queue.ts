@@ -20,6 +20,7 @@ import {
   readJob,
   readOldestWaiting,
   readReport,
+  readReportByCacheKey,
 } from './reads.js';
 import { type CleanResult, cleanFinished } from './retention.js';
 import { type JobRow, toClaimedJob, toJob } from './rows.js';
@@ -168,6 +169,11 @@ export class Queue {
     return readReport(this.#store, id);
   }
 
+  /** Returns the newest report stored under `cacheKey`, which a job with the same key can reuse. */
+  findReportByCacheKey(cacheKey: string): Report | undefined {
+    return readReportByCacheKey(this.#store, cacheKey);
+  }
+
   /** Returns events after `afterSeq` in the order they happened, optionally of one job. */
   getEvents(options: ListEventsOptions = {}): JobEvent[] {
     return listEvents(this.#store, options);
@@ -265,8 +271,17 @@ export class Queue {
       if (result.report) {
         resultId = randomUUID();
         this.#store.statement(`
-          INSERT INTO reports (id, kind, repository, commit_sha, content, created_at)
-          VALUES (?, ?, ?, ?, ?, ?)`).run(resultId, row.kind, row.repository, row.commit_sha, JSON.stringify(result.report.content), now);
+          INSERT INTO reports (id, kind, repository, commit_sha, content, cache_key, provenance, created_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
+          resultId,
+          row.kind,
+          row.repository,
+          row.commit_sha,
+          JSON.stringify(result.report.content),
+          result.report.cacheKey ?? null,
+          result.report.provenance === undefined ? null : JSON.stringify(result.report.provenance),
+          now,
+        );
       }
 
       this.#store.statement(`

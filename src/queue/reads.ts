@@ -93,6 +93,16 @@ export function readReport(store: JobStore, id: string): Report | undefined {
   return row ? toReport(row) : undefined;
 }
 
+export function readReportByCacheKey(store: JobStore, cacheKey: string): Report | undefined {
+  const row = store.read(
+    () =>
+      store.statement('SELECT * FROM reports WHERE cache_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(cacheKey) as
+        | ReportRow
+        | undefined,
+  );
+  return row ? toReport(row) : undefined;
+}
+
 /** Returns events in the order they happened. */
 export function listEvents(store: JobStore, options: ListEventsOptions = {}): JobEvent[] {
   const afterSeq = checkPositiveInteger('afterSeq', options.afterSeq ?? 0, 0);

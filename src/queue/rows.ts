@@ -45,6 +45,8 @@ export interface ReportRow {
   repository: string;
   commit_sha: string;
   content: string;
+  cache_key: string | null;
+  provenance: string | null;
   created_at: number;
 }
 
@@ -102,6 +104,8 @@ export function toReport(row: ReportRow): Report {
     repository: row.repository,
     commitSha: row.commit_sha,
     content: JSON.parse(row.content) as unknown,
+    cacheKey: row.cache_key,
+    provenance: row.provenance === null ? null : (JSON.parse(row.provenance) as unknown),
     createdAt: row.created_at,
   };
 }

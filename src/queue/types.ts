@@ -93,6 +93,10 @@ export interface AddResult {
 export interface NewReport {
   /** The report as JSON-serializable data. */
   content: unknown;
+  /** Everything the report's text depends on, such as patch-id, model and prompt version; reports with equal keys are interchangeable. */
+  cacheKey?: string;
+  /** How the report was made (model, digest, token counts, coverage), as JSON-serializable data. */
+  provenance?: unknown;
 }
 
 export interface Report {
@@ -101,6 +105,8 @@ export interface Report {
   repository: string;
   commitSha: string;
   content: unknown;
+  cacheKey: string | null;
+  provenance: unknown;
   createdAt: number;
 }
 

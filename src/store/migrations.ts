@@ -67,6 +67,13 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX job_events_job ON job_events (job_id, seq);
   `,
+  `
+  -- A report's cache key names everything its text depends on (change identity, model,
+  -- prompt version, options), so a rebased commit with an unchanged patch finds its report.
+  ALTER TABLE reports ADD COLUMN cache_key TEXT;
+  ALTER TABLE reports ADD COLUMN provenance TEXT;
+  CREATE INDEX reports_cache ON reports (cache_key, created_at);
+  `,
 ];
 
 /** The schema version this build of stepper writes. */

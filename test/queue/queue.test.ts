@@ -804,3 +804,26 @@ describe('openQueue dataDir', () => {
     expect(fs.readdirSync(cwd)).toEqual([]);
   });
 });
+
+describe('Queue reports by cache key', () => {
+  it('finds the newest report for a key', () => {
+    const { queue, clock } = setup();
+    for (const [sha, title] of [['a1', 'first'], ['a2', 'second']] as const) {
+      queue.add(commitJob(sha));
+      clock.advance(SECOND);
+      queue.complete(queue.claim('worker-1')!, { report: { content: { title }, cacheKey: 'patch-1:model:1', provenance: { model: 'm' } } });
+    }
+
+    const found = queue.findReportByCacheKey('patch-1:model:1');
+
+    expect(found?.content).toEqual({ title: 'second' });
+    expect(found?.provenance).toEqual({ model: 'm' });
+    expect(found?.commitSha).toBe(fakeSha('a2'));
+  });
+
+  it('finds nothing for an unknown key', () => {
+    const { queue } = setup();
+
+    expect(queue.findReportByCacheKey('missing')).toBeUndefined();
+  });
+});

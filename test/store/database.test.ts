@@ -699,3 +699,26 @@ describe('WAL growth', () => {
     }
   });
 });
+
+describe('schema migration', () => {
+  it('migrates a version 1 database and keeps its rows', async () => {
+    const { MIGRATIONS } = await import('../../src/store/migrations.js');
+    const dataDir = makeTempDir();
+    const file = path.join(dataDir, DATABASE_FILE);
+    const old = new Database(file);
+    old.exec(MIGRATIONS[0] as string);
+    old.pragma('user_version = 1');
+    old.prepare(`INSERT INTO reports (id, kind, repository, commit_sha, content, created_at) VALUES ('r1', 'k', '/r', ?, '{"title":"kept"}', 1)`).run(fakeSha('old'));
+    old.close();
+
+    const queue = openQueue({ dataDir });
+    try {
+      expect(queue.database.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      const report = queue.getReport('r1');
+      expect(report?.content).toEqual({ title: 'kept' });
+      expect(report?.cacheKey).toBeNull();
+    } finally {
+      queue.close();
+    }
+  });
+});
