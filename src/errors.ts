@@ -18,6 +18,7 @@ export type StepperErrorCode =
   | 'JOB_STATE'
   | 'INVALID_OPTION'
   | 'SPOOL_FAILED'
+  | 'REPORT_INVALID'
   | 'GIT_NOT_FOUND'
   | 'GIT_FAILED'
   | 'NOT_A_REPOSITORY'

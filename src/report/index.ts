@@ -1,5 +1,5 @@
-// The pure parts of report generation: the report's schema and validator, the prompt, the
-// parser for what models return, and the context size for a request.
+// Report generation: the report's schema and validator, the prompt, the parser for what models
+// return, the context size for a request, and generateReport, which runs them against Ollama.
 export {
   chooseContext,
   type ContextChoice,
@@ -28,3 +28,20 @@ export {
   type ReportValidation,
   validateReport,
 } from './schema.js';
+export {
+  CONVENTIONAL_TYPES,
+  type ConventionalSubject,
+  type ConventionalType,
+  describeGitFacts,
+  type GeneratedReport,
+  generateReport,
+  type GenerateReportOptions,
+  type GitFacts,
+  type GitFileFacts,
+  InvalidReportError,
+  MAX_REPORT_CALLS,
+  parseConventionalSubject,
+  REPORT_TEMPERATURE,
+  type ReportProgress,
+  type ReportProvenance,
+} from './generate.js';

@@ -1,0 +1,334 @@
+import { performance } from 'node:perf_hooks';
+
+import { StepperError } from '../errors.js';
+import { buildEvidence } from '../evidence/build.js';
+import { estimateTokens } from '../evidence/tokens.js';
+import type { Coverage, Evidence } from '../evidence/types.js';
+import type { ChangeIdentity, ChangeStatus, MergePolicy, Repository } from '../git/types.js';
+import { type ChatProgress, type ChatResult, streamChat, type StreamChatOptions } from '../ollama/chat.js';
+import type { OllamaClient } from '../ollama/client.js';
+import { describeModel, type ModelDescription } from '../ollama/model.js';
+import { VERSION } from '../version.js';
+import { chooseContext, type ContextChoice, isTruncatedPrompt } from './context.js';
+import { type ParseFailureReason, parseReport } from './parse.js';
+import { buildMessages, PROMPT_VERSION, type PromptMessage, type PromptOptions } from './prompt.js';
+import { formatProblems, type Report, REPORT_SCHEMA_VERSION, type ReportProblem, reportJsonSchema } from './schema.js';
+
+/**
+ * Sampling temperature of every report request. Ollama's API examples use 0 for structured
+ * output, and the repair and strict calls change the prompt, so they do not repeat the first answer.
+ */
+export const REPORT_TEMPERATURE = 0;
+
+/** Model calls for one report at most: the first, one repair and one strict retry. */
+export const MAX_REPORT_CALLS = 3;
+
+/** Conventional Commits types that `git.conventional` recognises. */
+export const CONVENTIONAL_TYPES = ['feat', 'fix', 'docs', 'chore', 'refactor', 'test', 'perf', 'build', 'ci', 'style', 'revert'] as const;
+
+export type ConventionalType = (typeof CONVENTIONAL_TYPES)[number];
+
+export interface GenerateReportOptions {
+  client: OllamaClient;
+  /** The model name, as chooseModel returns it. */
+  model: string;
+  /** Cancels the model calls and stops between steps. generateReport then throws the signal's reason. */
+  signal?: AbortSignal;
+  /** Called with streamChat's progress and the number of the model call, starting at 1. */
+  onProgress?: (progress: ReportProgress) => void;
+  /** Overrides the client's watchdogs for the chat requests. */
+  timeouts?: StreamChatOptions['timeouts'];
+  /** @default 'first-parent' */
+  mergePolicy?: MergePolicy;
+}
+
+export interface ReportProgress extends ChatProgress {
+  /** 1 for the first request, 2 for the repair, 3 for the strict retry. */
+  call: number;
+}
+
+/** Provenance of a report: the inputs, versions and usage, stored with it so it can be traced and reproduced. */
+export interface ReportProvenance {
+  commit: string;
+  /** Real path of the repository's common git directory. */
+  repository: string;
+  /** The change's identity (`git patch-id --stable` where git gives one), with its source. */
+  patchId: ChangeIdentity;
+  model: string;
+  /** Manifest digest of the model's weights, or undefined when /api/tags did not list the model. */
+  modelDigest: string | undefined;
+  serverVersion: string | undefined;
+  numCtx: number;
+  numPredict: number;
+  promptVersion: number;
+  schemaVersion: number;
+  stepperVersion: string;
+  /** Sum of prompt_eval_count over the calls. */
+  promptTokens: number;
+  /** Sum of eval_count over the calls. */
+  completionTokens: number;
+  /** Ollama's durations summed over the calls, in nanoseconds. A duration the server left out counts as 0. */
+  durations: { totalNs: number; loadNs: number; promptEvalNs: number; evalNs: number };
+  /** Time from the start of generateReport to the accepted response, in milliseconds. */
+  elapsedMs: number;
+  /** Model calls made: 1, or 2 or 3 when repairs were needed. */
+  modelCalls: number;
+  /** Coverage mark of each changed file, by path. */
+  coverage: Record<string, Coverage>;
+  /** Secrets replaced by markers before the evidence was sent. */
+  redactions: number;
+  /** Set when any call's prompt_eval_count shows that Ollama probably cut the prompt without an error. */
+  truncated: boolean;
+  /** Format sent: the JSON Schema, or "json" for servers before structured outputs. */
+  format: 'schema' | 'json';
+  /** Repairs the parser made to the accepted response, such as a removed trailing comma. */
+  adjustments: string[];
+}
+
+/** A changed file as git reports it, with no model involved. */
+export interface GitFileFacts {
+  path: string;
+  oldPath?: string;
+  status: ChangeStatus;
+  /** Null for binary files. */
+  additions: number | null;
+  deletions: number | null;
+  binary: boolean;
+}
+
+export interface ConventionalSubject {
+  type: ConventionalType;
+  scope: string | null;
+  /** Set by a `!` before the colon. */
+  breaking: boolean;
+  description: string;
+}
+
+/** Facts about the commit that git states without a model. */
+export interface GitFacts {
+  subject: string;
+  files: GitFileFacts[];
+  /** Line counts leave binary files out. */
+  totals: { files: number; additions: number; deletions: number };
+  /** The parsed subject when it has the form `type(scope)!: description`; null otherwise. */
+  conventional: ConventionalSubject | null;
+}
+
+export interface GeneratedReport {
+  report: Report;
+  provenance: ReportProvenance;
+  git: GitFacts;
+}
+
+/** Raised when the model returned no valid report in MAX_REPORT_CALLS calls, so the queue retries the job. */
+export class InvalidReportError extends StepperError {
+  override name = 'InvalidReportError';
+  readonly queueAction = 'retry';
+  readonly reason: ParseFailureReason;
+  readonly problems: ReportProblem[];
+  /** Start and end of the last response. */
+  readonly excerpt: string;
+  readonly calls: number;
+
+  constructor(model: string, calls: number, reason: ParseFailureReason, problems: ReportProblem[], excerpt: string) {
+    super(
+      'REPORT_INVALID',
+      `model ${JSON.stringify(model)} returned no valid report in ${calls} calls, and the last response was rejected (${reason}):\n` +
+        `${formatProblems(problems, 5)}\nthe job is retried; a larger or more capable model may be needed`,
+    );
+    this.reason = reason;
+    this.problems = problems;
+    this.excerpt = excerpt;
+    this.calls = calls;
+  }
+}
+
+/**
+ * Generates the report for commit `sha`. It reads the model's limits, sizes num_ctx and the
+ * evidence with chooseContext, and streams a chat request with the report schema as `format`.
+ * An answer that does not parse gets one repair call that quotes the problems, then one strict
+ * retry. A prompt that Ollama probably cut without an error is flagged in the provenance.
+ *
+ * @throws InvalidReportError (queueAction 'retry') when no call returned a valid report
+ * @throws the Ollama errors of describeModel and streamChat, ContextTooSmallError, or the signal's reason
+ */
+export async function generateReport(repo: Repository, sha: string, options: GenerateReportOptions): Promise<GeneratedReport> {
+  const startedAt = performance.now();
+  const model = await describeModel(options.client, options.model, { signal: options.signal });
+  options.signal?.throwIfAborted();
+
+  const { evidence, context } = await prepareEvidence(repo, sha, model, options.mergePolicy);
+  options.signal?.throwIfAborted();
+
+  const totals = { promptTokens: 0, completionTokens: 0, totalNs: 0, loadNs: 0, promptEvalNs: 0, evalNs: 0 };
+  let truncated = false;
+  let promptOptions: PromptOptions = {};
+
+  for (let call = 1; ; call += 1) {
+    const messages = buildMessages(evidence, promptOptions);
+    const result = await requestReport(options, model, context, messages, call);
+    addUsage(totals, result);
+    truncated ||= isTruncatedPrompt(estimatePromptTokens(messages), result.promptEvalCount, context.numCtx);
+
+    const parsed = parseReport(result);
+    if (parsed.ok) {
+      return {
+        report: parsed.report,
+        provenance: {
+          commit: evidence.commit.sha,
+          repository: evidence.repository,
+          patchId: evidence.identity,
+          model: model.name,
+          modelDigest: model.digest,
+          serverVersion: model.serverVersion,
+          numCtx: context.numCtx,
+          numPredict: context.numPredict,
+          promptVersion: PROMPT_VERSION,
+          schemaVersion: REPORT_SCHEMA_VERSION,
+          stepperVersion: VERSION,
+          promptTokens: totals.promptTokens,
+          completionTokens: totals.completionTokens,
+          durations: { totalNs: totals.totalNs, loadNs: totals.loadNs, promptEvalNs: totals.promptEvalNs, evalNs: totals.evalNs },
+          elapsedMs: Math.round(performance.now() - startedAt),
+          modelCalls: call,
+          coverage: Object.fromEntries(evidence.files.map((file) => [file.path, file.coverage])),
+          redactions: evidence.redactions,
+          truncated,
+          format: model.structuredOutputs ? 'schema' : 'json',
+          adjustments: parsed.adjustments,
+        },
+        git: describeGitFacts(evidence),
+      };
+    }
+
+    if (call >= MAX_REPORT_CALLS) {
+      throw new InvalidReportError(model.name, call, parsed.reason, parsed.problems, parsed.excerpt);
+    }
+
+    // The thinking text is quoted only when the content is empty, which is what the parser judged.
+    const previousAnswer = result.content.trim() === '' ? result.thinking : result.content;
+    const repair = { previousAnswer, problems: parsed.problems };
+    // NOTE: a response cut at num_predict (reason 'truncated') gets the same repair call. A larger
+    // num_predict is not tried, because OUTPUT_BUDGET_TOKENS already fits the longest report.
+    promptOptions = call === 1 ? { repair } : { strict: true, repair };
+  }
+}
+
+/**
+ * Builds the evidence for the largest num_ctx the model allows, then picks the smallest
+ * context size that fits it. The evidence is not rebuilt for the smaller size: it fits that
+ * size's budget by construction, and one git pass is enough.
+ */
+async function prepareEvidence(
+  repo: Repository,
+  sha: string,
+  model: ModelDescription,
+  mergePolicy: MergePolicy | undefined,
+): Promise<{ evidence: Evidence; context: ContextChoice }> {
+  const largest = chooseContext({ contextLength: model.contextLength, evidenceTokens: Number.MAX_SAFE_INTEGER });
+  const evidence = await buildEvidence(repo, sha, { tokenBudget: largest.evidenceTokenBudget, mergePolicy });
+  const context = chooseContext({ contextLength: model.contextLength, evidenceTokens: evidence.estimatedTokens });
+  return { evidence, context };
+}
+
+async function requestReport(
+  options: GenerateReportOptions,
+  model: ModelDescription,
+  context: ContextChoice,
+  messages: PromptMessage[],
+  call: number,
+): Promise<ChatResult> {
+  const onProgress = options.onProgress;
+  // Thinking models think by default since Ollama 0.12.4, and thinking spends num_predict, which
+  // is sized for the report alone. qwen3.5 has been reported to ignore `format` with think:false,
+  // and the parser and the repair call cover such a response.
+  const thinks = model.capabilities?.includes('thinking') === true;
+
+  return streamChat(
+    options.client,
+    {
+      model: model.name,
+      messages,
+      // Servers before 0.5.0 reject a schema object, and "json" still constrains the syntax.
+      format: model.structuredOutputs ? reportJsonSchema() : 'json',
+      options: { num_ctx: context.numCtx, num_predict: context.numPredict, temperature: REPORT_TEMPERATURE },
+      ...(thinks ? { think: false } : {}),
+    },
+    {
+      signal: options.signal,
+      timeouts: options.timeouts,
+      onProgress: onProgress ? (progress) => onProgress({ ...progress, call }) : undefined,
+    },
+  );
+}
+
+/** Estimates the tokens of the messages as sent, evidence included, in the evidence's own estimate. */
+function estimatePromptTokens(messages: readonly PromptMessage[]): number {
+  return messages.reduce((sum, message) => sum + estimateTokens(message.content), 0);
+}
+
+function addUsage(
+  totals: { promptTokens: number; completionTokens: number; totalNs: number; loadNs: number; promptEvalNs: number; evalNs: number },
+  result: ChatResult,
+): void {
+  totals.promptTokens += result.promptEvalCount ?? 0;
+  totals.completionTokens += result.evalCount ?? 0;
+  totals.totalNs += result.totalDurationNs ?? 0;
+  totals.loadNs += result.loadDurationNs ?? 0;
+  totals.promptEvalNs += result.promptEvalDurationNs ?? 0;
+  totals.evalNs += result.evalDurationNs ?? 0;
+}
+
+/** Collects the file list, line totals and conventional subject from the evidence, which took them from git. */
+export function describeGitFacts(evidence: Evidence): GitFacts {
+  const files = evidence.files.map((file): GitFileFacts => {
+    const facts: GitFileFacts = {
+      path: file.path,
+      status: file.status,
+      additions: file.additions,
+      deletions: file.deletions,
+      binary: file.binary,
+    };
+    if (file.oldPath !== undefined) {
+      facts.oldPath = file.oldPath;
+    }
+
+    return facts;
+  });
+
+  const totals = { files: files.length, additions: 0, deletions: 0 };
+  for (const file of files) {
+    totals.additions += file.additions ?? 0;
+    totals.deletions += file.deletions ?? 0;
+  }
+
+  return { subject: evidence.commit.subject, files, totals, conventional: parseConventionalSubject(evidence.commit.subject) };
+}
+
+// type, optional (scope) without parentheses or line breaks inside, optional !, colon, space, description.
+const CONVENTIONAL_PATTERN = /^([a-z]+)(?:\(([^()\r\n]+)\))?(!)?: +(\S.*)$/i;
+
+/**
+ * Parses a Conventional Commits subject such as `fix(parser)!: reject empty input`. The type
+ * is matched without regard to case and returned in lower case. Returns null for other
+ * subjects and for types outside CONVENTIONAL_TYPES.
+ */
+export function parseConventionalSubject(subject: string): ConventionalSubject | null {
+  const match = CONVENTIONAL_PATTERN.exec(subject.trim());
+  if (!match) {
+    return null;
+  }
+
+  const type = (match[1] as string).toLowerCase();
+  if (!(CONVENTIONAL_TYPES as readonly string[]).includes(type)) {
+    return null;
+  }
+
+  const scope = match[2]?.trim();
+  return {
+    type: type as ConventionalType,
+    scope: scope ? scope : null,
+    breaking: match[3] === '!',
+    description: (match[4] as string).trim(),
+  };
+}
