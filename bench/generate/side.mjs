@@ -1,0 +1,90 @@
+// One side of the generate benchmark, kept alive across runs so that every run after the
+// warm-up measures a warm Node process. run.mjs starts it.
+// Usage: node bench/generate/side.mjs stepper <host> <repository> <commit> <model>
+//        node bench/generate/side.mjs minimal <host> <chat request JSON file>
+// Each stdin line `{"count": N}` runs N reports and prints one JSON line with the per-report
+// milliseconds. After each report the stepper side also times buildEvidence alone and
+// describeModel alone (the /api/show, /api/version and /api/tags requests).
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import readline from 'node:readline';
+
+const [side, host, ...rest] = process.argv.slice(2);
+
+async function createStepperSide(repositoryDir, sha, model) {
+  const { generateReport } = await import('../../dist/report/generate.js');
+  const { chooseContext } = await import('../../dist/report/context.js');
+  const { buildEvidence } = await import('../../dist/evidence/build.js');
+  const { openRepository } = await import('../../dist/git/repository.js');
+  const { createOllamaClient, describeModel, resolveOllamaHost } = await import('../../dist/ollama/index.js');
+
+  const client = createOllamaClient({ host: resolveOllamaHost({ OLLAMA_HOST: host }) });
+  const repo = await openRepository(repositoryDir);
+  // The same budget generateReport passes to buildEvidence (prepareEvidence in src/report/generate.ts).
+  const description = await describeModel(client, model);
+  const tokenBudget = chooseContext({ contextLength: description.contextLength, evidenceTokens: Number.MAX_SAFE_INTEGER }).evidenceTokenBudget;
+
+  return async (count) => {
+    const reportMs = [];
+    const evidenceMs = [];
+    const describeMs = [];
+    for (let i = 0; i < count; i++) {
+      const reportStart = performance.now();
+      const generated = await generateReport(repo, sha, { client, model });
+      reportMs.push(performance.now() - reportStart);
+      if (generated.provenance.modelCalls !== 1) {
+        throw new Error(`generateReport made ${generated.provenance.modelCalls} model calls, expected 1`);
+      }
+
+      const evidenceStart = performance.now();
+      await buildEvidence(repo, sha, { tokenBudget });
+      evidenceMs.push(performance.now() - evidenceStart);
+
+      const describeStart = performance.now();
+      await describeModel(client, model);
+      describeMs.push(performance.now() - describeStart);
+    }
+    return { reportMs, evidenceMs, describeMs };
+  };
+}
+
+async function createMinimalSide(requestFile) {
+  const { Ollama } = await import('ollama');
+  const request = JSON.parse(fs.readFileSync(requestFile, 'utf8'));
+  const ollama = new Ollama({ host });
+
+  return async (count) => {
+    const reportMs = [];
+    for (let i = 0; i < count; i++) {
+      const start = performance.now();
+      const stream = await ollama.chat({ ...request, stream: true });
+      let content = '';
+      let done = false;
+      for await (const part of stream) {
+        content += part.message.content;
+        done = part.done;
+      }
+      reportMs.push(performance.now() - start);
+      if (!done || content === '') {
+        throw new Error('the minimal chat stream ended without a done message or content');
+      }
+    }
+    return { reportMs };
+  };
+}
+
+let runReports;
+if (side === 'stepper') {
+  runReports = await createStepperSide(...rest);
+} else if (side === 'minimal') {
+  runReports = await createMinimalSide(...rest);
+} else {
+  console.error(`unknown side ${JSON.stringify(side)}: expected stepper or minimal`);
+  process.exit(2);
+}
+
+console.log(JSON.stringify({ ready: true }));
+for await (const line of readline.createInterface({ input: process.stdin })) {
+  const { count } = JSON.parse(line);
+  console.log(JSON.stringify(await runReports(count)));
+}
