@@ -144,6 +144,30 @@ export class InvalidReportError extends StepperError {
 }
 
 /**
+ * How long a model's description is reused, in milliseconds. Describing it sends three
+ * requests, which cost more than the rest of a report's client work; a minute keeps a
+ * newly pulled model version from going unnoticed for long.
+ */
+const MODEL_DESCRIPTION_TTL_MS = 60_000;
+
+const modelDescriptions = new WeakMap<OllamaClient, Map<string, { at: number; description: ModelDescription }>>();
+
+async function describeModelCached(client: OllamaClient, name: string, signal: AbortSignal | undefined): Promise<ModelDescription> {
+  const cache = modelDescriptions.get(client) ?? new Map<string, { at: number; description: ModelDescription }>();
+  modelDescriptions.set(client, cache);
+
+  const cached = cache.get(name);
+  if (cached && performance.now() - cached.at < MODEL_DESCRIPTION_TTL_MS) {
+    return cached.description;
+  }
+
+  // Failures are not cached: a model pulled a moment later is found on the next report.
+  const description = await describeModel(client, name, { signal });
+  cache.set(name, { at: performance.now(), description });
+  return description;
+}
+
+/**
  * Generates the report for commit `sha`. It reads the model's limits, sizes num_ctx and the
  * evidence with chooseContext, and streams a chat request with the report schema as `format`.
  * An answer that does not parse gets one repair call that quotes the problems, then one strict
@@ -154,7 +178,7 @@ export class InvalidReportError extends StepperError {
  */
 export async function generateReport(repo: Repository, sha: string, options: GenerateReportOptions): Promise<GeneratedReport> {
   const startedAt = performance.now();
-  const model = await describeModel(options.client, options.model, { signal: options.signal });
+  const model = await describeModelCached(options.client, options.model, options.signal);
   options.signal?.throwIfAborted();
 
   const { evidence, context } = await prepareEvidence(repo, sha, model, options.mergePolicy);

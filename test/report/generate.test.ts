@@ -362,3 +362,16 @@ describe('generateReport timing and truncation', () => {
     expect(provenance.modelCalls).toBe(1);
   });
 });
+
+describe('generateReport model description', () => {
+  it('describes a model once per client', async () => {
+    const setup = await setUp('modify');
+    const client = createOllamaClient({ env: { OLLAMA_HOST: setup.fake.url } });
+
+    await generateReport(setup.repo, setup.commits.modify as string, { client, model: MODEL });
+    await generateReport(setup.repo, setup.commits.root as string, { client, model: MODEL });
+
+    expect(setup.fake.requests.filter((request) => request.path === '/api/show')).toHaveLength(1);
+    expect(chatRequests(setup.fake)).toHaveLength(2);
+  });
+});
