@@ -76,13 +76,43 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): O
   tightenModes(file);
   const db = openConnection(file, { timeout: busyTimeoutMs });
   try {
-    configureWal(db, file, warnings);
-    migrate(db, file);
+    initialize(db, file, warnings, busyTimeoutMs);
     return { db: track(file, db), warnings };
   } catch (error) {
     db.close();
     throw translateSqliteError(file, error);
   }
+}
+
+/**
+ * Switches to WAL and migrates, retrying while another process does the same. On a new
+ * file SQLite can answer SQLITE_BUSY at once, without waiting in its busy handler, when two
+ * connections would otherwise deadlock changing the journal mode or upgrading a lock.
+ */
+function initialize(db: SqliteDatabase, file: string, warnings: string[], busyTimeoutMs: number): void {
+  const deadline = Date.now() + busyTimeoutMs;
+
+  for (let attempt = 1; ; attempt++) {
+    const attemptWarnings: string[] = [];
+    try {
+      configureWal(db, file, attemptWarnings);
+      migrate(db, file);
+      warnings.push(...attemptWarnings);
+      return;
+    } catch (error) {
+      const code = String((error as { code?: unknown }).code ?? '');
+      if (!code.startsWith('SQLITE_BUSY') || Date.now() >= deadline) {
+        throw error;
+      }
+
+      sleepSync(Math.min(5 * attempt, 50));
+    }
+  }
+}
+
+/** Blocks the thread for `ms` milliseconds; opening is synchronous, like better-sqlite3 itself. */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
