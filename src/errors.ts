@@ -110,14 +110,14 @@ export class RetryLaterError extends Error {
 }
 
 /**
- * What the queue does with a job whose attempt threw an error: `retry` spends an attempt
+ * Action the queue takes on a job whose attempt threw an error: `retry` spends an attempt
  * and retries after the backoff, `release` puts the job back without spending one, and
  * `fail` fails it at once.
  */
 export type QueueAction = 'retry' | 'release' | 'fail';
 
 /**
- * Reads the queue action an error asks for: RetryLaterError and UnrecoverableError, or a
+ * Reads the queue action an error requests: RetryLaterError and UnrecoverableError, or a
  * `queueAction` property (with an optional `retryDelayMs`), which errors of other layers
  * carry. The property is read by name because an error's class does not survive every
  * boundary. Anything else is retried.

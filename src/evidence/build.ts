@@ -202,7 +202,7 @@ async function collectPatches(
 }
 
 /**
- * Least diff text worth showing of one file, about a hunk header and ten lines. When the
+ * Minimum diff text worth showing of one file, about a hunk header and ten lines. When the
  * budget cannot give every file that much, the files with the largest diffs are shown.
  */
 const MIN_DIFF_BYTES = 400;

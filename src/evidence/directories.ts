@@ -8,7 +8,7 @@ export const OTHER_DIRECTORIES = '(other directories)';
 
 /**
  * Groups files by directory for a commit whose file list does not fit. Tries the deepest
- * grouping whose lines fit `maxBytes`, then shallower ones; at the top level it keeps the
+ * grouping whose lines fit `maxBytes`, then shallower ones. At the top level it keeps the
  * directories with the most changed lines and folds the rest into one group, so the
  * rendered lines fit `maxBytes` whatever the number of files. Returns no groups when not
  * even the folded group's line fits.

@@ -180,7 +180,8 @@ const KEY_BODY_MIN_LINES = 3;
  * Replaces runs of base64-only lines with one marker. A diff that edits the middle of a
  * key shows some of its lines without the BEGIN and END markers the block pass needs.
  * NOTE: other base64 blocks without a BEGIN line above them (a certificate edited in its
- * middle, embedded fixtures) go too; they tell a model nothing about a change.
+ * middle, embedded fixtures) are replaced too. That costs little, because they show a
+ * model nothing about a change.
  */
 function redactKeyBodies(text: string, tally: Tally): string {
   const lines = text.split('\n');

@@ -26,8 +26,8 @@ export async function readExcludePatterns(repo: Repository): Promise<string[]> {
 
 /**
  * Reads the `.gitattributes` files of `commit` that can apply to `paths`: the one at the top
- * and those in each directory above a changed path, as stored in that commit, not as
- * in the worktree, so an old commit is judged by the rules it was made under.
+ * and those in each directory above a changed path. They are read as stored in that commit,
+ * not from the worktree, so an old commit is judged by the rules it was made under.
  */
 export async function readAttributes(repo: Repository, commit: string, paths: readonly string[]): Promise<ParsedAttributes[]> {
   const directories = new Set<string>(['']);

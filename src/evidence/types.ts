@@ -38,7 +38,7 @@ export interface DirectoryGroup {
   excluded: number;
 }
 
-/** What a model is shown about one commit, with the marks that say what was left out. */
+/** Material a model is shown about one commit, with marks that record what was left out. */
 export interface Evidence {
   /** Identity of the repository: the real path of its common git directory. */
   repository: string;

@@ -356,8 +356,8 @@ function countLine(section: { additions: number; deletions: number }, marker: nu
 }
 
 /**
- * Records whether a changed line ends in CR and tells whether it fits the section so far:
- * a conversion removes lines that all end one way and adds lines that all end the other.
+ * Records whether a changed line ends in CR and returns whether it fits the section so far.
+ * A conversion removes lines that all end one way and adds lines that all end the other.
  */
 function keepsCrDirection(section: { removedCr?: boolean; addedCr?: boolean }, added: boolean, hasCr: boolean): boolean {
   if (added) {

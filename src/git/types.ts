@@ -71,12 +71,12 @@ export interface FileChange {
 }
 
 /**
- * How a merge commit is shown: its diff against the first parent (the default, which
+ * Policy for showing a merge commit: its diff against the first parent (the default, which
  * is what the merge brought into the branch), nothing, or git's combined diff (`--cc`).
  */
 export type MergePolicy = 'first-parent' | 'skip' | 'combined';
 
-/** What a commit's changes were computed against. */
+/** Base a commit's changes were computed against. */
 export type DiffBase =
   | { kind: 'parent'; parent: string }
   | { kind: 'empty-tree' }

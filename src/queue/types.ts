@@ -95,7 +95,7 @@ export interface NewReport {
   content: unknown;
   /** Everything the report's text depends on, such as patch-id, model and prompt version; reports with equal keys are interchangeable. */
   cacheKey?: string;
-  /** How the report was made (model, digest, token counts, coverage), as JSON-serializable data. */
+  /** Record of how the report was made (model, digest, token counts, coverage), as JSON-serializable data. */
   provenance?: unknown;
 }
 

@@ -407,8 +407,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * Emits a loop error, but the same message again within a minute only once: a broken
-   * database fails every poll, and one line a minute with a count says as much.
+   * Emits a loop error, but the same message again within a minute only once, because a
+   * broken database fails every poll and one line a minute with a count carries the same news.
    */
   #reportError(error: unknown): void {
     const key = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

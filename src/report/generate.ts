@@ -144,9 +144,9 @@ export class InvalidReportError extends StepperError {
 }
 
 /**
- * How long a model's description is reused, in milliseconds. Describing it sends three
- * requests, which cost more than the rest of a report's client work; a minute keeps a
- * newly pulled model version from going unnoticed for long.
+ * Time a model's description is reused, in milliseconds. Describing it sends three
+ * requests, which cost more than the rest of a report's client work. A minute is short
+ * enough that a newly pulled model version is noticed soon.
  */
 const MODEL_DESCRIPTION_TTL_MS = 60_000;
 
@@ -170,7 +170,7 @@ async function describeModelCached(client: OllamaClient, name: string, signal: A
 /**
  * Generates the report for commit `sha`. It reads the model's limits, sizes num_ctx and the
  * evidence with chooseContext, and streams a chat request with the report schema as `format`.
- * An answer that does not parse gets one repair call that quotes the problems, then one strict
+ * A response that does not parse gets one repair call that quotes the problems, then one strict
  * retry. A prompt that Ollama probably cut without an error is flagged in the provenance.
  *
  * @throws InvalidReportError (queueAction 'retry') when no call returned a valid report

@@ -40,7 +40,7 @@ const MAX_CANDIDATES = 16;
  * are repaired, because neither leaves doubt about what was meant. JSON that is cut off counts
  * as 'truncated' when done_reason is 'length' and as 'invalid-json' otherwise. A complete
  * object is accepted even with done_reason 'length', which is what runaway whitespace after it
- * produces. Thinking text is not searched, because its JSON is a draft, not the answer.
+ * produces. Thinking text is not searched, because its JSON is a draft, not the response.
  */
 export function parseReport(answer: ModelAnswer): ParseResult {
   const content = stripThinkBlocks(answer.content.replace(/^\uFEFF/, ''));

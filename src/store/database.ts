@@ -86,7 +86,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): O
 
 /**
  * Switches to WAL and migrates, retrying while another process does the same. On a new
- * file SQLite can answer SQLITE_BUSY at once, without waiting in its busy handler, when two
+ * file SQLite can return SQLITE_BUSY at once, without waiting in its busy handler, when two
  * connections would otherwise deadlock changing the journal mode or upgrading a lock.
  */
 function initialize(db: SqliteDatabase, file: string, warnings: string[], busyTimeoutMs: number): void {
@@ -373,7 +373,7 @@ function checkIntegrity(db: SqliteDatabase, file: string): void {
 
 /**
  * Returns a shell command that moves the database and its -wal and -shm files into one
- * folder. The WAL holds committed jobs not yet copied into the main file, so moving the
+ * folder. The WAL contains committed jobs not yet copied into the main file, so moving the
  * main file alone would lose them.
  */
 function moveAsideCommand(file: string, label: string): string {
