@@ -15,6 +15,7 @@ export { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from './queue/back
 export { enqueueJob, enqueueJobs, type EnqueueOptions, type EnqueueResult } from './queue/enqueue.js';
 export { type QueueOptions, type RetentionOptions } from './queue/options.js';
 export {
+  type ClaimOptions,
   type JobLock,
   type ListEventsOptions,
   type ListJobsOptions,
@@ -66,3 +67,8 @@ export {
 } from './git/index.js';
 export type * from './git/types.js';
 export * from './ollama/index.js';
+export * from './report/index.js';
+// Both modules name a type Report: the library's Report is the model's report, and the
+// queue's row that stores it is StoredReport.
+export type { Report } from './report/schema.js';
+export type { Report as StoredReport } from './queue/types.js';

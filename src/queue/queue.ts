@@ -21,6 +21,7 @@ import {
   readOldestWaiting,
   readReport,
   readReportByCacheKey,
+  readReportForCommit,
 } from './reads.js';
 import { type CleanResult, cleanFinished } from './retention.js';
 import { type JobRow, toClaimedJob, toJob } from './rows.js';
@@ -57,6 +58,14 @@ export interface StallRecoveryOptions {
    * @default false
    */
   includeUnexpired?: boolean;
+}
+
+export interface ClaimOptions {
+  /**
+   * Model names whose jobs are skipped: jobs whose payload has a `model` field in this list
+   * stay waiting, for example while that model is not installed. @default []
+   */
+  excludeModels?: readonly string[];
 }
 
 export interface StallRecoveryResult {
@@ -174,6 +183,38 @@ export class Queue {
     return readReportByCacheKey(this.#store, cacheKey);
   }
 
+  /** Returns the newest report of a commit, the one a `--force` run replaced last. */
+  findReportForCommit(repository: string, commitSha: string, kind = 'report'): Report | undefined {
+    return readReportForCommit(this.#store, repository, commitSha, kind);
+  }
+
+  /** Returns the stored summary under `cacheKey` and marks it used, or undefined. */
+  getSummary(cacheKey: string): unknown {
+    return this.#store.write(() => {
+      const row = this.#store.statement('SELECT content FROM summaries WHERE cache_key = ?').get(cacheKey) as
+        | { content: string }
+        | undefined;
+      if (!row) {
+        return undefined;
+      }
+
+      this.#store.statement('UPDATE summaries SET used_at = ? WHERE cache_key = ?').run(this.#now(), cacheKey);
+      return JSON.parse(row.content) as unknown;
+    });
+  }
+
+  /** Stores a summary under `cacheKey`, replacing an older one. */
+  putSummary(cacheKey: string, content: unknown): void {
+    const now = this.#now();
+    this.#store.write(() => {
+      this.#store
+        .statement(`
+          INSERT INTO summaries (cache_key, content, created_at, used_at) VALUES (?, ?, ?, ?)
+          ON CONFLICT (cache_key) DO UPDATE SET content = excluded.content, used_at = excluded.used_at`)
+        .run(cacheKey, JSON.stringify(content), now, now);
+    });
+  }
+
   /** Returns events after `afterSeq` in the order they happened, optionally of one job. */
   getEvents(options: ListEventsOptions = {}): JobEvent[] {
     return listEvents(this.#store, options);
@@ -189,11 +230,13 @@ export class Queue {
 
   /**
    * Claims the next due job for `owner`: highest priority first, oldest first among equals.
-   * Delayed jobs whose time has come are promoted in the same transaction.
+   * Delayed jobs whose time has come are promoted in the same transaction. Jobs that
+   * `options.excludeModels` names stay waiting.
    */
-  claim(owner: string): ClaimedJob | undefined {
+  claim(owner: string, options: ClaimOptions = {}): ClaimedJob | undefined {
     const now = this.#now();
     const token = randomUUID();
+    const excludeModels = JSON.stringify(options.excludeModels ?? []);
 
     return this.#store.write(() => {
       this.#store.statement(
@@ -204,8 +247,12 @@ export class Queue {
         UPDATE jobs
            SET state = 'active', lock_token = @token, lock_owner = @owner, lock_expires_at = @expiresAt,
                attempts_started = attempts_started + 1, started_at = @now, updated_at = @now, progress = NULL
-         WHERE seq = (SELECT seq FROM jobs WHERE state = 'waiting' ORDER BY priority, seq LIMIT 1)
-        RETURNING *`).get({ token, owner, now, expiresAt: now + this.options.lockDurationMs }) as JobRow | undefined;
+         WHERE seq = (SELECT seq FROM jobs
+                       WHERE state = 'waiting'
+                         AND (json_extract(payload, '$.model') IS NULL
+                              OR json_extract(payload, '$.model') NOT IN (SELECT value FROM json_each(@excludeModels)))
+                       ORDER BY priority, seq LIMIT 1)
+        RETURNING *`).get({ token, owner, now, excludeModels, expiresAt: now + this.options.lockDurationMs }) as JobRow | undefined;
 
       if (!row) {
         return undefined;
@@ -255,11 +302,17 @@ export class Queue {
   }
 
   /**
-   * Completes a claimed job, storing its report in the same transaction. Returns false and
-   * stores nothing when the token is stale, so a job completes at most once.
+   * Completes a claimed job, storing its report in the same transaction, or linking the
+   * stored report `reportId` when the job's result is one that exists already. Returns false
+   * and stores nothing when the token is stale, so a job completes at most once.
+   *
+   * @throws InvalidOptionError when both are given, or `reportId` names no stored report
    */
-  complete(lock: JobLock, result: { report?: NewReport } = {}): boolean {
+  complete(lock: JobLock, result: { report?: NewReport; reportId?: string } = {}): boolean {
     const now = this.#now();
+    if (result.report && result.reportId !== undefined) {
+      throw new InvalidOptionError('completion', 'a new report or a stored reportId, not both', result.reportId);
+    }
 
     return this.#store.write(() => {
       const row = this.#activeRow(lock);
@@ -268,7 +321,12 @@ export class Queue {
       }
 
       let resultId: string | null = null;
-      if (result.report) {
+      if (result.reportId !== undefined) {
+        if (!this.#store.statement('SELECT 1 FROM reports WHERE id = ?').get(result.reportId)) {
+          throw new InvalidOptionError('reportId', 'the id of a stored report', result.reportId);
+        }
+        resultId = result.reportId;
+      } else if (result.report) {
         resultId = randomUUID();
         this.#store.statement(`
           INSERT INTO reports (id, kind, repository, commit_sha, content, cache_key, provenance, created_at)

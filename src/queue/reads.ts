@@ -103,6 +103,18 @@ export function readReportByCacheKey(store: JobStore, cacheKey: string): Report 
   return row ? toReport(row) : undefined;
 }
 
+export function readReportForCommit(store: JobStore, repository: string, commitSha: string, kind: string): Report | undefined {
+  const row = store.read(
+    () =>
+      store
+        .statement(
+          'SELECT * FROM reports WHERE repository = ? AND commit_sha = ? AND kind = ? ORDER BY created_at DESC, rowid DESC LIMIT 1',
+        )
+        .get(repository, commitSha, kind) as ReportRow | undefined,
+  );
+  return row ? toReport(row) : undefined;
+}
+
 /** Returns events in the order they happened. */
 export function listEvents(store: JobStore, options: ListEventsOptions = {}): JobEvent[] {
   const afterSeq = checkPositiveInteger('afterSeq', options.afterSeq ?? 0, 0);

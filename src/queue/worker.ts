@@ -4,7 +4,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { InvalidOptionError, checkPositiveInteger, queueActionOf } from '../errors.js';
-import type { Queue, StallRecoveryResult } from './queue.js';
+import type { ClaimOptions, Queue, StallRecoveryResult } from './queue.js';
 import type { CleanResult } from './retention.js';
 import { type IngestResult, ingestSpool } from './spool.js';
 import type { ClaimedJob, FailOutcome, JobProgress, NewReport } from './types.js';
@@ -17,7 +17,10 @@ export interface ProcessorContext {
 }
 
 export interface ProcessorResult {
+  /** A new report, stored with the completion. */
   report?: NewReport;
+  /** A stored report that is this job's result, such as one made earlier for the same commit. */
+  reportId?: string;
 }
 
 export type Processor = (job: ClaimedJob, context: ProcessorContext) => Promise<ProcessorResult | void>;
@@ -46,6 +49,8 @@ export interface WorkerOptions {
   recoverAllOnStart?: boolean;
   /** Folder whose spool is ingested. @default the folder of the queue's database */
   dataDir?: string;
+  /** Called before each claim; its result filters which jobs may be claimed. @default no filter */
+  claimOptions?: () => ClaimOptions;
 }
 
 export interface CloseOptions {
@@ -108,7 +113,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly id: string;
   readonly #queue: Queue;
   readonly #processor: Processor;
-  readonly #options: Required<Omit<WorkerOptions, 'jobTimeoutMs' | 'id'>> & { jobTimeoutMs?: number };
+  readonly #options: Required<Omit<WorkerOptions, 'jobTimeoutMs' | 'id' | 'claimOptions'>> & { jobTimeoutMs?: number };
+  readonly #claimOptions?: () => ClaimOptions;
+  #paused = false;
   readonly #running = new Map<string, RunningJob>();
   readonly #timers: NodeJS.Timeout[] = [];
   #closing?: Promise<void>;
@@ -124,6 +131,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
 
     this.id = options.id ?? randomUUID();
+    this.#claimOptions = options.claimOptions;
     this.#queue = queue;
     this.#processor = processor;
     this.#options = {
@@ -147,6 +155,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Ids of the jobs this worker is running. */
   get activeJobIds(): string[] {
     return [...this.#running.keys()];
+  }
+
+  /** True while `pause()` holds back new claims. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Stops claiming new jobs; running jobs go on, and the stall check, spool ingest and
+   * retention keep running. For a resource that is away, such as Ollama.
+   */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Claims again after `pause()`, at once rather than at the next poll. */
+  resume(): void {
+    this.#paused = false;
+    this.#wake?.();
+  }
+
+  /** Claims now instead of at the next poll, for example after a filter's input changed. */
+  wake(): void {
+    this.#wake?.();
   }
 
   /** Starts the claim loop; the promise settles after `close()` has finished. */
@@ -194,10 +226,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   #fillSlots(): void {
-    while (!this.#closing && this.#running.size < this.#options.concurrency) {
+    while (!this.#closing && !this.#paused && this.#running.size < this.#options.concurrency) {
       let job: ClaimedJob | undefined;
       try {
-        job = this.#queue.claim(this.id);
+        job = this.#queue.claim(this.id, this.#claimOptions?.());
       } catch (error) {
         this.#reportError(error);
         return;
@@ -249,7 +281,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // makes the fenced completion change nothing.
       this.#settle(running, () => {
         this.#flushProgress(running);
-        const completed = this.#queue.complete(job, result?.report ? { report: result.report } : {});
+        const completed = this.#queue.complete(job, { report: result?.report, reportId: result?.reportId });
         this.emit(completed ? 'completed' : 'lockLost', job);
       });
     } catch (error) {

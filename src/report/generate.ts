@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 
 import { StepperError } from '../errors.js';
-import { buildEvidence } from '../evidence/build.js';
+import { buildEvidence, MIN_TOKEN_BUDGET } from '../evidence/build.js';
 import { estimateTokens } from '../evidence/tokens.js';
 import type { Coverage, Evidence } from '../evidence/types.js';
 import type { ChangeIdentity, ChangeStatus, MergePolicy, Repository } from '../git/types.js';
@@ -10,7 +10,17 @@ import type { OllamaClient } from '../ollama/client.js';
 import { describeModel, type ModelDescription } from '../ollama/model.js';
 import { VERSION } from '../version.js';
 import { chooseContext, type ContextChoice, isTruncatedPrompt } from './context.js';
-import { type ParseFailureReason, parseReport } from './parse.js';
+import { type ParseFailureReason, type ParseResult, parseReport } from './parse.js';
+import {
+  MAX_PARTS,
+  maxPartSummaryTokens,
+  needsParts,
+  partCacheKey,
+  type PartSummary,
+  readPartSummary,
+  renderPartSummaries,
+  splitIntoParts,
+} from './parts.js';
 import { buildMessages, PROMPT_VERSION, type PromptMessage, type PromptOptions } from './prompt.js';
 import { formatProblems, type Report, REPORT_SCHEMA_VERSION, type ReportProblem, reportJsonSchema } from './schema.js';
 
@@ -40,12 +50,25 @@ export interface GenerateReportOptions {
   timeouts?: StreamChatOptions['timeouts'];
   /** @default 'first-parent' */
   mergePolicy?: MergePolicy;
+  /** Store of the part summaries of large commits, so a retry or a rebased commit reuses them. */
+  summaries?: SummaryStore;
+}
+
+/** Storage of part summaries by cache key, such as the queue's `getSummary` and `putSummary`. */
+export interface SummaryStore {
+  get(key: string): unknown;
+  put(key: string, value: unknown): void;
 }
 
 export interface ReportProgress extends ChatProgress {
-  /** 1 for the first request, 2 for the repair, 3 for the strict retry. */
+  /** Model calls so far, this one included, part summaries counted. */
   call: number;
+  /** Set while a part of a large commit is summarized. */
+  part?: { index: number; count: number };
 }
+
+/** Model calls for one part summary at most: the first and one repair. */
+export const MAX_PART_CALLS = 2;
 
 /** Provenance of a report: the inputs, versions and usage, stored with it so it can be traced and reproduced. */
 export interface ReportProvenance {
@@ -83,6 +106,11 @@ export interface ReportProvenance {
   format: 'schema' | 'json';
   /** Repairs the parser made to the accepted response, such as a removed trailing comma. */
   adjustments: string[];
+  /**
+   * Set when the commit was too large for one prompt and its parts were summarized first:
+   * parts summarized, taken from the summary store, and given up after MAX_PART_CALLS calls.
+   */
+  parts: { count: number; reused: number; failed: number } | null;
 }
 
 /** A changed file as git reports it, with no model involved. */
@@ -172,6 +200,9 @@ async function describeModelCached(client: OllamaClient, name: string, signal: A
  * evidence with chooseContext, and streams a chat request with the report schema as `format`.
  * A response that does not parse gets one repair call that quotes the problems, then one strict
  * retry. A prompt that Ollama probably cut without an error is flagged in the provenance.
+ * A commit whose diffs do not fit one prompt is split into at most MAX_PARTS parts; each
+ * part's report is asked for first (or read from `summaries`), and the final request gets
+ * their summaries beside the evidence that fits.
  *
  * @throws InvalidReportError (queueAction 'retry') when no call returned a valid report
  * @throws the Ollama errors of describeModel and streamChat, ContextTooSmallError, or the signal's reason
@@ -181,20 +212,30 @@ export async function generateReport(repo: Repository, sha: string, options: Gen
   const model = await describeModelCached(options.client, options.model, options.signal);
   options.signal?.throwIfAborted();
 
-  const { evidence, context } = await prepareEvidence(repo, sha, model, options.mergePolicy);
+  const prepared = await prepareEvidence(repo, sha, model, options.mergePolicy);
   options.signal?.throwIfAborted();
 
-  const totals = { promptTokens: 0, completionTokens: 0, totalNs: 0, loadNs: 0, promptEvalNs: 0, evalNs: 0 };
-  let truncated = false;
-  let promptOptions: PromptOptions = {};
+  const session = new ModelSession(options, model, prepared.context);
+  let evidence = prepared.evidence;
+  let partSummaries: PartSummary[] = [];
+  let parts: ReportProvenance['parts'] = null;
 
+  if (needsParts(evidence)) {
+    const summarized = await summarizeParts(repo, sha, session, options);
+    if (summarized) {
+      partSummaries = summarized.summaries;
+      parts = summarized.parts;
+      // The final prompt carries the summaries, so its evidence gets what they leave of the budget.
+      const budget = Math.max(MIN_TOKEN_BUDGET, prepared.context.evidenceTokenBudget - estimateTokens(renderPartSummaries(partSummaries)));
+      evidence = await buildEvidence(repo, sha, { tokenBudget: budget, mergePolicy: options.mergePolicy });
+      options.signal?.throwIfAborted();
+    }
+  }
+
+  let promptOptions: PromptOptions = { partSummaries };
   for (let call = 1; ; call += 1) {
-    const messages = buildMessages(evidence, promptOptions);
-    const result = await requestReport(options, model, context, messages, call);
-    addUsage(totals, result);
-    truncated ||= isTruncatedPrompt(estimatePromptTokens(messages), result.promptEvalCount, context.numCtx);
+    const { parsed, result } = await session.ask(buildMessages(evidence, promptOptions));
 
-    const parsed = parseReport(result);
     if (parsed.ok) {
       return {
         report: parsed.report,
@@ -205,21 +246,22 @@ export async function generateReport(repo: Repository, sha: string, options: Gen
           model: model.name,
           modelDigest: model.digest,
           serverVersion: model.serverVersion,
-          numCtx: context.numCtx,
-          numPredict: context.numPredict,
+          numCtx: prepared.context.numCtx,
+          numPredict: prepared.context.numPredict,
           promptVersion: PROMPT_VERSION,
           schemaVersion: REPORT_SCHEMA_VERSION,
           stepperVersion: VERSION,
-          promptTokens: totals.promptTokens,
-          completionTokens: totals.completionTokens,
-          durations: { totalNs: totals.totalNs, loadNs: totals.loadNs, promptEvalNs: totals.promptEvalNs, evalNs: totals.evalNs },
+          promptTokens: session.usage.promptTokens,
+          completionTokens: session.usage.completionTokens,
+          durations: { ...session.usage.durations },
           elapsedMs: Math.round(performance.now() - startedAt),
-          modelCalls: call,
+          modelCalls: session.calls,
           coverage: Object.fromEntries(evidence.files.map((file) => [file.path, file.coverage])),
           redactions: evidence.redactions,
-          truncated,
+          truncated: session.truncated,
           format: model.structuredOutputs ? 'schema' : 'json',
           adjustments: parsed.adjustments,
+          parts,
         },
         git: describeGitFacts(evidence),
       };
@@ -229,12 +271,108 @@ export async function generateReport(repo: Repository, sha: string, options: Gen
       throw new InvalidReportError(model.name, call, parsed.reason, parsed.problems, parsed.excerpt);
     }
 
-    // The thinking text is quoted only when the content is empty, which is what the parser judged.
-    const previousAnswer = result.content.trim() === '' ? result.thinking : result.content;
-    const repair = { previousAnswer, problems: parsed.problems };
     // NOTE: a response cut at num_predict (reason 'truncated') gets the same repair call. A larger
     // num_predict is not tried, because OUTPUT_BUDGET_TOKENS already fits the longest report.
-    promptOptions = call === 1 ? { repair } : { strict: true, repair };
+    promptOptions = { partSummaries, ...(call === 1 ? {} : { strict: true }), repair: repairOf(parsed, result) };
+  }
+}
+
+/**
+ * Summarizes the parts of a commit too large for one prompt. It builds the evidence once
+ * more for MAX_PARTS prompts, splits it, and asks for each part's report, or takes it from
+ * the summary store. A part that fails MAX_PART_CALLS times is left out and counted.
+ * Returns undefined when the commit does not split into two parts or more, because one part
+ * would show no more than the single prompt.
+ */
+async function summarizeParts(
+  repo: Repository,
+  sha: string,
+  session: ModelSession,
+  options: GenerateReportOptions,
+): Promise<{ summaries: PartSummary[]; parts: NonNullable<ReportProvenance['parts']> } | undefined> {
+  const partBudget = session.context.evidenceTokenBudget;
+  const whole = await buildEvidence(repo, sha, { tokenBudget: partBudget * MAX_PARTS, mergePolicy: options.mergePolicy });
+  options.signal?.throwIfAborted();
+
+  // The final prompt must keep room for the summaries and a useful share of evidence.
+  if (partBudget - maxPartSummaryTokens(MAX_PARTS) < MIN_TOKEN_BUDGET) {
+    return undefined;
+  }
+
+  const split = splitIntoParts(whole, partBudget, MAX_PARTS);
+  if (split.length < 2) {
+    return undefined;
+  }
+
+  const summaries: PartSummary[] = [];
+  const counts = { count: split.length, reused: 0, failed: 0 };
+  for (const [index, part] of split.entries()) {
+    const files = part.files.map((file) => file.path);
+    const key = partCacheKey(session.model.name, PROMPT_VERSION, part);
+    const stored = readPartSummary(options.summaries?.get(key));
+    if (stored) {
+      summaries.push(stored);
+      counts.reused += 1;
+      continue;
+    }
+
+    const position = { index: index + 1, count: split.length };
+    let promptOptions: PromptOptions = { part: position };
+    let summary: PartSummary | undefined;
+    for (let call = 1; call <= MAX_PART_CALLS; call += 1) {
+      const { parsed, result } = await session.ask(buildMessages(part, promptOptions), position);
+      if (parsed.ok) {
+        summary = { files, title: parsed.report.title, summary: parsed.report.summary, changes: parsed.report.changes };
+        break;
+      }
+      promptOptions = { part: position, repair: repairOf(parsed, result) };
+    }
+
+    if (summary) {
+      options.summaries?.put(key, summary);
+      summaries.push(summary);
+    } else {
+      counts.failed += 1;
+    }
+  }
+
+  return summaries.length > 0 ? { summaries, parts: counts } : undefined;
+}
+
+function repairOf(parsed: Extract<ParseResult, { ok: false }>, result: ChatResult): NonNullable<PromptOptions['repair']> {
+  // The thinking text is quoted only when the content is empty, which is what the parser judged.
+  const previousAnswer = result.content.trim() === '' ? result.thinking : result.content;
+  return { previousAnswer, problems: parsed.problems };
+}
+
+/** The model calls of one report: it sends them, sums their usage and checks each prompt for silent truncation. */
+class ModelSession {
+  readonly model: ModelDescription;
+  readonly context: ContextChoice;
+  readonly usage = { promptTokens: 0, completionTokens: 0, durations: { totalNs: 0, loadNs: 0, promptEvalNs: 0, evalNs: 0 } };
+  calls = 0;
+  truncated = false;
+  readonly #options: GenerateReportOptions;
+
+  constructor(options: GenerateReportOptions, model: ModelDescription, context: ContextChoice) {
+    this.#options = options;
+    this.model = model;
+    this.context = context;
+  }
+
+  async ask(messages: PromptMessage[], part?: { index: number; count: number }): Promise<{ parsed: ParseResult; result: ChatResult }> {
+    this.calls += 1;
+    const result = await requestReport(this.#options, this.model, this.context, messages, this.calls, part);
+
+    this.usage.promptTokens += result.promptEvalCount ?? 0;
+    this.usage.completionTokens += result.evalCount ?? 0;
+    this.usage.durations.totalNs += result.totalDurationNs ?? 0;
+    this.usage.durations.loadNs += result.loadDurationNs ?? 0;
+    this.usage.durations.promptEvalNs += result.promptEvalDurationNs ?? 0;
+    this.usage.durations.evalNs += result.evalDurationNs ?? 0;
+    this.truncated ||= isTruncatedPrompt(estimatePromptTokens(messages), result.promptEvalCount, this.context.numCtx);
+
+    return { parsed: parseReport(result), result };
   }
 }
 
@@ -261,6 +399,7 @@ async function requestReport(
   context: ContextChoice,
   messages: PromptMessage[],
   call: number,
+  part: { index: number; count: number } | undefined,
 ): Promise<ChatResult> {
   const onProgress = options.onProgress;
   // Thinking models think by default since Ollama 0.12.4, and thinking spends num_predict, which
@@ -281,7 +420,7 @@ async function requestReport(
     {
       signal: options.signal,
       timeouts: options.timeouts,
-      onProgress: onProgress ? (progress) => onProgress({ ...progress, call }) : undefined,
+      onProgress: onProgress ? (progress) => onProgress({ ...progress, call, ...(part ? { part } : {}) }) : undefined,
     },
   );
 }
@@ -289,18 +428,6 @@ async function requestReport(
 /** Estimates the tokens of the messages as sent, evidence included, in the evidence's own estimate. */
 function estimatePromptTokens(messages: readonly PromptMessage[]): number {
   return messages.reduce((sum, message) => sum + estimateTokens(message.content), 0);
-}
-
-function addUsage(
-  totals: { promptTokens: number; completionTokens: number; totalNs: number; loadNs: number; promptEvalNs: number; evalNs: number },
-  result: ChatResult,
-): void {
-  totals.promptTokens += result.promptEvalCount ?? 0;
-  totals.completionTokens += result.evalCount ?? 0;
-  totals.totalNs += result.totalDurationNs ?? 0;
-  totals.loadNs += result.loadDurationNs ?? 0;
-  totals.promptEvalNs += result.promptEvalDurationNs ?? 0;
-  totals.evalNs += result.evalDurationNs ?? 0;
 }
 
 /** Collects the file list, line totals and conventional subject from the evidence, which took them from git. */

@@ -39,9 +39,24 @@ export {
   type GitFacts,
   type GitFileFacts,
   InvalidReportError,
+  MAX_PART_CALLS,
   MAX_REPORT_CALLS,
   parseConventionalSubject,
   REPORT_TEMPERATURE,
   type ReportProgress,
   type ReportProvenance,
+  type SummaryStore,
 } from './generate.js';
+export { MAX_PARTS, needsParts, type PartSummary, splitIntoParts } from './parts.js';
+export {
+  type CacheKeyInput,
+  createReportProcessor,
+  REPORT_JOB_KIND,
+  reportCacheKey,
+  type ReportContent,
+  reportJob,
+  type ReportJobInput,
+  type ReportJobPayload,
+  type ReportProcessorOptions,
+  type StoredProvenance,
+} from './processor.js';

@@ -2,6 +2,7 @@ import { renderEvidence } from '../evidence/render.js';
 import { estimateTokens } from '../evidence/tokens.js';
 import type { Evidence } from '../evidence/types.js';
 import { EXCERPT_LENGTH, excerptOf } from './parse.js';
+import { type PartSummary, renderPartSummaries } from './parts.js';
 import { formatProblems, REPORT_FIELD_NAMES, REPORT_FIELDS, type ReportProblem } from './schema.js';
 
 /** Version of the prompt text; stored with each report so a prompt change can be traced. */
@@ -18,6 +19,10 @@ export interface PromptOptions {
   strict?: boolean;
   /** Asks to correct a rejected response: its excerpt and what was wrong with it. */
   repair?: { previousAnswer: string; problems: readonly ReportProblem[] };
+  /** Marks the evidence as one part of a commit too large for one prompt. */
+  part?: { index: number; count: number };
+  /** Summaries of the parts, added after the evidence of the final request. */
+  partSummaries?: readonly PartSummary[];
 }
 
 // Kept short because small local models follow a few clear rules better than many.
@@ -53,11 +58,14 @@ const TEMPLATE_TOKENS = 32;
  */
 export function buildMessages(evidence: Evidence, options: PromptOptions = {}): PromptMessage[] {
   const system = options.strict ? `${SYSTEM_PROMPT}\n\n${STRICT_RULES}` : SYSTEM_PROMPT;
-  const sections = [
-    `Evidence:\n<<<\n${renderEvidence(evidence)}>>>`,
-    describeCoverage(evidence),
-    describeFields(options.strict === true),
-  ];
+  const sections = [`Evidence:\n<<<\n${renderEvidence(evidence)}>>>`];
+  if (options.part) {
+    sections.push(describePart(options.part));
+  }
+  if (options.partSummaries && options.partSummaries.length > 0) {
+    sections.push(renderPartSummaries(options.partSummaries));
+  }
+  sections.push(describeCoverage(evidence), describeFields(options.strict === true));
 
   if (options.repair) {
     sections.push(describeRepair(options.repair));
@@ -136,6 +144,10 @@ export function describeCoverage(evidence: Evidence): string {
   return lines.join('\n');
 }
 
+function describePart(part: { index: number; count: number }): string {
+  return `This evidence is part ${part.index} of ${part.count} of one commit too large for one request: it shows only some of the files. Report on this part alone; a later step combines the parts.`;
+}
+
 function describeRepair(repair: NonNullable<PromptOptions['repair']>): string {
   const problems = repair.problems.map((problem) => ({
     field: problem.field,
@@ -178,6 +190,7 @@ function estimateFixedTokens(): number {
   ].join('\n');
   const user = [
     'Evidence:\n<<<\n>>>',
+    describePart({ index: 99, count: 99 }),
     coverage,
     describeFields(true),
     describeRepair({ previousAnswer: 'x'.repeat(EXCERPT_LENGTH), problems: fakeProblems }),

@@ -74,6 +74,35 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE reports ADD COLUMN provenance TEXT;
   CREATE INDEX reports_cache ON reports (cache_key, created_at);
   `,
+  `
+  -- The one row the daemon holding the single-instance lock writes, so status commands and
+  -- starters can read its state without touching the lock file.
+  CREATE TABLE daemon (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    pid            INTEGER NOT NULL,
+    instance       TEXT    NOT NULL,
+    version        TEXT    NOT NULL,
+    state          TEXT    NOT NULL,
+    started_at     INTEGER NOT NULL,
+    heartbeat_at   INTEGER NOT NULL,
+    concurrency    INTEGER NOT NULL,
+    jobs_done      INTEGER NOT NULL DEFAULT 0,
+    current_job_id TEXT,
+    ollama_host    TEXT,
+    ollama_state   TEXT,
+    ollama_detail  TEXT,
+    updated_at     INTEGER NOT NULL
+  ) STRICT;
+
+  -- Summaries of file groups of commits too large for one prompt, keyed by a hash of the
+  -- group's evidence, model and prompt version, so a retry or a rebase does not pay again.
+  CREATE TABLE summaries (
+    cache_key  TEXT    PRIMARY KEY,
+    content    TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    used_at    INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];
 
 /** The schema version this build of stepper writes. */

@@ -8,3 +8,14 @@ export async function captureError(promise: Promise<unknown>): Promise<unknown> 
 
   throw new Error('expected a rejection');
 }
+
+/** Runs `action` and returns what it threw; an action that returns fails the test. */
+export function captureThrown(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+
+  throw new Error('expected a throw');
+}

@@ -656,7 +656,7 @@ describe('first open of a new file', () => {
         .all();
 
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-      expect(tables).toEqual(['job_events', 'jobs', 'reports']);
+      expect(tables).toEqual(['daemon', 'job_events', 'jobs', 'reports', 'summaries']);
       expect(queues.map((queue) => queue.getJobs().length)).toEqual([4, 4, 4, 4]);
       expect(new Set(ids).size).toBe(4);
     } finally {

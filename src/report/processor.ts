@@ -1,0 +1,254 @@
+import { createHash } from 'node:crypto';
+
+import { InvalidOptionError, UnrecoverableError } from '../errors.js';
+import { readCommit } from '../git/commit.js';
+import { NotARepositoryError, UnknownRevisionError } from '../git/errors.js';
+import { changeIdentity } from '../git/patch-id.js';
+import { openRepository } from '../git/repository.js';
+import type { ChangeIdentity, CommitInfo, MergePolicy, Repository } from '../git/types.js';
+import type { OllamaClient } from '../ollama/client.js';
+import type { Queue } from '../queue/queue.js';
+import type { ClaimedJob, JobPriorityName, NewJob, Report as StoredReport } from '../queue/types.js';
+import type { Processor, ProcessorContext, ProcessorResult } from '../queue/worker.js';
+import { type GeneratedReport, generateReport, type GenerateReportOptions, type GitFacts, type ReportProvenance } from './generate.js';
+import { PROMPT_VERSION } from './prompt.js';
+import { type Report, REPORT_SCHEMA_VERSION } from './schema.js';
+
+/** Job kind of report jobs in the queue. */
+export const REPORT_JOB_KIND = 'report';
+
+const MERGE_POLICIES: readonly MergePolicy[] = ['first-parent', 'skip', 'combined'];
+
+/** What a report job asks for, stored as the job's payload. */
+export interface ReportJobPayload {
+  /** The model name, as chooseModel returns it. */
+  model: string;
+  /** Generate a new report even when one with the same cache key exists. The old one stays until the new one is stored. */
+  force?: boolean;
+  /** @default 'first-parent' */
+  mergePolicy?: MergePolicy;
+}
+
+export interface ReportJobInput extends ReportJobPayload {
+  /** `gitDir` of the opened Repository: the real path of its common git directory. */
+  repository: string;
+  /** Full commit id. */
+  commitSha: string;
+  /** @default 'normal' */
+  priority?: JobPriorityName | number;
+}
+
+/**
+ * The queue content of a stored report. Reports keep the schema's own field names, and
+ * `facts` holds what git says without a model.
+ */
+export interface ReportContent {
+  report: Report;
+  facts: GitFacts;
+}
+
+/** Provenance of a stored report; `reusedFrom` is set on a copy of another commit's report. */
+export interface StoredProvenance extends ReportProvenance {
+  cacheKey: string;
+  reusedFrom?: { reportId: string; commit: string };
+}
+
+/**
+ * Builds the job that asks for `commitSha`'s report. One live job exists per commit and
+ * model: a second request while the first waits or runs is deduplicated.
+ */
+export function reportJob(input: ReportJobInput): NewJob {
+  const payload = checkPayload({ model: input.model, force: input.force, mergePolicy: input.mergePolicy });
+
+  return {
+    kind: REPORT_JOB_KIND,
+    repository: input.repository,
+    commitSha: input.commitSha,
+    dedupKey: `${REPORT_JOB_KIND}:${input.repository}:${input.commitSha}:${payload.model}`,
+    payload,
+    priority: input.priority,
+  };
+}
+
+/** The inputs a report's text depends on; reports made from equal inputs are interchangeable. */
+export interface CacheKeyInput {
+  identity: ChangeIdentity;
+  /** The whole commit message: a reworded commit keeps its patch-id but may change the rationale. */
+  message: string;
+  model: string;
+  mergePolicy: MergePolicy;
+}
+
+/**
+ * Computes a report's cache key: a SHA-256 over the change identity (patch-id), the commit
+ * message, the model name, the prompt and schema versions and the merge policy. A rebased or
+ * cherry-picked commit with an unchanged patch and message gets the same key. The model's
+ * digest is left out, so reports survive a re-pull of the same model name; `--force`
+ * regenerates them.
+ */
+export function reportCacheKey(input: CacheKeyInput): string {
+  const message = createHash('sha256').update(input.message).digest('hex');
+  const parts = [
+    'stepper-report',
+    input.identity.source,
+    input.identity.id,
+    message,
+    input.model,
+    `prompt-${PROMPT_VERSION}`,
+    `schema-${REPORT_SCHEMA_VERSION}`,
+    input.mergePolicy,
+  ];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+export interface ReportProcessorOptions {
+  queue: Queue;
+  client: OllamaClient;
+  /** Overrides the client's watchdogs for the chat requests. */
+  timeouts?: GenerateReportOptions['timeouts'];
+}
+
+/**
+ * Creates the queue processor of report jobs. For each job it reads the commit and its
+ * change identity, reuses a stored report with the same cache key unless the job forces a
+ * new one, and otherwise generates the report with Ollama, publishing progress as
+ * `{ phase, call, tokens, tokensPerSecond, elapsedMs }`.
+ *
+ * Failures steer the queue through their queueAction: Ollama down releases the job without
+ * spending an attempt, a missing model, a missing repository or commit and an invalid payload
+ * fail it at once, and the rest are retried with backoff.
+ */
+export function createReportProcessor(options: ReportProcessorOptions): Processor {
+  return async (job: ClaimedJob, context: ProcessorContext): Promise<ProcessorResult> => {
+    if (job.kind !== REPORT_JOB_KIND) {
+      throw new UnrecoverableError(`job ${job.id} has kind ${JSON.stringify(job.kind)}, which the report processor does not handle`);
+    }
+
+    const payload = readPayload(job);
+    context.updateProgress({ phase: 'reading commit' });
+    const repo = await openJobRepository(job);
+    const commit = await readJobCommit(repo, job);
+    context.signal.throwIfAborted();
+
+    const mergePolicy = payload.mergePolicy ?? 'first-parent';
+    const identity = await changeIdentity(repo, commit);
+    const cacheKey = reportCacheKey({ identity, message: messageOf(commit), model: payload.model, mergePolicy });
+
+    if (payload.force !== true) {
+      const stored = options.queue.findReportByCacheKey(cacheKey);
+      if (stored) {
+        return reuseReport(stored, job);
+      }
+    }
+
+    context.signal.throwIfAborted();
+    const generated = await generateReport(repo, commit.sha, {
+      client: options.client,
+      model: payload.model,
+      signal: context.signal,
+      timeouts: options.timeouts,
+      mergePolicy,
+      summaries: { get: (key) => options.queue.getSummary(key), put: (key, value) => options.queue.putSummary(key, value) },
+      onProgress: (progress) =>
+        context.updateProgress({
+          phase: progress.phase,
+          call: progress.call,
+          tokens: progress.tokens,
+          tokensPerSecond: progress.tokensPerSecond ?? null,
+          elapsedMs: Math.round(progress.elapsedMs),
+        }),
+    });
+
+    return { report: toNewReport(generated, cacheKey) };
+  };
+}
+
+function toNewReport(generated: GeneratedReport, cacheKey: string): NonNullable<ProcessorResult['report']> {
+  const content: ReportContent = { report: generated.report, facts: generated.git };
+  const provenance: StoredProvenance = { ...generated.provenance, cacheKey };
+  return { content, cacheKey, provenance };
+}
+
+/**
+ * The job's result when a report with its cache key exists: the same stored report for
+ * the same commit, or a copy for a rebased one, so each commit has a report of its own.
+ */
+function reuseReport(stored: StoredReport, job: ClaimedJob): ProcessorResult {
+  if (stored.repository === job.repository && stored.commitSha === job.commitSha) {
+    return { reportId: stored.id };
+  }
+
+  const provenance = {
+    ...(stored.provenance as StoredProvenance),
+    commit: job.commitSha,
+    repository: job.repository,
+    reusedFrom: { reportId: stored.id, commit: stored.commitSha },
+  };
+  return { report: { content: stored.content, cacheKey: stored.cacheKey ?? undefined, provenance } };
+}
+
+function messageOf(commit: CommitInfo): string {
+  return commit.body === '' ? commit.subject : `${commit.subject}\n\n${commit.body}`;
+}
+
+function readPayload(job: ClaimedJob): ReportJobPayload {
+  try {
+    return checkPayload(job.payload);
+  } catch (error) {
+    throw new UnrecoverableError(`job ${job.id} has an invalid payload: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function checkPayload(value: unknown): ReportJobPayload {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError('report job payload', 'an object with a model name', value);
+  }
+
+  const { model, force, mergePolicy } = value as Record<string, unknown>;
+  if (typeof model !== 'string' || model.trim() === '') {
+    throw new InvalidOptionError('model', 'a model name such as "qwen2.5-coder:7b"', model);
+  }
+  if (force !== undefined && typeof force !== 'boolean') {
+    throw new InvalidOptionError('force', 'true or false', force);
+  }
+  if (mergePolicy !== undefined && !MERGE_POLICIES.includes(mergePolicy as MergePolicy)) {
+    throw new InvalidOptionError('mergePolicy', MERGE_POLICIES.join(', '), mergePolicy);
+  }
+
+  const payload: ReportJobPayload = { model };
+  if (force === true) {
+    payload.force = true;
+  }
+  if (mergePolicy !== undefined) {
+    payload.mergePolicy = mergePolicy as MergePolicy;
+  }
+
+  return payload;
+}
+
+async function openJobRepository(job: ClaimedJob): Promise<Repository> {
+  try {
+    return await openRepository(job.repository);
+  } catch (error) {
+    // A repository that was deleted or moved does not come back by retrying.
+    if (error instanceof NotARepositoryError) {
+      throw new UnrecoverableError(
+        `the repository of job ${job.id} is gone: ${error.message}; if it moved, run stepper report again from its new place`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+async function readJobCommit(repo: Repository, job: ClaimedJob): Promise<CommitInfo> {
+  try {
+    return await readCommit(repo, job.commitSha);
+  } catch (error) {
+    // After a rebase and `git gc`, the old commit may be gone; its rewritten version has its own job.
+    if (error instanceof UnknownRevisionError) {
+      throw new UnrecoverableError(`commit ${job.commitSha} of job ${job.id} no longer exists in ${repo.gitDir}`, { cause: error });
+    }
+    throw error;
+  }
+}
