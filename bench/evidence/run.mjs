@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { PATCH_ARGS } from '../../dist/git/patch-id.js';
+import { COMMIT_DIFF_ARGS } from '../../dist/git/commit-diff.js';
 import { ensureRepository, isolatedGitEnvironment } from './generate.mjs';
 import { summarizeProfile } from './profile.mjs';
 
@@ -23,9 +23,6 @@ const childScript = path.join(benchDir, 'stepper-child.mjs');
 
 /** GNU time measures the peak RSS of git processes. Without it, git's RSS is not reported. */
 const TIME_PROGRAM = '/usr/bin/time';
-
-/** The file listing stepper reads before the diff. Keep it equal to DIFF_TREE_ARGS in src/git/changes.ts. */
-const LISTING_ARGS = ['diff-tree', '-z', '-r', '--raw', '--no-commit-id', '-M', '-C'];
 
 const { values: flags } = parseArgs({
   options: {
@@ -115,16 +112,16 @@ async function measureGitShow(repo, commit) {
 }
 
 /**
- * Measures stepper's own git commands without Node: the listing, then the patch piped
- * straight into `git patch-id --stable`. buildEvidence runs them in this order, so their
- * time is a lower bound for its wall time.
+ * Measures stepper's own git work without Node: the one `git diff-tree` that buildEvidence
+ * reads the commit's metadata, listing and patch from, piped straight into
+ * `git patch-id --stable`. buildEvidence passes only the patch on to patch-id, so here
+ * patch-id also reads the metadata and the listing, which are small next to the patch.
+ * The config and attribute reads (`git config`, `git cat-file --batch`) are left out: they
+ * take milliseconds, beside the diff.
  */
 async function measureGitOnly(repo, commit) {
-  const range = [commit.parent, commit.sha];
-  const listing = await runCommand('git', [...LISTING_ARGS, ...range], { cwd: repo });
-
   const start = performance.now();
-  const diff = spawn('git', ['diff-tree', ...PATCH_ARGS, ...range], { cwd: repo, env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+  const diff = spawn('git', [...COMMIT_DIFF_ARGS, commit.sha], { cwd: repo, env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
   const diffExit = new Promise((resolve) => diff.once('close', resolve));
   const patchId = runCommand('git', ['patch-id', '--stable'], { cwd: repo, measureRss: false, stdin: diff.stdout });
   // patch-id has its own copy of the pipe; this process's copy would keep diff's stdout from closing.
@@ -132,7 +129,7 @@ async function measureGitOnly(repo, commit) {
   const [diffCode] = await Promise.all([diffExit, patchId]);
   check(diffCode === 0, `git diff-tree exited with code ${diffCode}`);
 
-  return { seconds: listing.seconds + (performance.now() - start) / 1000, rssMiB: null };
+  return { seconds: (performance.now() - start) / 1000, rssMiB: null };
 }
 
 async function runStepperChild(args, nodeOptions = []) {

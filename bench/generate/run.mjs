@@ -1,12 +1,13 @@
 // Generate benchmark: stepper's time per report against a fake Ollama server that responds at
-// once, beside a minimal ollama-js script that sends the same chat request.
+// once, beside a minimal ollama-js script that sends the same chat requests.
 // Usage: node bench/generate/run.mjs [--runs 5] [--reports 30] [--warmup 3]
 // Needs a current build (npm run build). Prints a markdown table and writes
 // bench/results/generate-<timestamp>.json.
 //
 // Each side is one long-lived child process per commit. A first generateReport call in this
-// process captures the exact /api/chat body stepper sends, from the fake's request log, and
-// the minimal side replays that body. Runs alternate which side goes first.
+// process captures the exact /api/chat bodies stepper sends, from the fake's request log, and
+// the minimal side replays those bodies in order: one, or one per part of a commit too large
+// for one prompt and then the final one. Runs alternate which side goes first.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -103,6 +104,11 @@ function formatSize(bytes) {
   return bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} KB` : `${(bytes / 1e6).toFixed(2)} MB`;
 }
 
+function requestLabel(result) {
+  const size = formatSize(result.chatBodyBytes);
+  return result.modelCalls === 1 ? `${size} request` : `${result.modelCalls} chat requests, ${size} in all`;
+}
+
 function formatSpread(stats, digits) {
   return `${stats.median.toFixed(digits)} (${stats.min.toFixed(digits)}–${stats.max.toFixed(digits)})`;
 }
@@ -123,15 +129,16 @@ try {
 
     fake.clearRequests();
     const captured = await generateReport(await openRepository(commit.dir), commit.sha, { client, model: MODEL });
-    const chat = fake.requests.find((request) => request.path === '/api/chat');
-    if (!chat) {
+    const chats = fake.requests.filter((request) => request.path === '/api/chat');
+    if (chats.length === 0) {
       throw new Error('generateReport sent no /api/chat request to the fake');
     }
     const requestFile = path.join(workDir, `${commit.name}-chat.json`);
-    fs.writeFileSync(requestFile, chat.rawBody);
+    fs.writeFileSync(requestFile, `[${chats.map((chat) => chat.rawBody).join(',')}]`);
     const requestPaths = fake.requests.map((request) => `${request.method} ${request.path}`);
+    const modelCalls = captured.provenance.modelCalls;
 
-    const stepper = await startSide(['stepper', fake.url, commit.dir, commit.sha, MODEL]);
+    const stepper = await startSide(['stepper', fake.url, commit.dir, commit.sha, MODEL, String(modelCalls)]);
     const minimal = await startSide(['minimal', fake.url, requestFile]);
     const sides = [
       { name: 'stepper', process: stepper, samples: [] },
@@ -160,10 +167,12 @@ try {
     const evidenceMs = perRun(sides[0], 'evidenceMs');
     const describeMs = perRun(sides[0], 'describeMs');
     const minimalMs = perRun(sides[1], 'reportMs');
+    const gitProcesses = perRun(sides[0], 'gitProcesses');
     const withoutEvidenceMs = stepperMs.map((ms, index) => ms - evidenceMs[index]);
     results.push({
       commit,
-      chatBodyBytes: Buffer.byteLength(chat.rawBody),
+      chatBodyBytes: chats.reduce((sum, chat) => sum + Buffer.byteLength(chat.rawBody), 0),
+      modelCalls,
       numCtx: captured.provenance.numCtx,
       requestPaths,
       stepperMs: summarize(stepperMs),
@@ -171,6 +180,7 @@ try {
       withoutEvidenceMs: summarize(withoutEvidenceMs),
       describeMs: summarize(describeMs),
       minimalMs: summarize(minimalMs),
+      gitProcesses: summarize(gitProcesses),
       samples: { stepper: sides[0].samples, minimal: sides[1].samples },
     });
   }
@@ -184,14 +194,14 @@ const totalSeconds = (performance.now() - started) / 1000;
 const lines = [
   `Runs per side: ${runs}, each of ${reports} reports after ${warmup} warm-up reports. Cells show the median over runs of each run's median ms per report, and in brackets the min–max over runs.`,
   '',
-  '| Commit | stepper ms | buildEvidence alone ms | stepper minus buildEvidence ms | describeModel alone ms | minimal script ms | stepper/minimal | (stepper − buildEvidence)/minimal |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| Commit | stepper ms | git processes per report | buildEvidence alone ms | stepper minus buildEvidence ms | describeModel alone ms | minimal script ms | stepper/minimal | (stepper − buildEvidence)/minimal |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 ];
 for (const result of results) {
   const { commit } = result;
   lines.push(
-    `| ${commit.name}: ${commit.changedFiles} files, ${formatSize(commit.diffBytes)} diff, ${formatSize(result.chatBodyBytes)} request | ` +
-      `${formatSpread(result.stepperMs, 2)} | ${formatSpread(result.evidenceMs, 2)} | ${formatSpread(result.withoutEvidenceMs, 2)} | ` +
+    `| ${commit.name}: ${commit.changedFiles} files, ${formatSize(commit.diffBytes)} diff, ${requestLabel(result)} | ` +
+      `${formatSpread(result.stepperMs, 2)} | ${result.gitProcesses.median} | ${formatSpread(result.evidenceMs, 2)} | ${formatSpread(result.withoutEvidenceMs, 2)} | ` +
       `${formatSpread(result.describeMs, 2)} | ${formatSpread(result.minimalMs, 2)} | ` +
       `${(result.stepperMs.median / result.minimalMs.median).toFixed(2)}x | ${(result.withoutEvidenceMs.median / result.minimalMs.median).toFixed(2)}x |`,
   );

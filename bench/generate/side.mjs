@@ -1,17 +1,40 @@
 // One side of the generate benchmark, kept alive across runs so that every run after the
 // warm-up measures a warm Node process. run.mjs starts it.
-// Usage: node bench/generate/side.mjs stepper <host> <repository> <commit> <model>
-//        node bench/generate/side.mjs minimal <host> <chat request JSON file>
+// Usage: node bench/generate/side.mjs stepper <host> <repository> <commit> <model> <model calls>
+//        node bench/generate/side.mjs minimal <host> <chat requests JSON file>
 // Each stdin line `{"count": N}` runs N reports and prints one JSON line with the per-report
 // milliseconds. After each report the stepper side also times buildEvidence alone and
-// describeModel alone (the /api/show, /api/version and /api/tags requests).
+// describeModel alone (the /api/show, /api/version and /api/tags requests), and it counts the
+// git processes each report started.
+import childProcess from 'node:child_process';
 import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import readline from 'node:readline';
 
 const [side, host, ...rest] = process.argv.slice(2);
 
-async function createStepperSide(repositoryDir, sha, model) {
+/**
+ * Counts the git processes started through child_process.spawn, which is how stepper starts
+ * git. syncBuiltinESMExports makes the `spawn` that ES modules import see the wrapper too,
+ * so it must run before stepper's modules load.
+ */
+function countGitProcesses() {
+  const counter = { git: 0 };
+  const spawn = childProcess.spawn;
+  childProcess.spawn = function countedSpawn(command, ...args) {
+    if (command === 'git') {
+      counter.git += 1;
+    }
+    return spawn.call(this, command, ...args);
+  };
+  syncBuiltinESMExports();
+  return counter;
+}
+
+async function createStepperSide(repositoryDir, sha, model, modelCallsText) {
+  const counter = countGitProcesses();
+  const expectedCalls = Number(modelCallsText);
   const { generateReport } = await import('../../dist/report/generate.js');
   const { chooseContext } = await import('../../dist/report/context.js');
   const { buildEvidence } = await import('../../dist/evidence/build.js');
@@ -28,12 +51,15 @@ async function createStepperSide(repositoryDir, sha, model) {
     const reportMs = [];
     const evidenceMs = [];
     const describeMs = [];
+    const gitProcesses = [];
     for (let i = 0; i < count; i++) {
+      const gitBefore = counter.git;
       const reportStart = performance.now();
       const generated = await generateReport(repo, sha, { client, model });
       reportMs.push(performance.now() - reportStart);
-      if (generated.provenance.modelCalls !== 1) {
-        throw new Error(`generateReport made ${generated.provenance.modelCalls} model calls, expected 1`);
+      gitProcesses.push(counter.git - gitBefore);
+      if (generated.provenance.modelCalls !== expectedCalls) {
+        throw new Error(`generateReport made ${generated.provenance.modelCalls} model calls, expected ${expectedCalls} as on the first report`);
       }
 
       const evidenceStart = performance.now();
@@ -44,30 +70,33 @@ async function createStepperSide(repositoryDir, sha, model) {
       await describeModel(client, model);
       describeMs.push(performance.now() - describeStart);
     }
-    return { reportMs, evidenceMs, describeMs };
+    return { reportMs, evidenceMs, describeMs, gitProcesses };
   };
 }
 
 async function createMinimalSide(requestFile) {
   const { Ollama } = await import('ollama');
-  const request = JSON.parse(fs.readFileSync(requestFile, 'utf8'));
+  const requests = JSON.parse(fs.readFileSync(requestFile, 'utf8'));
   const ollama = new Ollama({ host });
 
   return async (count) => {
     const reportMs = [];
     for (let i = 0; i < count; i++) {
       const start = performance.now();
-      const stream = await ollama.chat({ ...request, stream: true });
-      let content = '';
-      let done = false;
-      for await (const part of stream) {
-        content += part.message.content;
-        done = part.done;
+      // The requests one generateReport sent, in order: one, or one per part and the final one.
+      for (const request of requests) {
+        const stream = await ollama.chat({ ...request, stream: true });
+        let content = '';
+        let done = false;
+        for await (const part of stream) {
+          content += part.message.content;
+          done = part.done;
+        }
+        if (!done || content === '') {
+          throw new Error('the minimal chat stream ended without a done message or content');
+        }
       }
       reportMs.push(performance.now() - start);
-      if (!done || content === '') {
-        throw new Error('the minimal chat stream ended without a done message or content');
-      }
     }
     return { reportMs };
   };

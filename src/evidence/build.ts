@@ -2,12 +2,14 @@ import { isUtf8 } from 'node:buffer';
 
 import { InvalidOptionError } from '../errors.js';
 import { readChanges } from '../git/changes.js';
+import { type ObjectReader, startObjectReader } from '../git/cat-file.js';
 import { readCommit } from '../git/commit.js';
+import { readCommitDiff } from '../git/commit-diff.js';
 import { streamGit } from '../git/git.js';
-import { PATCH_ARGS, changeIdentity, diffRange, identityFromPatchId, startPatchId } from '../git/patch-id.js';
+import { PATCH_ARGS, type PatchIdSink, changeIdentity, diffRange, identityFromPatchId, startPatchId } from '../git/patch-id.js';
 import { type PatchSection, PatchStream } from '../git/patch-stream.js';
 import { objectContext } from '../git/repository.js';
-import type { ChangeIdentity, CommitInfo, DiffBase, FileChange, MergePolicy, Repository } from '../git/types.js';
+import type { ChangeIdentity, CommitChanges, CommitInfo, DiffBase, FileChange, MergePolicy, Repository } from '../git/types.js';
 import { PatchCollector } from './allocate.js';
 import { groupByDirectory } from './directories.js';
 import { categorize, classifyExclusion } from './exclusions.js';
@@ -45,21 +47,93 @@ export async function buildEvidence(repo: Repository, sha: string, options: Evid
   }
 
   const mergePolicy = options.mergePolicy ?? 'first-parent';
-  const commit = await readCommit(repo, sha);
+  // Started first because the evidence waits for it. The config does not depend on the
+  // commit, so git reads it meanwhile.
+  const sourceRead = readCommitSource(repo, sha, mergePolicy);
+  const excludePatternsRead = options.excludePatterns ? Promise.resolve([...options.excludePatterns]) : readExcludePatterns(repo);
+  // Marked handled, so that a failure while the commit is read leaves no unhandled rejection.
+  excludePatternsRead.catch(() => undefined);
+
+  // Both wait for input, so their start overlaps the diff's.
+  const helpers: GitHelpers = { objectReader: startObjectReader(objectContext(repo)), patchId: startPatchId(repo) };
+
+  let source: CommitSource | undefined;
+  try {
+    source = await sourceRead;
+    return await assembleEvidence(repo, source, excludePatternsRead, helpers, options.tokenBudget, mergePolicy);
+  } finally {
+    helpers.objectReader.cancel();
+    helpers.patchId.cancel();
+    await source?.close();
+  }
+}
+
+/** Git processes started early that the evidence feeds later. */
+interface GitHelpers {
+  objectReader: ObjectReader;
+  patchId: PatchIdSink;
+}
+
+/** A commit's metadata and changes, with its patch still to be read. */
+interface CommitSource {
+  commit: CommitInfo;
+  changes: CommitChanges;
+  /** The diff to show, as PATCH_ARGS prints it (or `--cc` for a combined merge); null when the base gives none. */
+  patch: AsyncIterable<Buffer> | null;
+  /** Stops git when the patch was not read to its end. */
+  close(): Promise<void>;
+}
+
+/**
+ * Reads a commit with a single `git diff-tree` where it can. Merges, shallow boundary
+ * commits and failures take readCommit and readChanges, which apply the merge policy and
+ * name the error.
+ */
+async function readCommitSource(repo: Repository, sha: string, mergePolicy: MergePolicy): Promise<CommitSource> {
+  const diff = await readCommitDiff(repo, sha);
+  if (diff?.files) {
+    const [parent] = diff.commit.parents;
+    const base: DiffBase = parent === undefined ? { kind: 'empty-tree' } : { kind: 'parent', parent };
+    return { commit: diff.commit, changes: { base, files: diff.files }, patch: diff.patch, close: diff.close };
+  }
+
+  await diff?.close();
+  const commit = diff?.commit ?? (await readCommit(repo, sha));
   // Line counts come from the patch stream, which is read anyway: --numstat would make
   // git diff every file a second time, about as long as the patch itself.
-  const [changes, excludePatterns] = await Promise.all([
-    readChanges(repo, commit, { mergePolicy, lineCounts: mergePolicy === 'combined' }),
-    options.excludePatterns ? Promise.resolve([...options.excludePatterns]) : readExcludePatterns(repo),
-  ]);
+  const changes = await readChanges(repo, commit, { mergePolicy, lineCounts: mergePolicy === 'combined' });
+  const args = patchArgs(commit, changes.base);
+  const patch = args ? streamGit(objectContext(repo), args) : null;
+  return {
+    commit,
+    changes,
+    patch,
+    close: async () => {
+      await patch?.return(undefined);
+    },
+  };
+}
 
-  const attributes = await readAttributes(repo, commit.sha, changes.files.flatMap((file) => (file.oldPath === undefined ? [file.path] : [file.path, file.oldPath])));
+async function assembleEvidence(
+  repo: Repository,
+  source: CommitSource,
+  excludePatternsRead: Promise<string[]>,
+  helpers: GitHelpers,
+  tokenBudget: number,
+  mergePolicy: MergePolicy,
+): Promise<Evidence> {
+  const { commit, changes } = source;
+  const changedPaths = changes.files.flatMap((file) => (file.oldPath === undefined ? [file.path] : [file.path, file.oldPath]));
+  const [attributes, excludePatterns] = await Promise.all([
+    readAttributes(repo, commit.sha, changedPaths, helpers.objectReader),
+    excludePatternsRead,
+  ]);
   const describe = (change: FileChange): EvidenceFile => describeFile(change, attributes, excludePatterns);
   const files = changes.files.map(describe);
 
   const message = redactMessage(commit);
   let redactions = message.redactions;
-  message.commit = limitMessage(message.commit, Math.floor(tokensToBytes(options.tokenBudget) / 2));
+  message.commit = limitMessage(message.commit, Math.floor(tokensToBytes(tokenBudget) / 2));
   const notes = policyNotes(commit, changes.base, files.length);
 
   const evidence: Evidence = {
@@ -72,26 +146,26 @@ export async function buildEvidence(repo: Repository, sha: string, options: Evid
     directories: null,
     redactions: 0,
     notes,
-    tokenBudget: options.tokenBudget,
+    tokenBudget,
     estimatedTokens: 0,
   };
 
   let fixedTokens = estimateTokens(renderHeader(evidence.commit, [...notes, redactionNote(1)]));
   let listTokens = estimateTokens(renderFileSection({ ...evidence, files: files.map(withPlaceholderCounts) }));
-  if (fixedTokens + listTokens > options.tokenBudget) {
+  if (fixedTokens + listTokens > tokenBudget) {
     notes.push(`${files.length} files changed, too many to list within the budget, so they are grouped by directory.`);
     fixedTokens = estimateTokens(renderHeader(evidence.commit, [...notes, redactionNote(1)]));
     // With no groups, the section is only its heading line, which the groups must leave room for.
     evidence.directories = [];
     const headingBytes = Buffer.byteLength(renderFileSection(evidence));
     // Half of what is left, so the groups never crowd out the diffs.
-    const groupBytes = Math.floor(tokensToBytes(options.tokenBudget - fixedTokens) / 2) - headingBytes;
+    const groupBytes = Math.floor(tokensToBytes(tokenBudget - fixedTokens) / 2) - headingBytes;
     evidence.directories = groupByDirectory(files.map(withPlaceholderCounts), groupBytes);
     listTokens = estimateTokens(renderFileSection(evidence));
   }
 
-  const patchBudget = tokensToBytes(options.tokenBudget - fixedTokens - listTokens);
-  const { sections, identity } = await collectPatches(repo, commit, changes.base, files, patchBudget, describe);
+  const patchBudget = tokensToBytes(tokenBudget - fixedTokens - listTokens);
+  const { sections, identity } = await collectPatches(commit, changes.base, files, patchBudget, describe, source.patch, helpers.patchId);
   evidence.identity = identity ?? (await changeIdentity(repo, commit));
   settleCounts(files);
   if (evidence.directories) {
@@ -150,15 +224,15 @@ function structuralFlags(change: FileChange): FileFlag[] {
  * diff also feeds `git patch-id`, so the change's identity costs no second diff.
  */
 async function collectPatches(
-  repo: Repository,
   commit: CommitInfo,
   base: DiffBase,
   files: EvidenceFile[],
   budgetBytes: number,
   describe: (change: FileChange) => EvidenceFile,
+  patch: AsyncIterable<Buffer> | null,
+  patchIdSink: PatchIdSink,
 ): Promise<{ sections: Map<number, PatchSection>; identity?: ChangeIdentity }> {
-  const args = patchArgs(commit, base);
-  if (!args) {
+  if (!patch) {
     return { sections: new Map() };
   }
 
@@ -190,8 +264,8 @@ async function collectPatches(
     },
   });
 
-  const patchId = base.kind === 'combined' ? undefined : startPatchId(repo);
-  for await (const chunk of streamGit(objectContext(repo), args)) {
+  const patchId = base.kind === 'combined' ? undefined : patchIdSink;
+  for await (const chunk of patch) {
     stream.write(chunk);
     await patchId?.write(chunk);
   }

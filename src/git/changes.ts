@@ -124,7 +124,8 @@ export async function commitExists(repo: Repository, sha: string): Promise<boole
   }
 }
 
-function buildChanges(output: { raw: RawRecord[]; numstat: NumstatRecord[] }): FileChange[] {
+/** Pairs the `--raw` records of a two-way diff with their `--numstat` records, when listed. */
+export function buildChanges(output: { raw: RawRecord[]; numstat: NumstatRecord[] }): FileChange[] {
   // Both lists follow git's order, but pairing by paths keeps a missing record from shifting the rest.
   const counts = new Map<string, NumstatRecord[]>();
   for (const record of output.numstat) {

@@ -8,7 +8,7 @@ import { objectContext } from './repository.js';
 import type { CommitInfo, Person, Repository, Trailer } from './types.js';
 
 /** A full object id: 40 hex digits (SHA-1) or 64 (SHA-256). */
-const FULL_OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+export const FULL_OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /**
  * One commit's fields, separated by NUL. `%ad` and `%cd` print `<epoch> <offset>` under
@@ -16,8 +16,8 @@ const FULL_OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
  * value separated by 0x1F: a key cannot contain 0x1F and an unfolded value cannot
  * contain a newline, so the split is unambiguous.
  */
-const FIELDS = ['%H', '%P', '%an', '%ae', '%ad', '%aI', '%cn', '%ce', '%cd', '%cI', '%s', '%b', '%(trailers:only,unfold,key_value_separator=%x1f)'];
-const FORMAT = `format:${FIELDS.join('%x00')}`;
+export const COMMIT_FIELDS = ['%H', '%P', '%an', '%ae', '%ad', '%aI', '%cn', '%ce', '%cd', '%cI', '%s', '%b', '%(trailers:only,unfold,key_value_separator=%x1f)'];
+const COMMIT_FORMAT = `format:${COMMIT_FIELDS.join('%x00')}`;
 
 /** Reads one commit's metadata. `sha` must be a full commit id; see {@link readCommits}. */
 export async function readCommit(repo: Repository, sha: string): Promise<CommitInfo> {
@@ -53,7 +53,7 @@ export async function readCommits(repo: Repository, shas: readonly string[]): Pr
   try {
     output = await readGit(
       objectContext(repo),
-      ['log', '--no-walk=unsorted', '--stdin', '--no-use-mailmap', '--no-show-signature', '-z', '--date=raw', `--format=${FORMAT}`],
+      ['log', '--no-walk=unsorted', '--stdin', '--no-use-mailmap', '--no-show-signature', '-z', '--date=raw', `--format=${COMMIT_FORMAT}`],
       { input: `${unique.join('\n')}\n` },
     );
   } catch (error) {
@@ -92,30 +92,33 @@ function parseLog(text: string): CommitInfo[] {
   }
 
   const tokens = text.split('\0');
-  if (tokens.length % FIELDS.length !== 0) {
+  if (tokens.length % COMMIT_FIELDS.length !== 0) {
     throw new StepperError(
       'GIT_FAILED',
-      `git log printed ${tokens.length} fields, not a multiple of ${FIELDS.length}: a commit message may contain a NUL byte`,
+      `git log printed ${tokens.length} fields, not a multiple of ${COMMIT_FIELDS.length}: a commit message may contain a NUL byte`,
     );
   }
 
   const commits: CommitInfo[] = [];
-  for (let start = 0; start < tokens.length; start += FIELDS.length) {
-    // Indexes follow FIELDS.
-    const record = tokens.slice(start, start + FIELDS.length);
-    const field = (index: number): string => record[index] ?? '';
-
-    commits.push({
-      sha: field(0),
-      parents: field(1) === '' ? [] : field(1).split(' '),
-      author: parsePerson(field(2), field(3), field(4), field(5)),
-      committer: parsePerson(field(6), field(7), field(8), field(9)),
-      subject: field(10),
-      body: stripTrailingBlankLines(field(11)),
-      trailers: parseTrailers(field(12)),
-    });
+  for (let start = 0; start < tokens.length; start += COMMIT_FIELDS.length) {
+    commits.push(parseCommitFields(tokens.slice(start, start + COMMIT_FIELDS.length)));
   }
   return commits;
+}
+
+/** Builds a CommitInfo from the values of {@link COMMIT_FIELDS}, in their order. */
+export function parseCommitFields(record: readonly string[]): CommitInfo {
+  const field = (index: number): string => record[index] ?? '';
+
+  return {
+    sha: field(0),
+    parents: field(1) === '' ? [] : field(1).split(' '),
+    author: parsePerson(field(2), field(3), field(4), field(5)),
+    committer: parsePerson(field(6), field(7), field(8), field(9)),
+    subject: field(10),
+    body: stripTrailingBlankLines(field(11)),
+    trailers: parseTrailers(field(12)),
+  };
 }
 
 function parsePerson(name: string, email: string, raw: string, iso: string): Person {
@@ -147,7 +150,7 @@ function stripTrailingBlankLines(body: string): string {
  * Returns the commits listed in the repository's `shallow` file: the boundary of a
  * shallow clone, whose parents git does not show.
  */
-function readShallowCommits(repo: Repository): Set<string> {
+export function readShallowCommits(repo: Repository): Set<string> {
   let text: string;
   try {
     text = fs.readFileSync(path.join(repo.gitDir, 'shallow'), 'utf8');

@@ -1,7 +1,6 @@
 /**
  * Variables git reads to start an editor, a pager or a password prompt. Stepper's git
- * commands only read and never interact, so these are dropped. simple-git 4 also rejects
- * a command whose explicit environment contains any of them.
+ * commands only read and never interact, so these are dropped.
  */
 const INTERACTIVE_PROGRAM_VARIABLES = new Set(['EDITOR', 'VISUAL', 'PAGER', 'SSH_ASKPASS']);
 

@@ -20,6 +20,21 @@ export interface GitContext {
 /** Bytes of a command's error output kept for its GitError; the end is kept because git prints `fatal:` last. */
 const STDERR_LIMIT_BYTES = 16 * 1024;
 
+function contextArgs(context: GitContext, args: readonly string[]): string[] {
+  return context.gitDir === undefined ? [...args] : [`--git-dir=${context.gitDir}`, ...args];
+}
+
+/**
+ * Runs one git command with the environment from {@link gitEnvironment} and returns its
+ * standard output decoded as UTF-8. Any non-zero exit raises a GitError, including the
+ * quiet failures such as `rev-parse --verify --quiet`.
+ */
+export async function runGit(context: GitContext, args: readonly string[]): Promise<string> {
+  // child_process directly rather than simple-git 4.1, which waits 50 ms after a command
+  // that printed nothing (such as `git config --get-all` of an unset key) before it returns.
+  return (await readGit(context, args)).toString('utf8');
+}
+
 /**
  * Variables that simple-git 4 rejects in an explicit environment unless named in
  * `allowEnvironment`. PREFIX is one of them although git does not read it, and it is
@@ -30,17 +45,14 @@ const SIMPLE_GIT_ALLOWED_ENVIRONMENT = [
   'PREFIX',
 ];
 
-function contextArgs(context: GitContext, args: readonly string[]): string[] {
-  return context.gitDir === undefined ? [...args] : [`--git-dir=${context.gitDir}`, ...args];
-}
-
 /**
- * Runs one git command through simple-git, with the environment from
- * {@link gitEnvironment}, and returns its standard output decoded as UTF-8.
- * Any non-zero exit raises a GitError, including the quiet failures (such as
- * `rev-parse --verify --quiet`) that simple-git would otherwise return as output.
+ * Runs one git command through simple-git, with the environment from {@link gitEnvironment},
+ * and returns its standard output decoded as UTF-8. It serves the commands that name and list
+ * commits (rev-parse, rev-list), which always print. Any non-zero exit raises a GitError.
+ * NOTE: simple-git 4.1 waits 50 ms before it returns from a command that printed nothing,
+ * so commands that may print nothing, and the evidence path, use runGit instead.
  */
-export async function runGit(context: GitContext, args: readonly string[]): Promise<string> {
+export async function queryGit(context: GitContext, args: readonly string[]): Promise<string> {
   const fullArgs = contextArgs(context, args);
   let failure: { exitCode: number; stderr: string } | undefined;
 

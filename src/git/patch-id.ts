@@ -77,6 +77,8 @@ export interface PatchIdSink {
   write(chunk: Buffer): Promise<void>;
   /** Ends the input and returns the patch id, or '' for an empty diff. */
   end(): Promise<string>;
+  /** Ends the input when no diff will be written, ignoring the result. */
+  cancel(): void;
 }
 
 /** Starts `git patch-id --stable` reading from the caller. */
@@ -102,6 +104,9 @@ export function startPatchId(repo: Repository): PatchIdSink {
       stdin.end();
       await patchId.finished;
       return parsePatchIdOutput(Buffer.concat(chunks));
+    },
+    cancel() {
+      stdin.end();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { checkPositiveInteger, InvalidOptionError } from '../errors.js';
 import { AmbiguousRevisionError, GitError, UnknownRevisionError } from './errors.js';
-import { readGit, runGit } from './git.js';
+import { queryGit, readGit } from './git.js';
 import { objectContext, worktreeContext } from './repository.js';
 import type { Repository } from './types.js';
 
@@ -97,7 +97,7 @@ export async function resolveCommit(repo: Repository, revision: string): Promise
   // `^{commit}` suffix would become part of it. It always names a commit anyway.
   const peeled = revision.startsWith(':/') ? revision : `${revision}^{commit}`;
   try {
-    const output = await runGit(worktreeContext(repo), ['rev-parse', '--verify', '--end-of-options', peeled]);
+    const output = await queryGit(worktreeContext(repo), ['rev-parse', '--verify', '--end-of-options', peeled]);
     return output.trim();
   } catch (error) {
     if (!(error instanceof GitError) || error.exitCode === null) {
@@ -131,7 +131,7 @@ function parseSpec(spec: string): ParsedSpec {
 }
 
 async function listRange(repo: Repository, range: string, limitArgs: string[]): Promise<string[]> {
-  const output = await runGit(worktreeContext(repo), ['rev-list', '--topo-order', '--reverse', ...limitArgs, '--end-of-options', range, '--']);
+  const output = await queryGit(worktreeContext(repo), ['rev-list', '--topo-order', '--reverse', ...limitArgs, '--end-of-options', range, '--']);
   return splitLines(output);
 }
 
