@@ -77,6 +77,8 @@ export interface ReportProvenance {
   repository: string;
   /** The change's identity (`git patch-id --stable` where git gives one), with its source. */
   patchId: ChangeIdentity;
+  /** How a merge commit was diffed. */
+  mergePolicy: MergePolicy;
   model: string;
   /** Manifest digest of the model's weights, or undefined when /api/tags did not list the model. */
   modelDigest: string | undefined;
@@ -243,6 +245,7 @@ export async function generateReport(repo: Repository, sha: string, options: Gen
           commit: evidence.commit.sha,
           repository: evidence.repository,
           patchId: evidence.identity,
+          mergePolicy: evidence.mergePolicy,
           model: model.name,
           modelDigest: model.digest,
           serverVersion: model.serverVersion,
@@ -291,15 +294,23 @@ async function summarizeParts(
   options: GenerateReportOptions,
 ): Promise<{ summaries: PartSummary[]; parts: NonNullable<ReportProvenance['parts']> } | undefined> {
   const partBudget = session.context.evidenceTokenBudget;
-  const whole = await buildEvidence(repo, sha, { tokenBudget: partBudget * MAX_PARTS, mergePolicy: options.mergePolicy });
-  options.signal?.throwIfAborted();
 
-  // The final prompt must keep room for the summaries and a useful share of evidence.
-  if (partBudget - maxPartSummaryTokens(MAX_PARTS) < MIN_TOKEN_BUDGET) {
+  // The final prompt must keep room for the summaries and a useful share of evidence, so a
+  // small context gets fewer parts.
+  let maxParts = MAX_PARTS;
+  while (maxParts >= 2 && partBudget - maxPartSummaryTokens(maxParts) < MIN_TOKEN_BUDGET) {
+    maxParts -= 1;
+  }
+  if (maxParts < 2) {
     return undefined;
   }
 
-  const split = splitIntoParts(whole, partBudget, MAX_PARTS);
+  // NOTE: the commit's diff is read three times for a split report (the first evidence, this
+  // one and the final one); one read refitted to each budget would save two git passes.
+  const whole = await buildEvidence(repo, sha, { tokenBudget: partBudget * maxParts, mergePolicy: options.mergePolicy });
+  options.signal?.throwIfAborted();
+
+  const split = splitIntoParts(whole, partBudget, maxParts);
   if (split.length < 2) {
     return undefined;
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { InvalidOptionError, UnrecoverableError } from '../errors.js';
+import { UnrecoverableError } from '../errors.js';
 import { readCommit } from '../git/commit.js';
 import { NotARepositoryError, UnknownRevisionError } from '../git/errors.js';
 import { changeIdentity } from '../git/patch-id.js';
@@ -8,35 +8,14 @@ import { openRepository } from '../git/repository.js';
 import type { ChangeIdentity, CommitInfo, MergePolicy, Repository } from '../git/types.js';
 import type { OllamaClient } from '../ollama/client.js';
 import type { Queue } from '../queue/queue.js';
-import type { ClaimedJob, JobPriorityName, NewJob, Report as StoredReport } from '../queue/types.js';
+import type { ClaimedJob, Report as StoredReport } from '../queue/types.js';
 import type { Processor, ProcessorContext, ProcessorResult } from '../queue/worker.js';
 import { type GeneratedReport, generateReport, type GenerateReportOptions, type GitFacts, type ReportProvenance } from './generate.js';
+import { checkPayload, REPORT_JOB_KIND, type ReportJobPayload } from './job.js';
 import { PROMPT_VERSION } from './prompt.js';
 import { type Report, REPORT_SCHEMA_VERSION } from './schema.js';
 
-/** Job kind of report jobs in the queue. */
-export const REPORT_JOB_KIND = 'report';
-
-const MERGE_POLICIES: readonly MergePolicy[] = ['first-parent', 'skip', 'combined'];
-
-/** What a report job asks for, stored as the job's payload. */
-export interface ReportJobPayload {
-  /** The model name, as chooseModel returns it. */
-  model: string;
-  /** Generate a new report even when one with the same cache key exists. The old one stays until the new one is stored. */
-  force?: boolean;
-  /** @default 'first-parent' */
-  mergePolicy?: MergePolicy;
-}
-
-export interface ReportJobInput extends ReportJobPayload {
-  /** `gitDir` of the opened Repository: the real path of its common git directory. */
-  repository: string;
-  /** Full commit id. */
-  commitSha: string;
-  /** @default 'normal' */
-  priority?: JobPriorityName | number;
-}
+export { REPORT_JOB_KIND, reportJob, type ReportJobInput, type ReportJobPayload } from './job.js';
 
 /**
  * The queue content of a stored report. Reports keep the schema's own field names, and
@@ -51,23 +30,6 @@ export interface ReportContent {
 export interface StoredProvenance extends ReportProvenance {
   cacheKey: string;
   reusedFrom?: { reportId: string; commit: string };
-}
-
-/**
- * Builds the job that asks for `commitSha`'s report. One live job exists per commit and
- * model: a second request while the first waits or runs is deduplicated.
- */
-export function reportJob(input: ReportJobInput): NewJob {
-  const payload = checkPayload({ model: input.model, force: input.force, mergePolicy: input.mergePolicy });
-
-  return {
-    kind: REPORT_JOB_KIND,
-    repository: input.repository,
-    commitSha: input.commitSha,
-    dedupKey: `${REPORT_JOB_KIND}:${input.repository}:${input.commitSha}:${payload.model}`,
-    payload,
-    priority: input.priority,
-  };
 }
 
 /** The inputs a report's text depends on; reports made from equal inputs are interchangeable. */
@@ -156,6 +118,7 @@ export function createReportProcessor(options: ReportProcessorOptions): Processo
           tokens: progress.tokens,
           tokensPerSecond: progress.tokensPerSecond ?? null,
           elapsedMs: Math.round(progress.elapsedMs),
+          ...(progress.part ? { part: progress.part } : {}),
         }),
     });
 
@@ -197,33 +160,6 @@ function readPayload(job: ClaimedJob): ReportJobPayload {
   } catch (error) {
     throw new UnrecoverableError(`job ${job.id} has an invalid payload: ${(error as Error).message}`, { cause: error });
   }
-}
-
-function checkPayload(value: unknown): ReportJobPayload {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidOptionError('report job payload', 'an object with a model name', value);
-  }
-
-  const { model, force, mergePolicy } = value as Record<string, unknown>;
-  if (typeof model !== 'string' || model.trim() === '') {
-    throw new InvalidOptionError('model', 'a model name such as "qwen2.5-coder:7b"', model);
-  }
-  if (force !== undefined && typeof force !== 'boolean') {
-    throw new InvalidOptionError('force', 'true or false', force);
-  }
-  if (mergePolicy !== undefined && !MERGE_POLICIES.includes(mergePolicy as MergePolicy)) {
-    throw new InvalidOptionError('mergePolicy', MERGE_POLICIES.join(', '), mergePolicy);
-  }
-
-  const payload: ReportJobPayload = { model };
-  if (force === true) {
-    payload.force = true;
-  }
-  if (mergePolicy !== undefined) {
-    payload.mergePolicy = mergePolicy as MergePolicy;
-  }
-
-  return payload;
 }
 
 async function openJobRepository(job: ClaimedJob): Promise<Repository> {
