@@ -19,6 +19,8 @@ export type StepperErrorCode =
   | 'INVALID_OPTION'
   | 'SPOOL_FAILED'
   | 'REPORT_INVALID'
+  | 'REPORT_NOT_FOUND'
+  | 'HOOK_REFUSED'
   | 'GIT_NOT_FOUND'
   | 'GIT_FAILED'
   | 'NOT_A_REPOSITORY'
@@ -30,7 +32,8 @@ export type StepperErrorCode =
   | 'OLLAMA_SERVER_ERROR'
   | 'OLLAMA_STREAM_FAILED'
   | 'OLLAMA_TIMEOUT'
-  | 'OLLAMA_INVALID_REQUEST';
+  | 'OLLAMA_INVALID_REQUEST'
+  | 'DAEMON_FAILED';
 
 /** Base class of every error stepper raises on purpose. */
 export class StepperError extends Error {

@@ -72,3 +72,7 @@ export * from './report/index.js';
 // queue's row that stores it is StoredReport.
 export type { Report } from './report/schema.js';
 export type { Report as StoredReport } from './queue/types.js';
+export * from './daemon/index.js';
+export * from './api/index.js';
+export * from './hook/index.js';
+export { readGitConfig } from './config/git-config.js';

@@ -1,7 +1,8 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
 import { StepperError, type StepperErrorCode } from '../errors.js';
 import { VERSION } from '../version.js';
+import { CommandExit } from './exit.js';
 
 /** Exit status for usage errors (unknown options, bad arguments), as git and commander use it. */
 export const EXIT_USAGE = 2;
@@ -48,6 +49,33 @@ export function buildProgram(): Command {
       await runEvidence(revision, options);
     });
 
+  addReportCommands(program);
+  addStatusCommand(program);
+  addDaemonCommands(program);
+  addHookCommands(program);
+
+  program
+    .command('show')
+    .description('print the stored report of a commit: sections, changed files, coverage and provenance')
+    .argument('[revision]', 'the commit, as git rev-parse accepts it', 'HEAD')
+    .option('--format <format>', 'output format: text, markdown or json', undefined)
+    .option('--json', 'print the report as JSON (the same as --format json)')
+    .option('--model <name>', 'show the report this model wrote, not the newest of any model')
+    .action(async (revision: string, options: { format?: string; json?: boolean; model?: string }) => {
+      const { runShow } = await import('./commands/show.js');
+      await runShow(revision, options);
+    });
+
+  program
+    .command('watch')
+    .description('show the queue live: active jobs with progress and ETA, and recent results; ends when the queue is empty')
+    .option('--follow', 'keep watching after the queue is empty, until Ctrl-C')
+    .option('--json', 'print one JSON object per job event (the output when stdout is not a terminal)')
+    .action(async (options: { follow?: boolean; json?: boolean }) => {
+      const { runWatch } = await import('./commands/watch.js');
+      await runWatch(options);
+    });
+
   // Without a matching command, a word is an unknown command, which commander alone
   // would report as "too many arguments".
   program.argument('[command]').action((command: string | undefined) => {
@@ -61,6 +89,135 @@ export function buildProgram(): Command {
   return program;
 }
 
+function addReportCommands(program: Command): void {
+  program
+    .command('report')
+    .description('queue a report for each commit and return at once with the job ids; the daemon writes the reports')
+    .argument('[revisions...]', 'commits and ranges (A..B, A...B, A^!), as git accepts them', ['HEAD'])
+    .option('--wait', 'wait for the reports with a progress spinner, then print them; exit 1 if any job failed')
+    .option('--json', 'print JSON: one object per commit')
+    .option('--force', 'make new reports even where one exists; the old one stays until the new one is stored')
+    .option('--model <name>', 'Ollama model (default: STEPPER_MODEL, git config stepper.model, then qwen2.5-coder:7b)')
+    .option('--priority <level>', 'high, normal or low (default: high for single commits, low for ranges)')
+    .option('--since <date>', 'only commits committed after this date, as git log --since reads it')
+    .option('--until <date>', 'only commits committed before this date')
+    .option('--author <pattern>', 'only commits whose author matches this regular expression')
+    .option('--max-count <n>', 'at most this many commits of each range, newest first', parseInteger('--max-count'))
+    .option('-q, --quiet', 'print nothing but errors')
+    .action(async (revisions: string[], options: ReportCommandFlags) => {
+      const { runReport } = await import('./commands/report.js');
+      const status = await runReport(revisions, options);
+      if (status !== 0) {
+        throw new CommandExit(status);
+      }
+    });
+}
+
+function addStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('show the daemon, Ollama, job counts and the latest jobs; or one job in detail with its report')
+    .argument('[job-or-revision]', 'a job id, or a commit of the current repository')
+    .option('--json', 'print JSON')
+    .option('--all', 'list the jobs of every repository, not only the current one')
+    .option('--limit <n>', 'jobs listed at most', parseInteger('--limit'), 10)
+    .action(async (target: string | undefined, options: { json?: boolean; all?: boolean; limit: number }) => {
+      const { runStatus } = await import('./commands/status.js');
+      await runStatus(target, options);
+    });
+}
+
+interface ReportCommandFlags {
+  wait?: boolean;
+  json?: boolean;
+  force?: boolean;
+  model?: string;
+  priority?: string;
+  since?: string;
+  until?: string;
+  author?: string;
+  maxCount?: number;
+  quiet?: boolean;
+}
+
+function addDaemonCommands(program: Command): void {
+  const daemon = program
+    .command('daemon')
+    .description('manage the background process that writes reports; the first enqueue starts it');
+
+  daemon
+    .command('start')
+    .description('start the daemon in the background unless one runs, and print its pid')
+    .option('--json', 'print the status as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { runDaemonStart } = await import('./commands/daemon.js');
+      await runDaemonStart(options);
+    });
+
+  daemon
+    .command('stop')
+    .description('stop the daemon gracefully and wait until it has exited')
+    .option('--timeout <seconds>', 'how long to wait for the exit (default: the grace period plus 15 s)', parseInteger('--timeout'))
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { timeout?: number; json?: boolean }) => {
+      const { runDaemonStop } = await import('./commands/daemon.js');
+      await runDaemonStop(options);
+    });
+
+  daemon
+    .command('status')
+    .description("show the daemon's pid, uptime, version, concurrency, jobs done, current job and Ollama's state")
+    .option('--json', 'print the status as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { runDaemonStatus } = await import('./commands/daemon.js');
+      runDaemonStatus(options);
+    });
+
+  daemon
+    .command('run')
+    .description('run the daemon in the foreground, logging to stderr (for systemd, launchd or debugging)')
+    .option('--concurrency <jobs>', 'reports generated at once (default: STEPPER_DAEMON_CONCURRENCY or 1)', parseInteger('--concurrency'))
+    .option('--idle-timeout <seconds>', 'exit after this long without work (default: STEPPER_DAEMON_IDLE_MS or 600 s)', parseInteger('--idle-timeout'))
+    .addOption(new Option('--detached', 'log to daemon.log and exit quietly when another daemon runs').hideHelp())
+    .action(async (options: { concurrency?: number; idleTimeout?: number; detached?: boolean }) => {
+      const { runDaemonForeground } = await import('./commands/daemon.js');
+      await runDaemonForeground(options);
+    });
+}
+
+function addHookCommands(program: Command): void {
+  const hook = program
+    .command('hook')
+    .description("manage the git hooks that queue a report for each commit (post-commit and post-rewrite)");
+
+  hook
+    .command('install')
+    .description("add stepper's block to the post-commit and post-rewrite hooks of this repository, creating them if missing")
+    .option('--json', 'print what changed as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { runHookInstall } = await import('./commands/hook.js');
+      await runHookInstall(options);
+    });
+
+  hook
+    .command('uninstall')
+    .description("remove stepper's block from the hooks, leaving the rest of each hook as it was")
+    .option('--json', 'print what changed as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { runHookUninstall } = await import('./commands/hook.js');
+      await runHookUninstall(options);
+    });
+
+  hook
+    .command('status')
+    .description('show whether the hooks are installed and current, whether the node and stepper paths they run still exist, and recent hook failures')
+    .option('--json', 'print the status as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { runHookStatus } = await import('./commands/hook.js');
+      await runHookStatus(options);
+    });
+}
+
 /**
  * Runs the command line and returns the exit status: 0 on success, 1 for a runtime
  * failure, 2 for a usage error. This is the only place that turns errors into output.
@@ -72,6 +229,10 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     await program.parseAsync([...argv]);
     return 0;
   } catch (error) {
+    if (error instanceof CommandExit) {
+      return error.status;
+    }
+
     if (error instanceof CommanderError) {
       // commander has printed help, the version or its own error message already.
       return error.exitCode === 0 ? 0 : EXIT_USAGE;

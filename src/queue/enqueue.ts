@@ -19,10 +19,15 @@ export interface EnqueueOptions {
   busyTimeoutMs?: number;
   /** Opens the queue; tests pass one that limits the database size. @default openQueue */
   open?: (options: OpenQueueOptions) => Queue;
+  /**
+   * Finds a stored report that already answers `job`. A job it returns a report id for is
+   * added as completed with that report, and its result has `cached: true`.
+   */
+  reuse?: (queue: Queue, job: NewJob) => string | undefined;
 }
 
 export type EnqueueResult =
-  | { spooled: false; job: Job; deduplicated: boolean }
+  | { spooled: false; job: Job; deduplicated: boolean; cached: boolean }
   | {
       spooled: true;
       /** The id the job keeps once the spool is ingested, unless a live duplicate absorbs it. */
@@ -66,8 +71,9 @@ export function enqueueJobs(inputs: readonly NewJob[], options: EnqueueOptions =
     for (const job of jobs) {
       if (queue && !failure) {
         try {
-          const { job: stored, deduplicated } = queue.add(job);
-          results.push({ spooled: false, job: stored, deduplicated });
+          const reportId = options.reuse?.(queue, job);
+          const { job: stored, deduplicated } = reportId === undefined ? queue.add(job) : queue.addCompleted(job, reportId);
+          results.push({ spooled: false, job: stored, deduplicated, cached: reportId !== undefined && !deduplicated });
           continue;
         } catch (error) {
           failure = asDatabaseFailure(error);

@@ -155,6 +155,39 @@ export class Queue {
     });
   }
 
+  /**
+   * Adds a job that is completed at once with the stored report `reportId`, for a request
+   * whose report exists already. A live job with the same dedup key is returned instead,
+   * with `deduplicated: true`, because it will produce the report itself.
+   *
+   * @throws InvalidOptionError when `reportId` names no stored report
+   */
+  addCompleted(input: NewJob, reportId: string): AddResult {
+    const now = this.#now();
+    const job = normalizeNewJob(input, this.options.maxAttempts, now);
+
+    return this.#store.write(() => {
+      const existing = findJobRow(this.#store, job.id) ?? findLiveDuplicate(this.#store, job.dedupKey);
+      if (existing) {
+        return { job: toJob(existing), deduplicated: true };
+      }
+
+      if (!this.#store.statement('SELECT 1 FROM reports WHERE id = ?').get(reportId)) {
+        throw new InvalidOptionError('reportId', 'the id of a stored report', reportId);
+      }
+
+      const inserted = this.#store.statement(`
+        INSERT INTO jobs (id, kind, repository, commit_sha, dedup_key, payload, priority, state, run_at,
+                          max_attempts, result_id, created_at, finished_at, updated_at)
+        VALUES (@id, @kind, @repository, @commitSha, @dedupKey, @payload, @priority, 'completed', @runAt,
+                @maxAttempts, @reportId, @now, @now, @now)
+        RETURNING *`).get({ ...job, reportId, now }) as JobRow;
+      this.#store.event(inserted.id, 'added', { state: 'completed', priority: inserted.priority, cached: true }, now);
+      this.#store.event(inserted.id, 'completed', { attempt: 0, resultId: reportId, cached: true }, now);
+      return { job: toJob(inserted), deduplicated: false };
+    });
+  }
+
   getJob(id: string): Job | undefined {
     return readJob(this.#store, id);
   }

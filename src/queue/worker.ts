@@ -49,7 +49,7 @@ export interface WorkerOptions {
   recoverAllOnStart?: boolean;
   /** Folder whose spool is ingested. @default the folder of the queue's database */
   dataDir?: string;
-  /** Called before each claim; its result filters which jobs may be claimed. @default no filter */
+  /** Function called before each claim, whose result filters which jobs may be claimed. @default no filter */
   claimOptions?: () => ClaimOptions;
 }
 
@@ -163,8 +163,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * Stops claiming new jobs; running jobs go on, and the stall check, spool ingest and
-   * retention keep running. For a resource that is away, such as Ollama.
+   * Stops claiming new jobs, for example while Ollama is away. Running jobs go on, and the
+   * stall check, spool ingest and retention keep running.
    */
   pause(): void {
     this.#paused = true;

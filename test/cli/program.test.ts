@@ -44,8 +44,8 @@ describe('stepper program', () => {
     expect(result.stdout).toBe('');
   });
 
-  // The README names commands that later stages add, so newcomers type them.
-  it.each(['report', 'status'])('rejects the unknown command %s with exit 2', async (word) => {
+  // Words close to real commands, which a newcomer may type.
+  it.each(['diary', 'reports'])('rejects the unknown command %s with exit 2', async (word) => {
     const result = await stepper([word]);
 
     expect(result.code).toBe(2);

@@ -1,0 +1,271 @@
+// CLI benchmark: what stepper's commands and git hook cost beside a baseline measured in the
+// same run, as ratios of medians.
+// Usage: node bench/cli/run.mjs [--commits 25] [--runs 15] [--jobs 100000] [--range 1000] [--only NAME,...]
+// Needs a current build (npm run build). Prints a markdown table and writes
+// bench/results/cli-<timestamp>.json. NAME is one of commit, report, status, range.
+//
+// 1. commit: `git commit` in a repository of 300 files with stepper's hook against a clone
+//    without it, output captured through a pipe, the two alternating commit by commit.
+// 2. report: `stepper report HEAD` with a running daemon against `node -e 0`.
+// 3. status: `stepper status` with --jobs jobs in the database against `stepper --version`.
+// 4. range: `stepper report A..B` of --range commits (a fresh data directory each run, so
+//    every job is inserted) against `git log -p A..B`.
+// Ollama is the fake server from test/fake-ollama, answering at once, so the daemon's work
+// stays small; it still runs, as it would for a user.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { openQueue } from '../../dist/queue/queue.js';
+import { startFakeOllama } from '../../test/fake-ollama/server.mjs';
+import { isolatedGitEnvironment } from '../evidence/generate.mjs';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(benchDir, '..', '..');
+const BIN = path.join(root, 'bin', 'stepper.js');
+const resultsDir = path.join(benchDir, '..', 'results');
+
+const { values: flags } = parseArgs({
+  options: {
+    commits: { type: 'string', default: '25' },
+    runs: { type: 'string', default: '15' },
+    jobs: { type: 'string', default: '100000' },
+    range: { type: 'string', default: '1000' },
+    only: { type: 'string', default: 'commit,report,status,range' },
+  },
+});
+
+function readCount(name, minimum) {
+  const value = Number(flags[name]);
+  if (!Number.isSafeInteger(value) || value < minimum) {
+    console.error(`invalid --${name} ${JSON.stringify(flags[name])}: expected an integer >= ${minimum}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const commits = readCount('commits', 3);
+const runs = readCount('runs', 3);
+const jobCount = readCount('jobs', 1);
+const rangeSize = readCount('range', 2);
+const only = new Set(flags.only.split(','));
+for (const name of only) {
+  if (!['commit', 'report', 'status', 'range'].includes(name)) {
+    console.error(`invalid --only ${JSON.stringify(name)}: expected commit, report, status or range`);
+    process.exit(2);
+  }
+}
+
+const workDir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'stepper-bench-cli-')));
+const dataDirs = [];
+process.on('exit', () => {
+  for (const dataDir of dataDirs) {
+    spawnSync(process.execPath, [BIN, 'daemon', 'stop'], { env: { ...baseEnv, STEPPER_HOME: dataDir }, stdio: 'ignore' });
+  }
+  fs.rmSync(workDir, { recursive: true, force: true });
+});
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
+
+const fake = await startFakeOllama();
+const baseEnv = {
+  ...isolatedGitEnvironment({ HOME: workDir, XDG_CONFIG_HOME: workDir }),
+  OLLAMA_HOST: fake.url,
+  NO_COLOR: '1',
+  GIT_AUTHOR_NAME: 'Bench Author',
+  GIT_AUTHOR_EMAIL: 'bench@example.invalid',
+  GIT_COMMITTER_NAME: 'Bench Author',
+  GIT_COMMITTER_EMAIL: 'bench@example.invalid',
+};
+
+function newDataDir(name) {
+  const dataDir = path.join(workDir, `state-${name}-${dataDirs.length}`);
+  dataDirs.push(dataDir);
+  return dataDir;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function summarize(values) {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values), samples: values.length };
+}
+
+/** Runs a command with stdout and stderr as pipes read to the end, as `out=$(...)` does, and returns its wall time in ms. */
+function timed(command, args, options) {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stdout.resume();
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const elapsed = performance.now() - start;
+      if (code !== 0) {
+        reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr.slice(-500)}`));
+        return;
+      }
+      resolve(elapsed);
+    });
+  });
+}
+
+/** Measures two sides `samples` times, alternating which goes first. */
+async function alternate(samples, sides) {
+  const names = Object.keys(sides);
+  const times = Object.fromEntries(names.map((name) => [name, []]));
+  for (let sample = 0; sample < samples; sample++) {
+    const order = sample % 2 === 0 ? names : [...names].reverse();
+    for (const name of order) {
+      times[name].push(await sides[name](sample));
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, summarize(times[name])]));
+}
+
+function git(cwd, args, env = baseEnv) {
+  return execFileSync('git', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 512 * 1024 * 1024 }).toString();
+}
+
+/** Writes a repository of `files` source files and one commit, then returns its folder. */
+function makeRepository(name, files) {
+  const dir = path.join(workDir, name);
+  fs.mkdirSync(dir, { recursive: true });
+  git(dir, ['init', '-q', '-b', 'main']);
+  for (let index = 0; index < files; index++) {
+    const file = path.join(dir, 'src', `dir${index % 20}`, `module${index}.ts`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `export const value${index} = ${index};\n`.repeat(40));
+  }
+  git(dir, ['add', '-A']);
+  git(dir, ['commit', '-q', '-m', 'Initial files']);
+  return dir;
+}
+
+/** Adds `count` commits with git fast-import, each changing one file, and returns the repository. */
+function makeHistory(name, count) {
+  const dir = path.join(workDir, name);
+  fs.mkdirSync(dir, { recursive: true });
+  git(dir, ['init', '-q', '-b', 'main']);
+  const lines = [];
+  for (let index = 0; index < count; index++) {
+    const content = `export const step = ${index};\n`.repeat(20 + (index % 7));
+    const message = `Change step ${index}\n`;
+    lines.push('commit refs/heads/main', `committer Bench Author <bench@example.invalid> ${1767225600 + index * 60} +0000`);
+    lines.push(`data ${Buffer.byteLength(message)}`, message);
+    lines.push(`M 100644 inline src/file${index % 50}.ts`, `data ${Buffer.byteLength(content)}`, content);
+  }
+  execFileSync('git', ['fast-import', '--quiet'], { cwd: dir, env: baseEnv, input: `${lines.join('\n')}\n` });
+  git(dir, ['reset', '-q', '--hard', 'main']);
+  return dir;
+}
+
+const results = {};
+const stepperEnv = (dataDir) => ({ ...baseEnv, STEPPER_HOME: dataDir });
+
+// ---------- 1. git commit with the hook ----------
+
+if (only.has('commit')) {
+  const withHook = makeRepository('with-hook', 300);
+  const withoutHook = path.join(workDir, 'without-hook');
+  git(workDir, ['clone', '-q', withHook, withoutHook]);
+  const dataDir = newDataDir('commit');
+  execFileSync(process.execPath, [BIN, 'hook', 'install'], { cwd: withHook, env: stepperEnv(dataDir), stdio: 'ignore' });
+
+  const commitIn = (dir) => async (sample) => {
+    fs.appendFileSync(path.join(dir, 'src', 'dir3', 'module3.ts'), `export const extra${sample} = ${sample};\n`);
+    git(dir, ['add', '-A'], stepperEnv(dataDir));
+    return timed('git', ['commit', '-q', '-m', `Change ${sample}`], { cwd: dir, env: stepperEnv(dataDir) });
+  };
+  results.commit = await alternate(commits, { hook: commitIn(withHook), noHook: commitIn(withoutHook) });
+}
+
+// ---------- 2. stepper report HEAD with a running daemon ----------
+
+if (only.has('report')) {
+  const repo = makeRepository('report', 20);
+  const dataDir = newDataDir('report');
+  execFileSync(process.execPath, [BIN, 'daemon', 'start'], { cwd: repo, env: stepperEnv(dataDir), stdio: ['ignore', 'ignore', 'inherit'] });
+  // The first report is generated; the measured ones find it stored and complete at once.
+  execFileSync(process.execPath, [BIN, 'report', '--wait', '-q'], { cwd: repo, env: stepperEnv(dataDir), stdio: 'ignore' });
+
+  results.report = await alternate(runs, {
+    stepper: () => timed(process.execPath, [BIN, 'report', 'HEAD'], { cwd: repo, env: stepperEnv(dataDir) }),
+    node: () => timed(process.execPath, ['-e', '0'], { cwd: repo, env: stepperEnv(dataDir) }),
+  });
+}
+
+// ---------- 3. stepper status with many jobs ----------
+
+if (only.has('status')) {
+  const repo = makeRepository('status', 5);
+  const dataDir = newDataDir('status');
+  const head = git(repo, ['rev-parse', 'HEAD']).trim();
+  const gitDir = fs.realpathSync(path.join(repo, '.git'));
+  const queue = openQueue({ dataDir });
+  queue.database.transaction(() => {
+    for (let index = 0; index < jobCount; index++) {
+      // Most jobs are other commits; a few are this repository's, so status lists them.
+      const commitSha = index % 1000 === 0 ? head : index.toString(16).padStart(40, '0');
+      queue.add({ kind: 'report', repository: index % 1000 === 0 ? gitDir : `/repos/r${index % 97}/.git`, commitSha, dedupKey: `k${index}`, payload: { model: 'm', subject: `Commit ${index}` } });
+    }
+  })();
+  queue.close();
+
+  results.status = await alternate(runs, {
+    stepper: () => timed(process.execPath, [BIN, 'status'], { cwd: repo, env: stepperEnv(dataDir) }),
+    version: () => timed(process.execPath, [BIN, '--version'], { cwd: repo, env: stepperEnv(dataDir) }),
+  });
+}
+
+// ---------- 4. stepper report on a long range ----------
+
+if (only.has('range')) {
+  const repo = makeHistory('range', rangeSize + 1);
+  const range = 'main~' + rangeSize + '..main';
+  results.range = await alternate(Math.max(3, Math.ceil(runs / 3)), {
+    stepper: () => timed(process.execPath, [BIN, 'report', range], { cwd: repo, env: stepperEnv(newDataDir('range')) }),
+    gitLog: () => timed('git', ['log', '-p', range], { cwd: repo, env: baseEnv }),
+  });
+}
+
+await fake.close();
+
+// ---------- report ----------
+
+const rows = [];
+const ratio = (a, b) => (a.median / b.median).toFixed(2);
+if (results.commit) {
+  rows.push([`git commit, hook vs none (${commits} commits each)`, results.commit.hook, results.commit.noHook, ratio(results.commit.hook, results.commit.noHook), '1.10']);
+}
+if (results.report) {
+  rows.push([`stepper report HEAD vs node -e 0 (${runs} runs)`, results.report.stepper, results.report.node, ratio(results.report.stepper, results.report.node), '1.5']);
+}
+if (results.status) {
+  rows.push([`stepper status, ${jobCount} jobs, vs stepper --version (${runs} runs)`, results.status.stepper, results.status.version, ratio(results.status.stepper, results.status.version), '1.2']);
+}
+if (results.range) {
+  rows.push([`stepper report of ${rangeSize} commits vs git log -p`, results.range.stepper, results.range.gitLog, ratio(results.range.stepper, results.range.gitLog), '1.5']);
+}
+
+const cell = (summary) => `${summary.median.toFixed(1)} (${summary.min.toFixed(1)}–${summary.max.toFixed(1)})`;
+console.log('| measurement | stepper ms | baseline ms | ratio | goal |');
+console.log('| --- | ---: | ---: | ---: | ---: |');
+for (const [name, stepper, baseline, value, goal] of rows) {
+  console.log(`| ${name} | ${cell(stepper)} | ${cell(baseline)} | ${value}x | ${goal}x |`);
+}
+
+fs.mkdirSync(resultsDir, { recursive: true });
+const file = path.join(resultsDir, `cli-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+fs.writeFileSync(file, `${JSON.stringify({ machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, flags, results }, null, 2)}\n`);
+console.log(`\nwrote ${path.relative(root, file)}`);

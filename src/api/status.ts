@@ -1,0 +1,232 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { readGitConfig } from '../config/git-config.js';
+import { readDaemonStatus } from '../daemon/start.js';
+import { checkPositiveInteger, JobNotFoundError } from '../errors.js';
+import { readCommits } from '../git/commit.js';
+import { NotARepositoryError } from '../git/errors.js';
+import { openRepository } from '../git/repository.js';
+import { resolveCommit } from '../git/revisions.js';
+import type { Repository } from '../git/types.js';
+import { createOllamaClient } from '../ollama/client.js';
+import { describeOllamaHost } from '../ollama/host.js';
+import { chooseModel } from '../ollama/model.js';
+import { openQueue, type Queue } from '../queue/queue.js';
+import { JOB_PRIORITY, type Job, type JobState } from '../queue/types.js';
+import type { ReportContent } from '../report/processor.js';
+import { DATABASE_FILE, resolveDataDir } from '../store/data-dir.js';
+
+export interface StatusOptions {
+  /** A folder of the repository whose jobs are listed. @default process.cwd() */
+  cwd?: string;
+  /** List the jobs of every repository, not only the current one. @default false */
+  all?: boolean;
+  /** Jobs listed at most. @default 10 */
+  limit?: number;
+  /** @default resolveDataDir() */
+  dataDir?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Time the Ollama probe may take, in milliseconds. @default 1500 */
+  probeTimeoutMs?: number;
+}
+
+/** A job as status shows it; keys are part of the JSON contract. */
+export interface JobStatus {
+  id: string;
+  repo: string;
+  sha: string;
+  /** The commit's subject, or null when its repository or commit cannot be read any more. */
+  subject: string | null;
+  state: JobState;
+  priority: 'high' | 'normal' | 'low' | number;
+  attempts: number;
+  maxAttempts: number;
+  progress: unknown;
+  error: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface QueueStatus {
+  daemon: { state: 'running' | 'stopped'; pid: number | null; startedAt: number | null; version: string | null; currentJobId: string | null };
+  ollama: { host: string; reachable: boolean; model: string; detail: string | null };
+  counts: Record<JobState, number>;
+  /** Age of the job that has waited longest, or null when none waits. */
+  oldestWaitingAgeMs: number | null;
+  jobs: JobStatus[];
+}
+
+export interface JobDetail extends JobStatus {
+  /** The report of a completed job: `{ report, facts }` as stored. */
+  report?: ReportContent;
+}
+
+// Job ids are UUIDs; anything else is read as a revision.
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const EMPTY_COUNTS: Record<JobState, number> = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0 };
+
+/**
+ * Reads the daemon's state, probes Ollama, counts jobs per state and lists the latest
+ * jobs of the current repository (or of all with `all`). Nothing is started or written:
+ * the database is opened read-only, and a missing one means an empty queue.
+ */
+export async function getQueueStatus(options: StatusOptions = {}): Promise<QueueStatus> {
+  const dataDir = options.dataDir ?? resolveDataDir(options.env);
+  const limit = checkPositiveInteger('--limit', options.limit ?? 10);
+  const repo = await openCurrentRepository(options.cwd, options.all === true);
+  const daemon = readDaemonStatus({ dataDir, env: options.env });
+  const model = chooseModel({ env: options.env, gitConfig: repo ? await readGitConfig(repo, 'stepper.model') : undefined });
+  const ollama = await probeOllama(options.env, options.probeTimeoutMs ?? 1500);
+
+  const row = daemon.running ? daemon.row : undefined;
+  const status: QueueStatus = {
+    daemon: {
+      state: daemon.running ? 'running' : 'stopped',
+      pid: row?.pid ?? null,
+      startedAt: row?.startedAt ?? null,
+      version: row?.version ?? null,
+      currentJobId: row?.currentJobId ?? null,
+    },
+    ollama: { ...ollama, model: model.name },
+    counts: { ...EMPTY_COUNTS },
+    oldestWaitingAgeMs: null,
+    jobs: [],
+  };
+
+  const queue = openExisting(dataDir);
+  if (!queue) {
+    return status;
+  }
+
+  try {
+    status.counts = queue.getCounts();
+    const oldest = queue.getOldestWaiting();
+    status.oldestWaitingAgeMs = oldest ? Math.max(0, Date.now() - oldest.createdAt) : null;
+    const jobs = queue.getJobs({ limit, repository: repo && !options.all ? repo.gitDir : undefined });
+    status.jobs = await describeJobs(jobs);
+  } finally {
+    queue.close();
+  }
+
+  return status;
+}
+
+/**
+ * Reads one job's detail, with its report when completed. `target` is a job id, or a
+ * revision of the current repository whose newest job is shown.
+ *
+ * @throws JobNotFoundError when no job matches
+ */
+export async function getJobStatus(target: string, options: Pick<StatusOptions, 'cwd' | 'dataDir' | 'env'> = {}): Promise<JobDetail> {
+  const dataDir = options.dataDir ?? resolveDataDir(options.env);
+  const queue = openExisting(dataDir);
+  if (!queue) {
+    throw new JobNotFoundError(target);
+  }
+
+  try {
+    const job = JOB_ID.test(target) ? queue.getJob(target) : await findJobByRevision(queue, target, options.cwd);
+    if (!job) {
+      throw new JobNotFoundError(target);
+    }
+
+    const [detail] = (await describeJobs([job])) as [JobDetail];
+    if (job.state === 'completed' && job.resultId !== null) {
+      const report = queue.getReport(job.resultId);
+      if (report) {
+        detail.report = report.content as ReportContent;
+      }
+    }
+
+    return detail;
+  } finally {
+    queue.close();
+  }
+}
+
+async function findJobByRevision(queue: Queue, revision: string, cwd: string | undefined): Promise<Job | undefined> {
+  const repo = await openRepository(cwd ?? process.cwd());
+  const sha = await resolveCommit(repo, revision);
+  return queue.getJobs({ repository: repo.gitDir, commitSha: sha, limit: 1 })[0];
+}
+
+function openExisting(dataDir: string): Queue | undefined {
+  if (!fs.existsSync(path.join(dataDir, DATABASE_FILE))) {
+    return undefined;
+  }
+
+  return openQueue({ dataDir, readonly: true });
+}
+
+async function openCurrentRepository(cwd: string | undefined, optional: boolean): Promise<Repository | undefined> {
+  try {
+    return await openRepository(cwd ?? process.cwd());
+  } catch (error) {
+    if (optional && error instanceof NotARepositoryError) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** Asks Ollama for its version within `timeoutMs`; any failure counts as not reachable, with the reason. */
+async function probeOllama(env: NodeJS.ProcessEnv | undefined, timeoutMs: number): Promise<{ host: string; reachable: boolean; detail: string | null }> {
+  const client = createOllamaClient({ env, timeouts: { requestTimeoutMs: timeoutMs } });
+  const host = describeOllamaHost(client.host);
+  try {
+    await client.request((api) => api.version());
+    return { host, reachable: true, detail: null };
+  } catch (error) {
+    return { host, reachable: false, detail: (error as Error).message };
+  }
+}
+
+/** Converts jobs to their status shape, reading subjects with one git call per repository. */
+async function describeJobs(jobs: readonly Job[]): Promise<JobStatus[]> {
+  const subjects = new Map<string, string>();
+  const byRepository = new Map<string, string[]>();
+  for (const job of jobs) {
+    const payloadSubject = (job.payload as { subject?: unknown } | null)?.subject;
+    if (typeof payloadSubject === 'string') {
+      subjects.set(job.id, payloadSubject);
+    } else {
+      byRepository.set(job.repository, [...(byRepository.get(job.repository) ?? []), job.commitSha]);
+    }
+  }
+
+  const bySha = new Map<string, string>();
+  for (const [repository, shas] of byRepository) {
+    try {
+      const repo = await openRepository(repository);
+      for (const commit of await readCommits(repo, [...new Set(shas)])) {
+        bySha.set(`${repository}\0${commit.sha}`, commit.subject);
+      }
+    } catch {
+      // A repository that moved or a commit that was garbage-collected leaves the subject unknown.
+    }
+  }
+
+  return jobs.map((job) => ({
+    id: job.id,
+    repo: job.repository,
+    sha: job.commitSha,
+    subject: subjects.get(job.id) ?? bySha.get(`${job.repository}\0${job.commitSha}`) ?? null,
+    state: job.state,
+    priority: priorityName(job.priority),
+    attempts: job.attemptsMade,
+    maxAttempts: job.maxAttempts,
+    progress: job.progress,
+    error: job.lastError,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+  }));
+}
+
+function priorityName(priority: number): JobStatus['priority'] {
+  const entry = Object.entries(JOB_PRIORITY).find(([, value]) => value === priority);
+  return entry ? (entry[0] as keyof typeof JOB_PRIORITY) : priority;
+}

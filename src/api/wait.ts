@@ -1,0 +1,100 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { checkPositiveInteger, JobNotFoundError } from '../errors.js';
+import { type HeldModel, heldModelsOf, readDaemonRow } from '../daemon/state.js';
+import { openQueue, type Queue } from '../queue/queue.js';
+import { FINISHED_STATES, type Job, type Report } from '../queue/types.js';
+import { countSpooled } from '../queue/spool.js';
+import { resolveDataDir } from '../store/data-dir.js';
+
+export interface WaitOptions {
+  /** @default resolveDataDir() */
+  dataDir?: string;
+  /** Time between two looks at the database, in milliseconds. @default 250 */
+  pollIntervalMs?: number;
+  /** Called after each look with the jobs found, in the order of the ids. */
+  onPoll?: (jobs: ReadonlyArray<Job | undefined>) => void;
+  /** Stops the wait; waitForJobs then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface FinishedJob {
+  job: Job;
+  /** The stored report of a completed job. */
+  report: Report | undefined;
+  /**
+   * Set for a job that still waits because the daemon holds its model, which Ollama does not
+   * have: it runs once the model is pulled, and waiting longer would not change that.
+   */
+  held?: HeldModel;
+}
+
+/**
+ * Waits until every job of `jobIds` is completed, failed or cancelled, and returns them with
+ * their reports, in the order of the ids. A job still in the spool (not yet in the database)
+ * is waited for too. It reads the database only when another connection wrote to it.
+ */
+export async function waitForJobs(jobIds: readonly string[], options: WaitOptions = {}): Promise<FinishedJob[]> {
+  const pollIntervalMs = checkPositiveInteger('pollIntervalMs', options.pollIntervalMs ?? 250);
+  const dataDir = options.dataDir ?? resolveDataDir();
+  const queue = openQueue({ dataDir });
+
+  try {
+    let seenVersion: number | undefined;
+    for (;;) {
+      options.signal?.throwIfAborted();
+
+      const version = queue.dataVersion();
+      if (version !== seenVersion) {
+        seenVersion = version;
+        const jobs = jobIds.map((id) => queue.getJob(id));
+        options.onPoll?.(jobs);
+
+        const held = heldModels(queue);
+        if (jobs.every((job) => job !== undefined && (FINISHED_STATES.includes(job.state) || heldModelOf(job, held)))) {
+          return jobs.map((job) => finished(queue, job as Job, held));
+        }
+
+        // A spooled job appears once the daemon ingests it; an empty spool with a missing
+        // job means the id is unknown, which waiting would not fix.
+        // The jobs are read again after the spool is counted, because the daemon may have
+        // moved one from the spool to the database in between.
+        if (jobs.some((job) => job === undefined) && countSpooled(dataDir) === 0) {
+          const missing = jobIds.find((id) => queue.getJob(id) === undefined);
+          if (missing !== undefined) {
+            throw new JobNotFoundError(missing);
+          }
+        }
+      }
+
+      await sleep(pollIntervalMs, undefined, { signal: options.signal });
+    }
+  } finally {
+    queue.close();
+  }
+}
+
+function finished(queue: Queue, job: Job, held: readonly HeldModel[]): FinishedJob {
+  const result: FinishedJob = { job, report: job.resultId === null ? undefined : queue.getReport(job.resultId) };
+  const model = heldModelOf(job, held);
+  if (model) {
+    result.held = model;
+  }
+
+  return result;
+}
+
+/** Models a running daemon holds; none when no daemon runs, because the next one tries them again. */
+function heldModels(queue: Queue): HeldModel[] {
+  const row = readDaemonRow(queue.database);
+  return row && row.state === 'running' ? heldModelsOf(row) : [];
+}
+
+function heldModelOf(job: Job, held: readonly HeldModel[]): HeldModel | undefined {
+  if (job.state !== 'waiting' && job.state !== 'delayed') {
+    return undefined;
+  }
+
+  const model = (job.payload as { model?: unknown } | null)?.model;
+  return held.find((entry) => entry.model === model);
+}

@@ -1,0 +1,166 @@
+import path from 'node:path';
+
+import { InvalidOptionError, StepperError } from '../../errors.js';
+import { CRASH_LOG_FILE, resolveDaemonSettings } from '../../daemon/config.js';
+import { runDaemon } from '../../daemon/daemon.js';
+import { type DaemonStatus, ensureDaemon, readDaemonStatus, stopDaemon, waitForDaemon } from '../../daemon/start.js';
+
+/** How long `stepper daemon start` waits for the new daemon to report `running`, in milliseconds. */
+const START_TIMEOUT_MS = 15_000;
+
+/** Extra time `stop` waits beyond the daemon's grace period, for recovery writes and exit, in milliseconds. */
+const STOP_MARGIN_MS = 15_000;
+
+/** Starts the daemon in the background unless one runs, and prints its pid once it runs. */
+export async function runDaemonStart(options: { json?: boolean }): Promise<void> {
+  const before = readDaemonStatus();
+  const wasRunning = before.running && before.row?.state === 'running';
+  if (!wasRunning) {
+    ensureDaemon();
+  }
+
+  const status = await waitForDaemon({ timeoutMs: START_TIMEOUT_MS });
+  if (!status.running) {
+    throw new StepperError(
+      'DAEMON_FAILED',
+      `the daemon did not start within ${START_TIMEOUT_MS / 1000} s: see ${status.logFile} and ${path.join(status.dataDir, CRASH_LOG_FILE)}`,
+    );
+  }
+
+  if (options.json) {
+    printJson({ started: !wasRunning, ...statusJson(status) });
+    return;
+  }
+
+  process.stdout.write(`daemon ${wasRunning ? 'already running' : 'started'} (pid ${status.row?.pid ?? 'unknown'})\n`);
+}
+
+/** Stops the daemon with SIGTERM and waits until it has exited. */
+export async function runDaemonStop(options: { timeout?: number; json?: boolean }): Promise<void> {
+  const timeoutMs = options.timeout === undefined ? resolveDaemonSettings().graceMs + STOP_MARGIN_MS : options.timeout * 1000;
+  const result = await stopDaemon({ timeoutMs });
+
+  if (options.json) {
+    printJson(result);
+  } else if (!result.wasRunning) {
+    process.stdout.write('daemon not running\n');
+  } else if (result.stopped) {
+    process.stdout.write(`daemon stopped (pid ${result.pid ?? 'unknown'})\n`);
+  }
+
+  if (result.wasRunning && !result.stopped) {
+    throw new StepperError(
+      'DAEMON_FAILED',
+      `the daemon (pid ${result.pid ?? 'unknown'}) did not exit within ${Math.round(timeoutMs / 1000)} s: ` +
+        'its jobs may still be finishing; run "stepper daemon status" to check, or pass a longer --timeout',
+    );
+  }
+}
+
+/** Prints pid, uptime, version, concurrency, jobs done, the current job and Ollama's state. */
+export function runDaemonStatus(options: { json?: boolean }): void {
+  const status = readDaemonStatus();
+  if (options.json) {
+    printJson(statusJson(status));
+    return;
+  }
+
+  process.stdout.write(formatStatus(status));
+}
+
+/** Runs the daemon in the foreground until it is idle or signalled; logs go to stderr. */
+export async function runDaemonForeground(options: { concurrency?: number; idleTimeout?: number; detached?: boolean }): Promise<void> {
+  if (options.concurrency !== undefined && options.concurrency < 1) {
+    throw new InvalidOptionError('--concurrency', 'a whole number >= 1', options.concurrency);
+  }
+  if (options.idleTimeout !== undefined && options.idleTimeout < 1) {
+    throw new InvalidOptionError('--idle-timeout', 'a whole number of seconds >= 1', options.idleTimeout);
+  }
+
+  const exit = await runDaemon({
+    detached: options.detached ?? false,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.idleTimeout === undefined ? {} : { idleMs: options.idleTimeout * 1000 }),
+  });
+
+  if (exit.reason === 'already-running' && !options.detached) {
+    const status = readDaemonStatus();
+    throw new StepperError(
+      'DAEMON_FAILED',
+      `another daemon${status.row ? ` (pid ${status.row.pid})` : ''} is running for ${status.dataDir}: stop it with "stepper daemon stop" first`,
+    );
+  }
+
+  if (exit.code !== 0) {
+    throw new StepperError('DAEMON_FAILED', `the daemon stopped after an error (${exit.reason}); the log lines above name it`);
+  }
+}
+
+function statusJson(status: DaemonStatus): Record<string, unknown> {
+  const row = status.row;
+  const live = status.running && row !== undefined;
+  return {
+    running: status.running,
+    dataDir: status.dataDir,
+    pid: live ? row.pid : null,
+    state: row?.state ?? null,
+    version: row?.version ?? null,
+    startedAt: row ? new Date(row.startedAt).toISOString() : null,
+    uptimeMs: live ? Math.max(0, Date.now() - row.startedAt) : null,
+    heartbeatAt: row ? new Date(row.heartbeatAt).toISOString() : null,
+    concurrency: row?.concurrency ?? null,
+    jobsDone: row?.jobsDone ?? null,
+    currentJobId: live ? row.currentJobId : null,
+    ollama: row ? { host: row.ollamaHost, state: row.ollamaState, detail: row.ollamaDetail } : null,
+    logFile: status.logFile,
+  };
+}
+
+function formatStatus(status: DaemonStatus): string {
+  const row = status.row;
+  const lines: string[] = [];
+
+  if (!status.running || !row) {
+    lines.push(`daemon: not running (data directory ${status.dataDir})`);
+    if (row) {
+      lines.push(`last daemon: pid ${row.pid}, version ${row.version}, ${row.state}, last heartbeat ${new Date(row.heartbeatAt).toISOString()}`);
+    }
+    lines.push(`log: ${status.logFile}`);
+    return `${lines.join('\n')}\n`;
+  }
+
+  lines.push(`daemon: ${row.state} (pid ${row.pid}, version ${row.version}, up ${formatDuration(Date.now() - row.startedAt)})`);
+  lines.push(`data directory: ${status.dataDir}`);
+  lines.push(`concurrency: ${row.concurrency}`);
+  lines.push(`jobs done: ${row.jobsDone}`);
+  lines.push(`current job: ${row.currentJobId ?? 'none'}`);
+  lines.push(`ollama: ${describeOllama(row.ollamaState, row.ollamaHost, row.ollamaDetail)}`);
+  lines.push(`log: ${status.logFile}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function describeOllama(state: string | null, host: string | null, detail: string | null): string {
+  const where = host ?? 'unknown host';
+  if (state === 'unreachable') {
+    return detail ?? `waiting for Ollama at ${where}`;
+  }
+
+  const base = state === 'ok' ? `reachable at ${where}` : `not contacted yet (${where})`;
+  return detail ? `${base}; ${detail}` : base;
+}
+
+function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  const rest = seconds % 60;
+  if (hours > 0) {
+    return `${hours}h ${minutes}m`;
+  }
+
+  return minutes > 0 ? `${minutes}m ${rest}s` : `${rest}s`;
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,172 @@
+import { performance } from 'node:perf_hooks';
+
+import chalk from 'chalk';
+
+import { type RequestedReport, requestReports } from '../../api/report.js';
+import { type FinishedJob, waitForJobs } from '../../api/wait.js';
+import { InvalidOptionError } from '../../errors.js';
+import { describeUnfinished, renderFinishedJob } from '../render/finished-job.js';
+import type { Job, JobPriorityName } from '../../queue/types.js';
+
+export interface ReportCommandOptions {
+  wait?: boolean;
+  json?: boolean;
+  force?: boolean;
+  model?: string;
+  priority?: string;
+  since?: string;
+  until?: string;
+  author?: string;
+  maxCount?: number;
+  quiet?: boolean;
+  /** Folder inside the repository. @default process.cwd() */
+  cwd?: string;
+}
+
+const PRIORITIES: readonly JobPriorityName[] = ['high', 'normal', 'low'];
+
+/**
+ * Enqueues a report job per commit and prints one line each, or waits for the reports and
+ * prints them. Returns the exit status: 1 when `--wait` saw a job fail, else 0.
+ */
+export async function runReport(revisions: readonly string[], options: ReportCommandOptions): Promise<number> {
+  if (options.priority !== undefined && !PRIORITIES.includes(options.priority as JobPriorityName)) {
+    throw new InvalidOptionError('--priority', PRIORITIES.join(', '), options.priority);
+  }
+
+  const result = await requestReports({
+    cwd: options.cwd,
+    revisions,
+    model: options.model,
+    force: options.force,
+    priority: options.priority as JobPriorityName | undefined,
+    since: options.since,
+    until: options.until,
+    author: options.author,
+    maxCount: options.maxCount,
+  });
+
+  if (result.reports.length === 0 && !options.json) {
+    process.stderr.write(`stepper: no commit matches ${revisions.join(' ') || 'HEAD'} with the given filters; nothing to report\n`);
+    return 0;
+  }
+
+  if (!options.wait) {
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(result.reports.map(toJson), null, 2)}\n`);
+    } else if (!options.quiet) {
+      process.stdout.write(result.reports.map(renderLine).join(''));
+    }
+    return 0;
+  }
+
+  const finished = await waitWithSpinner(result.reports, options);
+  const failed = finished.some(({ job }) => job.state !== 'completed');
+
+  if (options.json) {
+    const entries = result.reports.map((report, index) => ({ ...toJson(report), ...waitedJson(finished[index] as FinishedJob) }));
+    process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+  } else if (!options.quiet) {
+    process.stdout.write(finished.map((entry, index) => renderFinishedJob(entry, result.reports[index] as RequestedReport)).join('\n'));
+  }
+
+  return failed ? 1 : 0;
+}
+
+/** The stable JSON shape of one commit's request. */
+function toJson(report: RequestedReport): Record<string, unknown> {
+  return {
+    jobId: report.jobId,
+    sha: report.sha,
+    subject: report.subject,
+    state: report.state,
+    deduplicated: report.deduplicated,
+    cached: report.cached,
+  };
+}
+
+function waitedJson(finished: FinishedJob): Record<string, unknown> {
+  const { job, report } = finished;
+  if (job.state === 'completed') {
+    return { state: job.state, report: (report?.content as { report?: unknown } | undefined)?.report ?? null };
+  }
+
+  return { state: job.state, error: describeUnfinished(finished) };
+}
+
+const STATE_COLORS: Record<string, (text: string) => string> = {
+  waiting: chalk.yellow,
+  delayed: chalk.yellow,
+  active: chalk.cyan,
+  completed: chalk.green,
+  failed: chalk.red,
+  cancelled: chalk.gray,
+};
+
+function renderLine(report: RequestedReport): string {
+  let state: string = report.state;
+  if (report.cached) {
+    state = 'cached';
+  } else if (report.deduplicated) {
+    state = `${report.state} (already queued)`;
+  } else if (report.spooled) {
+    state = 'spooled';
+  }
+
+  const color = STATE_COLORS[report.state] ?? ((text: string) => text);
+  return `${color(state.padEnd(9))}  ${report.sha.slice(0, 7)}  ${sanitize(report.subject)}  ${chalk.dim(`job ${report.jobId}`)}\n`;
+}
+
+/**
+ * Waits for the jobs with a spinner on stderr that shows the job being worked on: its
+ * phase, tokens so far and rate, and the time since the wait began.
+ */
+async function waitWithSpinner(reports: readonly RequestedReport[], options: ReportCommandOptions): Promise<FinishedJob[]> {
+  const showSpinner = !options.quiet && !options.json;
+  const { default: ora } = await import('ora');
+  // On a pipe or a file, a spinner's frames would be noise, so it stays silent there.
+  const spinner = ora({ text: 'waiting for the daemon', stream: process.stderr, isSilent: !showSpinner || process.stderr.isTTY !== true });
+  if (showSpinner) {
+    spinner.start();
+  }
+
+  const startedAt = performance.now();
+  const interrupt = new AbortController();
+  const onSignal = (): void => interrupt.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+
+  try {
+    return await waitForJobs(
+      reports.map((report) => report.jobId),
+      {
+        signal: interrupt.signal,
+        onPoll: (jobs) => {
+          spinner.text = describeProgress(jobs, reports, performance.now() - startedAt);
+        },
+      },
+    );
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    spinner.stop();
+  }
+}
+
+function describeProgress(jobs: ReadonlyArray<Job | undefined>, reports: readonly RequestedReport[], elapsedMs: number): string {
+  const done = jobs.filter((job) => job !== undefined && ['completed', 'failed', 'cancelled'].includes(job.state)).length;
+  const index = jobs.findIndex((job) => job?.state === 'active');
+  const elapsed = `${Math.round(elapsedMs / 1000)}s`;
+  if (index < 0) {
+    return `${done}/${jobs.length} done, waiting for the daemon  ${elapsed}`;
+  }
+
+  const progress = (jobs[index]?.progress ?? {}) as { phase?: string; tokens?: number; tokensPerSecond?: number | null };
+  const rate = typeof progress.tokensPerSecond === 'number' ? ` at ${progress.tokensPerSecond.toFixed(1)} tokens/s` : '';
+  const tokens = typeof progress.tokens === 'number' ? `, ${progress.tokens} tokens${rate}` : '';
+  const sha = reports[index]?.sha.slice(0, 7) ?? '';
+  return `${done}/${jobs.length} done; ${sha} ${progress.phase ?? 'started'}${tokens}  ${elapsed}`;
+}
+
+/** Shows control characters as `^X`, so a subject cannot send escape sequences to the terminal. */
+function sanitize(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (char) => (char === '\u007f' ? '^?' : `^${String.fromCharCode(char.charCodeAt(0) + 64)}`));
+}

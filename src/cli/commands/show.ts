@@ -1,0 +1,78 @@
+import { stdoutChalk } from '../render/color.js';
+
+import { type CommitReport, lookupCommitReport, ReportNotFoundError } from '../../api/show.js';
+import { InvalidOptionError } from '../../errors.js';
+import { renderReportMarkdown } from '../render/report-markdown.js';
+import { renderReportText } from '../render/report-text.js';
+import { shortSha } from '../render/text.js';
+
+const FORMATS = ['text', 'markdown', 'json'] as const;
+type ShowFormat = (typeof FORMATS)[number];
+
+/** Widest text view, so lines stay readable on a wide terminal. */
+const MAX_TEXT_WIDTH = 100;
+/** Width of the text view when stdout is not a terminal. */
+const PIPE_TEXT_WIDTH = 80;
+
+export interface ShowCommandOptions {
+  format?: string;
+  json?: boolean;
+  model?: string;
+  /** Folder inside the repository. @default process.cwd() */
+  cwd?: string;
+}
+
+/** Prints the stored report of one commit of the repository in the current folder. */
+export async function runShow(revision: string, options: ShowCommandOptions): Promise<void> {
+  const format = chooseFormat(options);
+  const lookup = await lookupCommitReport({ revision, cwd: options.cwd, model: options.model });
+
+  if (lookup.report === null) {
+    throw new ReportNotFoundError(lookup.sha, describeMissing(revision, lookup.sha, lookup.liveJob?.state, lookup.databaseExists, options.model));
+  }
+
+  process.stdout.write(render(lookup.report, format));
+}
+
+function chooseFormat(options: ShowCommandOptions): ShowFormat {
+  if (options.json && options.format !== undefined && options.format !== 'json') {
+    throw new InvalidOptionError('--format', 'json or no --format together with --json', options.format);
+  }
+
+  const format = options.json ? 'json' : (options.format ?? 'text');
+  if (!FORMATS.includes(format as ShowFormat)) {
+    throw new InvalidOptionError('--format', FORMATS.join(', '), format);
+  }
+
+  return format as ShowFormat;
+}
+
+function render(commitReport: CommitReport, format: ShowFormat): string {
+  if (format === 'json') {
+    const { sha, repo, subject, report, facts, coverage, provenance } = commitReport;
+    return `${JSON.stringify({ sha, repo, subject, report, facts, coverage, provenance }, null, 2)}\n`;
+  }
+
+  if (format === 'markdown') {
+    return renderReportMarkdown(commitReport);
+  }
+
+  const columns = process.stdout.isTTY ? process.stdout.columns : PIPE_TEXT_WIDTH;
+  return renderReportText(commitReport, { chalk: stdoutChalk(), width: Math.min(columns || PIPE_TEXT_WIDTH, MAX_TEXT_WIDTH) });
+}
+
+function describeMissing(revision: string, sha: string, liveState: string | undefined, databaseExists: boolean, model: string | undefined): string {
+  const subject = `no report for commit ${shortSha(sha)}${model === undefined ? '' : ` by model ${model}`}`;
+  if (liveState !== undefined) {
+    return `${subject} yet: its report job is ${liveState}; follow it with \`stepper watch\``;
+  }
+
+  const reason = databaseExists ? '' : ' (no report has been made in this data directory yet)';
+  const modelOption = model === undefined ? '' : `--model ${quoteArgument(model)} `;
+  return `${subject}${reason}: make one with \`stepper report ${modelOption}${quoteArgument(revision)}\``;
+}
+
+/** Quotes a revision for a shell when it contains anything beyond the usual revision characters. */
+function quoteArgument(value: string): string {
+  return /^[\w@^~./:-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,122 @@
+import { stdoutChalk } from '../render/color.js';
+
+import { type WatchEvent, type WatchUpdate, watchQueue } from '../../api/watch.js';
+import { OUTPUT_BUDGET_TOKENS } from '../../report/context.js';
+import { resolveDataDir } from '../../store/data-dir.js';
+import { renderWatchView } from '../render/watch-view.js';
+
+export interface WatchCommandOptions {
+  json?: boolean;
+  follow?: boolean;
+}
+
+const HIDE_CURSOR = '\u001b[?25l';
+const SHOW_CURSOR = '\u001b[?25h';
+const CLEAR_TO_END = '\u001b[J';
+
+/** Width of the view when the terminal does not report one. */
+const DEFAULT_COLUMNS = 80;
+
+/**
+ * Shows the queue: a view redrawn on every poll on a terminal, or one JSON line per job event
+ * with `--json` or when stdout is not a terminal. Returns once no job is waiting, delayed or
+ * active, unless `follow` is set. SIGINT and SIGTERM end it: the cursor is shown again, and the
+ * process then ends by the same signal, so a shell gets status 130 for Ctrl-C.
+ */
+export async function runWatch(options: WatchCommandOptions): Promise<void> {
+  const dataDir = resolveDataDir();
+  const controller = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signalled = signal;
+    controller.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const output = options.json || !process.stdout.isTTY ? new EventLines() : new LiveView(dataDir, options.follow === true);
+  try {
+    for await (const update of watchQueue({ dataDir, signal: controller.signal })) {
+      output.show(update);
+      if (update.idle && !options.follow) {
+        break;
+      }
+    }
+  } finally {
+    output.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  if (signalled !== undefined) {
+    // With the handlers gone, the signal's default action ends the process with the usual status.
+    process.kill(process.pid, signalled);
+  }
+}
+
+interface WatchOutput {
+  show(update: WatchUpdate): void;
+  close(): void;
+}
+
+/** One JSON object per event: `{at, type, jobId, sha, repository, seq, data}`. */
+class EventLines implements WatchOutput {
+  show(update: WatchUpdate): void {
+    if (update.events.length > 0) {
+      process.stdout.write(update.events.map((event) => `${JSON.stringify(toJsonEvent(event))}\n`).join(''));
+    }
+  }
+
+  close(): void {}
+}
+
+export function toJsonEvent(event: WatchEvent): Record<string, unknown> {
+  return {
+    at: new Date(event.at).toISOString(),
+    type: event.type,
+    jobId: event.jobId,
+    sha: event.sha,
+    repository: event.repository,
+    seq: event.seq,
+    data: event.data,
+  };
+}
+
+/**
+ * The redrawn view. Each frame moves the cursor up over the previous one and clears to the end
+ * of the screen. Frames are cut to the terminal's size, because a wrapped line or a frame
+ * taller than the screen would leave the cursor movement off by some lines.
+ */
+class LiveView implements WatchOutput {
+  readonly #dataDir: string;
+  readonly #follow: boolean;
+  #height = 0;
+
+  constructor(dataDir: string, follow: boolean) {
+    this.#dataDir = dataDir;
+    this.#follow = follow;
+    process.stdout.write(HIDE_CURSOR);
+  }
+
+  show(update: WatchUpdate): void {
+    const columns = process.stdout.columns || DEFAULT_COLUMNS;
+    const rows = process.stdout.rows || 24;
+    const lines = renderWatchView(update.snapshot, {
+      chalk: stdoutChalk(),
+      // One column stays free: some terminals wrap a line that fills the last column.
+      width: columns - 1,
+      now: Date.now(),
+      outputBudgetTokens: OUTPUT_BUDGET_TOKENS,
+      follow: this.#follow,
+      dataDir: this.#dataDir,
+    }).slice(0, Math.max(1, rows - 1));
+
+    const up = this.#height > 0 ? `\u001b[${this.#height}F` : '';
+    process.stdout.write(`${up}${CLEAR_TO_END}${lines.join('\n')}\n`);
+    this.#height = lines.length;
+  }
+
+  close(): void {
+    process.stdout.write(SHOW_CURSOR);
+  }
+}

@@ -1,0 +1,225 @@
+import path from 'node:path';
+
+import type { ChalkInstance } from 'chalk';
+
+import type { QueueSnapshot } from '../../api/watch.js';
+import type { Job } from '../../queue/types.js';
+import { formatCount, formatDuration, oneLine, shortSha } from './text.js';
+
+export interface WatchViewOptions {
+  chalk: ChalkInstance;
+  /** Terminal columns; every line is cut to fit, so no line wraps and the redraw stays aligned. */
+  width: number;
+  /** Epoch milliseconds of the frame, for elapsed times. */
+  now: number;
+  /** Output tokens one model call may produce (num_predict), the basis of the token ETA. */
+  outputBudgetTokens: number;
+  /** Whether watch goes on after the queue empties. */
+  follow: boolean;
+  /** Shown when there is no database yet. */
+  dataDir: string;
+}
+
+/** Progress fields the report processor writes; any of them may be missing. */
+interface ReportJobProgress {
+  phase?: string;
+  call?: number;
+  tokens?: number;
+  tokensPerSecond?: number | null;
+  part?: { index: number; count: number };
+}
+
+/** How far a job is and when it may end. */
+export interface JobEstimate {
+  /** From 0 to 1; null when the job's progress is unknown. */
+  fraction: number | null;
+  /** Milliseconds left; null when unknown. */
+  remainingMs: number | null;
+  /** Basis of the estimate, shown next to it. */
+  basis: string;
+  /** True when remainingMs is an upper bound rather than a typical value. */
+  atMost: boolean;
+}
+
+const BAR_WIDTH = 20;
+const INDENT = '  ';
+
+type Segment = [text: string, style?: (text: string) => string];
+
+/**
+ * Renders the live view of the queue as lines: the counts, each active job with its phase,
+ * a progress bar, tokens per second and an ETA that names its basis, and the newest finished jobs.
+ */
+export function renderWatchView(snapshot: QueueSnapshot | null, options: WatchViewOptions): string[] {
+  const { chalk, width } = options;
+  const stop = options.follow ? 'following; Ctrl-C to stop' : 'ends when the queue is empty; Ctrl-C to stop';
+
+  if (snapshot === null) {
+    return [fit([['stepper watch', chalk.bold], [`  no queue yet in ${options.dataDir}; ${stop}`, chalk.dim]], width)];
+  }
+
+  const { counts } = snapshot;
+  const lines: string[] = [];
+  lines.push(
+    fit(
+      [
+        ['stepper watch', chalk.bold],
+        [`  ${counts.active} active · ${counts.waiting} waiting · ${counts.delayed} delayed · `],
+        [`${counts.completed} completed`, chalk.green],
+        [' · '],
+        [`${counts.failed} failed`, counts.failed > 0 ? chalk.red : undefined],
+        [` · ${counts.cancelled} cancelled`],
+      ],
+      width,
+    ),
+    fit([[stop, chalk.dim]], width),
+  );
+
+  lines.push('', fit([['Active', chalk.bold]], width));
+  if (snapshot.active.length === 0) {
+    lines.push(fit([[`${INDENT}none`, chalk.dim]], width));
+  }
+  for (const job of snapshot.active) {
+    lines.push(...renderActiveJob(job, snapshot, options));
+  }
+  if (counts.active > snapshot.active.length) {
+    lines.push(fit([[`${INDENT}and ${counts.active - snapshot.active.length} more`, chalk.dim]], width));
+  }
+
+  if (snapshot.recent.length > 0) {
+    lines.push('', fit([['Recent', chalk.bold]], width));
+    for (const job of snapshot.recent) {
+      lines.push(renderFinishedJob(job, chalk, width));
+    }
+  }
+
+  return lines;
+}
+
+/**
+ * Estimates a job's progress. While the model generates at a known rate, the bar is the share
+ * of the output budget used, and the ETA assumes the model writes the whole budget, so it is
+ * an upper bound for the current model call. Otherwise the ETA is the mean duration of
+ * recent completed jobs minus the time this one has run.
+ */
+export function estimateJob(job: Job, snapshot: QueueSnapshot, now: number, outputBudgetTokens: number): JobEstimate {
+  const progress = readProgress(job);
+  const tokens = progress.tokens ?? 0;
+  const rate = progress.tokensPerSecond;
+
+  if (progress.phase === 'generating' && typeof rate === 'number' && rate > 0) {
+    const left = Math.max(0, outputBudgetTokens - tokens);
+    return {
+      fraction: Math.min(1, tokens / outputBudgetTokens),
+      remainingMs: (left / rate) * 1000,
+      basis: `rate, ${formatCount(outputBudgetTokens)}-token budget`,
+      atMost: true,
+    };
+  }
+
+  if (snapshot.averageDurationMs !== null && job.startedAt !== null) {
+    const elapsed = Math.max(0, now - job.startedAt);
+    const jobs = `${snapshot.averageOver} recent ${snapshot.averageOver === 1 ? 'job' : 'jobs'}`;
+    return {
+      fraction: Math.min(0.99, elapsed / Math.max(1, snapshot.averageDurationMs)),
+      remainingMs: Math.max(0, snapshot.averageDurationMs - elapsed),
+      basis: `mean of ${jobs}`,
+      atMost: false,
+    };
+  }
+
+  return { fraction: null, remainingMs: null, basis: 'no rate or finished job yet', atMost: false };
+}
+
+function renderActiveJob(job: Job, snapshot: QueueSnapshot, options: WatchViewOptions): string[] {
+  const { chalk, width, now } = options;
+  const progress = readProgress(job);
+  const estimate = estimateJob(job, snapshot, now, options.outputBudgetTokens);
+
+  let phase = progress.phase ?? 'starting';
+  if (progress.call !== undefined && progress.call > 1) {
+    phase += ` (call ${progress.call})`;
+  }
+  if (progress.part) {
+    phase += ` (part ${progress.part.index} of ${progress.part.count})`;
+  }
+
+  const filled = estimate.fraction === null ? 0 : Math.round(estimate.fraction * BAR_WIDTH);
+  const bar = `[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}]`;
+  const rate = typeof progress.tokensPerSecond === 'number' ? `  ${progress.tokensPerSecond.toFixed(1)} tokens/s` : '';
+  const tokens = progress.tokens === undefined ? '' : `  ${formatCount(progress.tokens)} tokens`;
+  const elapsed = job.startedAt === null ? '' : `  ${formatDuration(Math.max(0, now - job.startedAt))}`;
+
+  let eta = 'ETA unknown';
+  if (estimate.remainingMs !== null) {
+    eta = `ETA ${estimate.atMost ? '≤' : '~'} ${formatDuration(estimate.remainingMs)}`;
+  }
+
+  return [
+    fit(
+      [
+        [`${INDENT}${shortSha(job.commitSha)}`, chalk.yellow],
+        [`  ${repositoryName(job.repository)}  `],
+        [phase, chalk.cyan],
+        [elapsed],
+        [subjectOf(job), chalk.dim],
+      ],
+      width,
+    ),
+    fit([[`${INDENT}  ${bar}`, chalk.cyan], [`${tokens}${rate}  `], [eta, chalk.bold], [` (${estimate.basis})`, chalk.dim]], width),
+  ];
+}
+
+function renderFinishedJob(job: Job, chalk: ChalkInstance, width: number): string {
+  const duration = job.startedAt !== null && job.finishedAt !== null ? `  in ${formatDuration(job.finishedAt - job.startedAt)}` : '';
+  const segments: Segment[] = [];
+
+  if (job.state === 'completed') {
+    segments.push([`${INDENT}✓ completed `, chalk.green]);
+  } else if (job.state === 'failed') {
+    segments.push([`${INDENT}✗ failed    `, chalk.red]);
+  } else {
+    segments.push([`${INDENT}- ${job.state.padEnd(10)}`, chalk.dim]);
+  }
+
+  segments.push([shortSha(job.commitSha), chalk.yellow], [`  ${repositoryName(job.repository)}${duration}`], [subjectOf(job), chalk.dim]);
+  if (job.state === 'failed' && job.lastError !== null) {
+    segments.push([`  ${oneLine(job.lastError)}`, chalk.dim]);
+  }
+
+  return fit(segments, width);
+}
+
+/** Returns the commit subject that a report job's payload contains, with a leading separator, or ''. */
+function subjectOf(job: Job): string {
+  const subject = (job.payload as { subject?: unknown } | null)?.subject;
+  return typeof subject === 'string' && subject !== '' ? `  ${oneLine(subject)}` : '';
+}
+
+function readProgress(job: Job): ReportJobProgress {
+  return typeof job.progress === 'object' && job.progress !== null ? (job.progress as ReportJobProgress) : {};
+}
+
+/** Returns the folder name of a repository: `/src/app/.git` is `app`, a bare `/srv/app.git` is `app.git`. */
+function repositoryName(gitDir: string): string {
+  const base = path.basename(gitDir);
+  return oneLine(base === '.git' ? path.basename(path.dirname(gitDir)) : base);
+}
+
+/** Joins styled segments, cutting the text that goes past `width` columns before styling it. */
+function fit(segments: Segment[], width: number): string {
+  let room = Math.max(1, width);
+  let line = '';
+  for (const [text, style] of segments) {
+    if (room <= 0) {
+      break;
+    }
+
+    const characters = [...text];
+    const visible = characters.length > room ? `${characters.slice(0, Math.max(0, room - 1)).join('')}…` : text;
+    room -= Math.min(characters.length, room);
+    line += style ? style(visible) : visible;
+  }
+
+  return line;
+}

@@ -1,0 +1,207 @@
+// Starting, finding and stopping the daemon from other processes. This module is on the
+// git hook's path, so it loads only better-sqlite3 and node's own modules.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { checkDataDir } from '../errors.js';
+import { DATABASE_FILE, ensureDataDir, resolveDataDir } from '../store/data-dir.js';
+import { VERSION } from '../version.js';
+import { CRASH_LOG_FILE, LOCK_FILE, LOG_FILE } from './config.js';
+import { probeDaemonLock } from './lock.js';
+import { type DaemonRow, isLeaving, readDaemonRowFromFile } from './state.js';
+
+/** The script a detached daemon runs: `node entry.js DATA_DIR`. */
+export const DAEMON_ENTRY = resolveEntry();
+
+function resolveEntry(): string {
+  const sibling = fileURLToPath(new URL('./entry.js', import.meta.url));
+  if (fs.existsSync(sibling)) {
+    return sibling;
+  }
+
+  // Code loaded from the TypeScript sources, as in the tests, starts the compiled entry in dist/.
+  return fileURLToPath(new URL('../../dist/daemon/entry.js', import.meta.url));
+}
+
+/** The crash log is emptied at the next start once it is larger than this, in bytes. */
+const CRASH_LOG_MAX_BYTES = 256 * 1024;
+
+export interface EnsureDaemonOptions {
+  /** @default resolveDataDir(env) */
+  dataDir?: string;
+  /** Environment the daemon inherits, without its GIT_* variables. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Script node runs with the data directory as its one argument. @default DAEMON_ENTRY */
+  entry?: string;
+}
+
+export interface EnsureDaemonResult {
+  /** True when a new daemon process was spawned; it may still find another daemon and exit. */
+  started: boolean;
+  /** Pid of the running daemon, or of the spawned process. */
+  pid: number | undefined;
+}
+
+/**
+ * Starts a daemon for the data directory unless a live one holds the lock and is not
+ * leaving, and returns without waiting for it. The daemon runs detached in its own session,
+ * with no stdin, its output in daemon.crash.log, its working folder in the data directory
+ * and no GIT_* variables, so a hook's GIT_DIR cannot point its later jobs at the hook's
+ * repository. Spawning when in doubt is safe: a surplus daemon finds the lock taken and exits.
+ */
+export function ensureDaemon(options: EnsureDaemonOptions = {}): EnsureDaemonResult {
+  const env = options.env ?? process.env;
+  const dataDir = options.dataDir === undefined ? resolveDataDir(env) : checkDataDir(options.dataDir);
+
+  if (probeDaemonLock(dataDir) === 'held') {
+    const row = readDaemonRowFromFile(path.join(dataDir, DATABASE_FILE));
+    // A holder that is about to leave gets a successor, which waits for the lock.
+    if (!row || !isLeaving(row, VERSION)) {
+      return { started: false, pid: row?.pid };
+    }
+  }
+
+  ensureDataDir(dataDir);
+  const output = openCrashLog(dataDir);
+  try {
+    const child = spawn(process.execPath, [options.entry ?? DAEMON_ENTRY, dataDir], {
+      detached: true,
+      stdio: ['ignore', output, output],
+      cwd: dataDir,
+      env: scrubEnvironment(env),
+      windowsHide: true,
+    });
+    // A failed spawn is reported after the caller has returned, and the next enqueue tries
+    // again. The listener only keeps the error from crashing the caller.
+    child.on('error', () => {});
+    child.unref();
+    return { started: true, pid: child.pid };
+  } finally {
+    fs.closeSync(output);
+  }
+}
+
+/** Returns a copy of `env` without the variables git sets for hooks and commands (every GIT_* name). */
+export function scrubEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const scrubbed: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.toUpperCase().startsWith('GIT_')) {
+      scrubbed[name] = value;
+    }
+  }
+
+  return scrubbed;
+}
+
+function openCrashLog(dataDir: string): number {
+  const file = path.join(dataDir, CRASH_LOG_FILE);
+  try {
+    if (fs.statSync(file).size > CRASH_LOG_MAX_BYTES) {
+      fs.truncateSync(file, 0);
+    }
+  } catch {
+    // A missing file is created below.
+  }
+
+  return fs.openSync(file, 'a', 0o600);
+}
+
+export interface DaemonStatus {
+  dataDir: string;
+  /** True while a daemon holds the lock. */
+  running: boolean;
+  /** The row the current or last daemon wrote; its fields are stale when `running` is false. */
+  row: DaemonRow | undefined;
+  logFile: string;
+  lockFile: string;
+}
+
+/** Reads whether a daemon runs, and its row, without starting anything. */
+export function readDaemonStatus(options: { dataDir?: string; env?: NodeJS.ProcessEnv } = {}): DaemonStatus {
+  const dataDir = options.dataDir === undefined ? resolveDataDir(options.env) : checkDataDir(options.dataDir);
+  return {
+    dataDir,
+    running: probeDaemonLock(dataDir) === 'held',
+    row: readDaemonRowFromFile(path.join(dataDir, DATABASE_FILE)),
+    logFile: path.join(dataDir, LOG_FILE),
+    lockFile: path.join(dataDir, LOCK_FILE),
+  };
+}
+
+/**
+ * Waits until a daemon holds the lock and reports `running`, or `timeoutMs` passes.
+ * Returns the last status read.
+ */
+export async function waitForDaemon(options: { dataDir?: string; env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<DaemonStatus> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const status = readDaemonStatus(options);
+    if ((status.running && status.row?.state === 'running') || Date.now() >= deadline) {
+      return status;
+    }
+
+    await sleep(50);
+  }
+}
+
+export interface StopDaemonResult {
+  /** False when no daemon held the lock. */
+  wasRunning: boolean;
+  pid: number | undefined;
+  /** True once the lock was free again within the timeout. */
+  stopped: boolean;
+}
+
+/**
+ * Sends SIGTERM to the daemon and waits until its lock is free, which happens when the
+ * process has exited. Only the pid the lock holder wrote is signalled, so a stale pid that
+ * the system gave to another process is never touched.
+ */
+export async function stopDaemon(options: { dataDir?: string; env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<StopDaemonResult> {
+  const deadline = Date.now() + options.timeoutMs;
+  let status = readDaemonStatus(options);
+  if (!status.running) {
+    return { wasRunning: false, pid: undefined, stopped: true };
+  }
+
+  // A daemon that has just taken the lock writes its row a moment later.
+  // NOTE: in that moment the row still names the previous daemon, so the wait lasts until
+  // the row's state is starting, running or stopping, which only the holder writes.
+  while (status.running && (!status.row || status.row.state === 'stopped') && Date.now() < deadline) {
+    await sleep(50);
+    status = readDaemonStatus(options);
+  }
+
+  const pid = status.row?.pid;
+  if (!status.running) {
+    return { wasRunning: true, pid, stopped: true };
+  }
+
+  if (pid === undefined || status.row?.state === 'stopped') {
+    return { wasRunning: true, pid, stopped: false };
+  }
+
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') {
+      throw error;
+    }
+  }
+
+  while (readDaemonStatus(options).running) {
+    if (Date.now() >= deadline) {
+      return { wasRunning: true, pid, stopped: false };
+    }
+
+    await sleep(100);
+  }
+
+  return { wasRunning: true, pid, stopped: true };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,201 @@
+// The `daemon` row (id 1) of the queue database. Only the process holding the lock writes
+// it, so other processes read the daemon's state without touching the lock file.
+import Database from 'better-sqlite3';
+
+import type { SqliteDatabase } from '../store/database.js';
+import { countSpooled } from '../queue/spool.js';
+
+/**
+ * Lifecycle of a daemon: `starting` until recovery is done, `running`, `stopping` once it
+ * stopped claiming to exit, and `stopped` after a clean exit. A crash leaves the last one.
+ */
+export type DaemonState = 'starting' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * Tells whether the daemon holding the lock is about to release it: it is `stopping`, or
+ * wrote `stopped` and has not closed the lock yet, or it is another stepper version, which
+ * exits once a newer one migrates the database. A starter that finds such a holder waits
+ * for the lock instead of leaving the queue without a daemon.
+ */
+export function isLeaving(row: Pick<DaemonRow, 'state' | 'version'>, version: string): boolean {
+  return row.state === 'stopping' || row.state === 'stopped' || row.version !== version;
+}
+
+/**
+ * Ollama as the daemon last saw it: `unknown` before the first request, `ok`, or
+ * `unreachable` while it probes with backoff.
+ */
+export type OllamaState = 'unknown' | 'ok' | 'unreachable';
+
+export interface DaemonRow {
+  pid: number;
+  /** A UUID per daemon start; the worker id in job locks. */
+  instance: string;
+  version: string;
+  state: DaemonState;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  heartbeatAt: number;
+  concurrency: number;
+  /** Jobs this daemon finished, completed or failed. */
+  jobsDone: number;
+  currentJobId: string | null;
+  ollamaHost: string | null;
+  ollamaState: OllamaState | null;
+  /** The unreachable error, or the models held because they are not installed, with the pull commands. */
+  ollamaDetail: string | null;
+  updatedAt: number;
+}
+
+interface RawDaemonRow {
+  pid: number;
+  instance: string;
+  version: string;
+  state: DaemonState;
+  started_at: number;
+  heartbeat_at: number;
+  concurrency: number;
+  jobs_done: number;
+  current_job_id: string | null;
+  ollama_host: string | null;
+  ollama_state: OllamaState | null;
+  ollama_detail: string | null;
+  updated_at: number;
+}
+
+function toDaemonRow(raw: RawDaemonRow): DaemonRow {
+  return {
+    pid: raw.pid,
+    instance: raw.instance,
+    version: raw.version,
+    state: raw.state,
+    startedAt: raw.started_at,
+    heartbeatAt: raw.heartbeat_at,
+    concurrency: raw.concurrency,
+    jobsDone: raw.jobs_done,
+    currentJobId: raw.current_job_id,
+    ollamaHost: raw.ollama_host,
+    ollamaState: raw.ollama_state,
+    ollamaDetail: raw.ollama_detail,
+    updatedAt: raw.updated_at,
+  };
+}
+
+/** A model whose jobs the daemon holds because Ollama does not have it. */
+export interface HeldModel {
+  model: string;
+  /** The command that installs it, such as `ollama pull qwen2.5-coder:7b`. */
+  pullCommand: string;
+}
+
+/** Formats a held model for the row's `ollamaDetail`; heldModelsOf reads it back. */
+export function describeHeldModel({ model, pullCommand }: HeldModel): string {
+  return `model ${JSON.stringify(model)} not found, its jobs wait: run "${pullCommand}"`;
+}
+
+/** Returns the models the daemon holds, read from the row's `ollamaDetail`. */
+export function heldModelsOf(row: Pick<DaemonRow, 'ollamaDetail'>): HeldModel[] {
+  const held: HeldModel[] = [];
+  for (const match of (row.ollamaDetail ?? '').matchAll(/model ("(?:[^"\\]|\\.)*") not found, its jobs wait: run "([^"]*)"/g)) {
+    held.push({ model: JSON.parse(match[1] as string) as string, pullCommand: match[2] as string });
+  }
+
+  return held;
+}
+
+/** Reads the daemon row through `db`, or undefined when no daemon has written one. */
+export function readDaemonRow(db: SqliteDatabase): DaemonRow | undefined {
+  const raw = db.prepare('SELECT * FROM daemon WHERE id = 1').get() as RawDaemonRow | undefined;
+  return raw ? toDaemonRow(raw) : undefined;
+}
+
+/**
+ * Reads the daemon row from the database file without migrating or creating anything.
+ * Returns undefined when the file, the table or the row is missing, or the file cannot be read.
+ */
+export function readDaemonRowFromFile(file: string): DaemonRow | undefined {
+  let db: SqliteDatabase;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 1000 });
+  } catch {
+    return undefined;
+  }
+
+  try {
+    return readDaemonRow(db);
+  } catch {
+    return undefined;
+  } finally {
+    db.close();
+  }
+}
+
+/** Fields the daemon changes after start. */
+export type DaemonRowUpdate = Partial<Pick<DaemonRow, 'state' | 'heartbeatAt' | 'jobsDone' | 'currentJobId' | 'ollamaState' | 'ollamaDetail'>>;
+
+const COLUMNS: Record<keyof DaemonRowUpdate, string> = {
+  state: 'state',
+  heartbeatAt: 'heartbeat_at',
+  jobsDone: 'jobs_done',
+  currentJobId: 'current_job_id',
+  ollamaState: 'ollama_state',
+  ollamaDetail: 'ollama_detail',
+};
+
+/** Writes the daemon row of one daemon instance. */
+export class DaemonRowWriter {
+  readonly #db: SqliteDatabase;
+  readonly #clock: () => number;
+
+  constructor(db: SqliteDatabase, clock: () => number = Date.now) {
+    this.#db = db;
+    this.#clock = clock;
+  }
+
+  /** Replaces the row of the previous daemon with this one's. */
+  insert(row: Omit<DaemonRow, 'updatedAt'>): void {
+    this.#db
+      .prepare(`
+        INSERT OR REPLACE INTO daemon (id, pid, instance, version, state, started_at, heartbeat_at, concurrency, jobs_done,
+                                       current_job_id, ollama_host, ollama_state, ollama_detail, updated_at)
+        VALUES (1, @pid, @instance, @version, @state, @startedAt, @heartbeatAt, @concurrency, @jobsDone,
+                @currentJobId, @ollamaHost, @ollamaState, @ollamaDetail, @updatedAt)`)
+      .run({ ...row, updatedAt: this.#clock() });
+  }
+
+  update(instance: string, changes: DaemonRowUpdate): void {
+    const entries = Object.entries(changes).filter(([, value]) => value !== undefined) as Array<[keyof DaemonRowUpdate, unknown]>;
+    const assignments = entries.map(([key]) => `${COLUMNS[key]} = @${key}`);
+    this.#db
+      .prepare(`UPDATE daemon SET ${[...assignments, 'updated_at = @updatedAt'].join(', ')} WHERE id = 1 AND instance = @instance`)
+      .run({ ...Object.fromEntries(entries), updatedAt: this.#clock(), instance });
+  }
+
+  /**
+   * Marks the daemon `stopping` when no work is left, in one IMMEDIATE transaction with the
+   * check. An enqueue that commits before it is seen as work, and one that commits after it
+   * finds `stopping` and starts a successor, so no job waits for a daemon that is leaving.
+   * Work is a waiting job of a model not in `heldModels`, an active or a delayed job, or
+   * a spool file. Returns true when the row was marked.
+   */
+  markStoppingIfIdle(instance: string, dataDir: string, heldModels: readonly string[]): boolean {
+    const check = this.#db.transaction(() => {
+      const { pending } = this.#db
+        .prepare(`
+          SELECT count(*) AS pending FROM jobs
+           WHERE state IN ('active', 'delayed')
+              OR (state = 'waiting'
+                  AND (json_extract(payload, '$.model') IS NULL
+                       OR json_extract(payload, '$.model') NOT IN (SELECT value FROM json_each(@held))))`)
+        .get({ held: JSON.stringify(heldModels) }) as { pending: number };
+      if (pending > 0 || countSpooled(dataDir) > 0) {
+        return false;
+      }
+
+      this.update(instance, { state: 'stopping' });
+      return true;
+    });
+
+    return check.immediate();
+  }
+}

@@ -1,0 +1,330 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { openQueue } from '../../src/queue/queue.js';
+import { type FakeOllama, startFakeOllama } from '../fake-ollama/server.mjs';
+import { waitForExit } from '../helpers/processes.js';
+import { ALICE, BOB, RepoBuilder } from '../helpers/repo-builder.js';
+import { makeTempDir } from '../helpers/temp.js';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'stepper.js');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface Setup {
+  repo: RepoBuilder;
+  commits: string[];
+  home: string;
+  fake: FakeOllama;
+  env: NodeJS.ProcessEnv;
+}
+
+const cleanups: Array<() => Promise<unknown>> = [];
+
+afterEach(async () => {
+  while (cleanups.length > 0) {
+    await cleanups.pop()?.();
+  }
+});
+
+async function setup(): Promise<Setup> {
+  const repo = RepoBuilder.init(makeTempDir('stepper-cli-repo-'));
+  const commits: string[] = [];
+  repo.write('src/a.ts', 'export const a = 1;\n');
+  commits.push(repo.commit('Add a', { author: ALICE }));
+  repo.write('src/a.ts', 'export const a = 2;\n');
+  commits.push(repo.commit('fix: correct a', { author: BOB }));
+  repo.write('src/b.ts', 'export const b = 3;\n');
+  commits.push(repo.commit('feat: add b', { author: ALICE }));
+
+  const fake = await startFakeOllama();
+  const home = makeTempDir('stepper-cli-home-');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NO_COLOR: '1',
+    HOME: home,
+    XDG_CONFIG_HOME: home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    STEPPER_HOME: path.join(home, 'state'),
+    OLLAMA_HOST: fake.url,
+    STEPPER_MODEL: '',
+    STEPPER_DAEMON_POLL_MS: '20',
+    STEPPER_DAEMON_IDLE_MS: '20000',
+  };
+
+  cleanups.push(() => fake.close());
+  cleanups.push(() => stepper(['daemon', 'stop'], { repo, env } as Setup));
+  return { repo, commits, home, fake, env };
+}
+
+function stepper(args: string[], context: Pick<Setup, 'repo' | 'env'>, cwd = context.repo.dir) {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: context.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return waitForExit(child);
+}
+
+function chatRequests(fake: FakeOllama): number {
+  return fake.requests.filter((request) => request.path === '/api/chat').length;
+}
+
+describe('stepper report', () => {
+  it('prints one line per commit with its job id', async () => {
+    const context = await setup();
+
+    const result = await stepper(['report'], context);
+
+    expect(result.code).toBe(0);
+    const [line, ...rest] = result.stdout.trimEnd().split('\n');
+    expect(rest).toEqual([]);
+    expect(line).toMatch(new RegExp(`^waiting +${context.commits[2]?.slice(0, 7)}  feat: add b  job [0-9a-f-]{36}$`));
+  });
+
+  it('--json prints the documented keys', async () => {
+    const context = await setup();
+
+    const result = await stepper(['report', '--json', 'HEAD~2..HEAD'], context);
+
+    expect(result.code).toBe(0);
+    const entries = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+    expect(entries.map((entry) => Object.keys(entry))).toEqual([
+      ['jobId', 'sha', 'subject', 'state', 'deduplicated', 'cached'],
+      ['jobId', 'sha', 'subject', 'state', 'deduplicated', 'cached'],
+    ]);
+    expect(entries.map((entry) => entry.sha)).toEqual(context.commits.slice(1));
+    expect(entries.every((entry) => UUID.test(entry.jobId as string))).toBe(true);
+  });
+
+  it('--wait prints the reports of a range', async () => {
+    const context = await setup();
+
+    const result = await stepper(['report', '--wait', 'HEAD~2..HEAD'], context);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`${context.commits[1]?.slice(0, 7)}  fix: correct a`);
+    expect(result.stdout).toContain(`${context.commits[2]?.slice(0, 7)}  feat: add b`);
+    expect(chatRequests(context.fake)).toBe(2);
+  });
+
+  it('--wait --json adds each report', async () => {
+    const context = await setup();
+
+    const result = await stepper(['report', '--wait', '--json'], context);
+
+    expect(result.code).toBe(0);
+    const [entry] = JSON.parse(result.stdout) as Array<{ state: string; report: Record<string, unknown> }>;
+    expect(entry?.state).toBe('completed');
+    expect(Object.keys(entry?.report ?? {})).toEqual(['title', 'summary', 'changes', 'rationale', 'impact_and_tests', 'next_steps', 'tags']);
+  });
+
+  it('a reported commit completes at once from its stored report', async () => {
+    const context = await setup();
+    await stepper(['report', '--wait'], context);
+    const before = chatRequests(context.fake);
+
+    const result = await stepper(['report', '--json'], context);
+
+    const [entry] = JSON.parse(result.stdout) as Array<{ state: string; cached: boolean }>;
+    expect(entry).toMatchObject({ state: 'completed', cached: true });
+    expect(chatRequests(context.fake)).toBe(before);
+  });
+
+  it('--force generates a new report', async () => {
+    const context = await setup();
+    await stepper(['report', '--wait'], context);
+    const before = chatRequests(context.fake);
+
+    const result = await stepper(['report', '--wait', '--force', '--json'], context);
+
+    const [entry] = JSON.parse(result.stdout) as Array<{ state: string; cached: boolean }>;
+    expect(entry).toMatchObject({ state: 'completed', cached: false });
+    expect(chatRequests(context.fake)).toBe(before + 1);
+  });
+
+  it('--wait exits 1 with the pull command when the model is missing', async () => {
+    const context = await setup();
+
+    const result = await stepper(['report', '--wait', '--model', 'no-such-model:1b'], context);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^waiting /);
+    expect(result.stdout).toContain('run "ollama pull no-such-model:1b"; the job stays queued');
+  });
+
+  it('--wait --json gives the held job its reason', async () => {
+    const context = await setup();
+
+    const result = await stepper(['report', '--wait', '--json', '--model', 'no-such-model:1b'], context);
+
+    const [entry] = JSON.parse(result.stdout) as Array<{ state: string; error: string }>;
+    expect(result.code).toBe(1);
+    expect(entry?.state).toBe('waiting');
+    expect(entry?.error).toContain('ollama pull no-such-model:1b');
+  });
+
+  it('a second request while the job runs is deduplicated', async () => {
+    const context = await setup();
+    context.fake.enqueue({ fault: { kind: 'slow_headers', delayMs: 3000 } });
+    const first = JSON.parse((await stepper(['report', '--json'], context)).stdout) as Array<{ jobId: string }>;
+
+    const second = JSON.parse((await stepper(['report', '--json'], context)).stdout) as Array<{ jobId: string; deduplicated: boolean }>;
+
+    expect(second[0]?.deduplicated).toBe(true);
+    expect(second[0]?.jobId).toBe(first[0]?.jobId);
+  });
+
+  it('--author and --max-count filter a range', async () => {
+    const context = await setup();
+
+    const byAuthor = JSON.parse((await stepper(['report', '--json', '--author', 'Bob', `${context.commits[0]}..HEAD`], context)).stdout) as Array<{ sha: string }>;
+    const capped = JSON.parse((await stepper(['report', '--json', '--max-count', '1', `${context.commits[0]}..HEAD`], context)).stdout) as Array<{ sha: string }>;
+
+    expect(byAuthor.map((entry) => entry.sha)).toEqual([context.commits[1]]);
+    expect(capped.map((entry) => entry.sha)).toEqual([context.commits[2]]);
+  });
+
+  it('a range gets low priority and a single commit high', async () => {
+    const context = await setup();
+    const range = JSON.parse((await stepper(['report', '--json', 'HEAD~2..HEAD~1'], context)).stdout) as Array<{ jobId: string }>;
+    const single = JSON.parse((await stepper(['report', '--json', 'HEAD'], context)).stdout) as Array<{ jobId: string }>;
+
+    const queue = openQueue({ dataDir: context.env.STEPPER_HOME as string, readonly: true });
+    try {
+      expect(queue.getJob(range[0]?.jobId as string)?.priority).toBe(3);
+      expect(queue.getJob(single[0]?.jobId as string)?.priority).toBe(1);
+    } finally {
+      queue.close();
+    }
+  });
+
+  it('-q prints nothing', async () => {
+    const context = await setup();
+
+    const result = await stepper(['report', '-q'], context);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+  });
+
+  it('returns while the daemon it started keeps running', async () => {
+    const context = await setup();
+
+    // stdout is a pipe, as in out=$(stepper report HEAD): the call ends only when every
+    // process holding the pipe closed it, so a daemon that inherited it would hold this up.
+    const result = await stepper(['report'], context);
+    const status = JSON.parse((await stepper(['status', '--json'], context)).stdout) as { daemon: { state: string } };
+
+    expect(result.code).toBe(0);
+    expect(status.daemon.state).toBe('running');
+  });
+
+  it.each([
+    [['report', 'no-such-revision'], 2, /^stepper: unknown revision "no-such-revision"/],
+    [['report', '--priority', 'urgent'], 2, /^stepper: invalid --priority: expected high, normal, low, received "urgent"/],
+    [['report', '--max-count', 'x'], 2, /--max-count expects a whole number/],
+    [['report', '--model', 'bad name!'], 2, /^stepper: invalid --model/],
+  ])('%j exits %i with a clear error', async (args, code, message) => {
+    const context = await setup();
+
+    const result = await stepper(args, context);
+
+    expect(result.code).toBe(code);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe('');
+  });
+
+  it('outside a repository exits 2 and names the folder', async () => {
+    const context = await setup();
+    const outside = makeTempDir('stepper-not-a-repo-');
+
+    const result = await stepper(['report'], context, outside);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(outside);
+  });
+
+  it('a bad request leaves stored jobs unchanged', async () => {
+    const context = await setup();
+    await stepper(['report', '--wait'], context);
+    const queue = () => openQueue({ dataDir: context.env.STEPPER_HOME as string, readonly: true });
+    const before = queue();
+    const jobs = before.getJobs();
+    before.close();
+
+    await stepper(['report', 'no-such-revision'], context);
+
+    const after = queue();
+    expect(after.getJobs()).toEqual(jobs);
+    after.close();
+  });
+});
+
+describe('stepper status', () => {
+  it('shows the daemon, Ollama, counts and the jobs of the repository', async () => {
+    const context = await setup();
+    await stepper(['report', '--wait'], context);
+
+    const result = await stepper(['status'], context);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^daemon +running/m);
+    expect(result.stdout).toMatch(new RegExp(`^ollama +reachable at ${context.fake.url.replace(/[.]/g, '\\.')}`, 'm'));
+    expect(result.stdout).toMatch(/^queue +0 waiting, 0 delayed, 0 active, 1 completed, 0 failed, 0 cancelled$/m);
+    expect(result.stdout).toMatch(new RegExp(`completed +${context.commits[2]?.slice(0, 7)}  feat: add b  job `));
+  });
+
+  it('--json prints the documented keys', async () => {
+    const context = await setup();
+    await stepper(['report', '--wait'], context);
+
+    const status = JSON.parse((await stepper(['status', '--json'], context)).stdout) as Record<string, Record<string, unknown>>;
+
+    expect(Object.keys(status)).toEqual(['daemon', 'ollama', 'counts', 'oldestWaitingAgeMs', 'jobs']);
+    expect(Object.keys(status.daemon ?? {})).toEqual(['state', 'pid', 'startedAt', 'version', 'currentJobId']);
+    expect(status.ollama).toMatchObject({ host: expect.stringContaining(context.fake.url), reachable: true, model: 'qwen2.5-coder:7b' });
+    expect(status.counts).toEqual({ waiting: 0, delayed: 0, active: 0, completed: 1, failed: 0, cancelled: 0 });
+  });
+
+  it('a job id shows its detail and report', async () => {
+    const context = await setup();
+    const [entry] = JSON.parse((await stepper(['report', '--wait', '--json'], context)).stdout) as Array<{ jobId: string }>;
+
+    const detail = JSON.parse((await stepper(['status', entry?.jobId as string, '--json'], context)).stdout) as Record<string, unknown>;
+
+    expect(Object.keys(detail)).toEqual([
+      'id', 'repo', 'sha', 'subject', 'state', 'priority', 'attempts', 'maxAttempts', 'progress', 'error', 'createdAt', 'startedAt', 'finishedAt', 'report',
+    ]);
+    expect(detail).toMatchObject({ id: entry?.jobId, subject: 'feat: add b', state: 'completed', attempts: 1 });
+  });
+
+  it('a revision shows the newest job of that commit', async () => {
+    const context = await setup();
+    await stepper(['report', '--wait'], context);
+
+    const result = await stepper(['status', 'HEAD'], context);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(context.commits[2]);
+    expect(result.stdout).toContain('example title');
+  });
+
+  it('an unknown job exits 1', async () => {
+    const context = await setup();
+    await stepper(['report', '--wait'], context);
+
+    const result = await stepper(['status', '00000000-0000-0000-0000-000000000000'], context);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^stepper: job 00000000-0000-0000-0000-000000000000 not found/);
+  });
+
+  it('reports a stopped daemon and unreachable Ollama', async () => {
+    const context = await setup();
+    await context.fake.close();
+
+    const status = JSON.parse((await stepper(['status', '--json'], context)).stdout) as { daemon: { state: string }; ollama: { reachable: boolean } };
+
+    expect(status.daemon.state).toBe('stopped');
+    expect(status.ollama.reachable).toBe(false);
+  });
+});

@@ -1,0 +1,303 @@
+// The daemon's parts in one process: settings, lock, log rotation, the generation gate,
+// auto-start decisions, and the claim filter and pause that the daemon added to the queue.
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { describe, expect, test } from 'vitest';
+
+import { InvalidOptionError, openQueue, resolveDaemonSettings, scrubEnvironment, VERSION, Worker } from '../../src/index.js';
+import { GenerationGate } from '../../src/daemon/generation-gate.js';
+import { acquireDaemonLock, probeDaemonLock } from '../../src/daemon/lock.js';
+import { FileLogger } from '../../src/daemon/log.js';
+import { ensureDaemon } from '../../src/daemon/start.js';
+import { DaemonRowWriter } from '../../src/daemon/state.js';
+import { fakeSha } from '../helpers/commits.js';
+import { captureError } from '../helpers/errors.js';
+import { makeTempDir } from '../helpers/temp.js';
+import { waitFor } from './helpers.js';
+
+describe('resolveDaemonSettings', () => {
+  test('defaults', () => {
+    const settings = resolveDaemonSettings({}, {});
+
+    expect(settings.concurrency).toBe(1);
+    expect(settings.idleMs).toBe(600_000);
+    expect(settings.graceMs).toBe(30_000);
+    expect(settings.probeMaxMs).toBe(60_000);
+    expect(settings.lockDurationMs).toBeUndefined();
+  });
+
+  test('environment variables', () => {
+    const settings = resolveDaemonSettings({}, { STEPPER_DAEMON_IDLE_MS: '250', STEPPER_DAEMON_CONCURRENCY: ' 3 ' });
+
+    expect(settings.idleMs).toBe(250);
+    expect(settings.concurrency).toBe(3);
+  });
+
+  test('option wins over variable', () => {
+    expect(resolveDaemonSettings({ graceMs: 5 }, { STEPPER_DAEMON_GRACE_MS: '9' }).graceMs).toBe(5);
+  });
+
+  test('invalid variable names itself', () => {
+    const error = captureSync(() => resolveDaemonSettings({}, { STEPPER_DAEMON_CONCURRENCY: '0' }));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toBe('invalid STEPPER_DAEMON_CONCURRENCY: expected a whole number >= 1, received "0" (string)');
+  });
+
+  test('probe maximum below the first wait', () => {
+    expect(captureSync(() => resolveDaemonSettings({ probeMs: 500, probeMaxMs: 100 }, {}))).toBeInstanceOf(InvalidOptionError);
+  });
+});
+
+describe('daemon lock', () => {
+  test('one holder at a time', () => {
+    const dataDir = makeTempDir();
+    const lock = acquireDaemonLock(dataDir, 0);
+
+    expect(lock).toBeDefined();
+    expect(probeDaemonLock(dataDir)).toBe('held');
+    expect(acquireDaemonLock(dataDir, 0)).toBeUndefined();
+
+    lock?.release();
+    expect(probeDaemonLock(dataDir)).toBe('free');
+    acquireDaemonLock(dataDir, 0)?.release();
+  });
+
+  test('lock file is private', () => {
+    const dataDir = makeTempDir();
+    acquireDaemonLock(dataDir, 0)?.release();
+
+    expect(fs.statSync(path.join(dataDir, 'daemon.lock')).mode & 0o777).toBe(0o600);
+  });
+
+  test('damaged lock file is reused', () => {
+    const dataDir = makeTempDir();
+    fs.writeFileSync(path.join(dataDir, 'daemon.lock'), 'not a database, '.repeat(200));
+
+    const lock = acquireDaemonLock(dataDir, 0);
+
+    expect(lock).toBeDefined();
+    expect(probeDaemonLock(dataDir)).toBe('held');
+    lock?.release();
+  });
+
+  test('missing lock file probes free', () => {
+    const dataDir = makeTempDir();
+
+    expect(probeDaemonLock(dataDir)).toBe('free');
+    expect(fs.existsSync(path.join(dataDir, 'daemon.lock'))).toBe(false);
+  });
+});
+
+describe('FileLogger', () => {
+  test('rotation bounds the files', () => {
+    const dir = makeTempDir();
+    const file = path.join(dir, 'daemon.log');
+    const logger = new FileLogger(file, { maxBytes: 1024, filesKept: 2 });
+    for (let n = 0; n < 200; n++) {
+      logger.info(`line ${n} ${'x'.repeat(40)}`);
+    }
+    logger.close();
+
+    const names = fs.readdirSync(dir).sort();
+    expect(names).toEqual(['daemon.log', 'daemon.log.1', 'daemon.log.2']);
+    for (const name of names) {
+      expect(fs.statSync(path.join(dir, name)).size).toBeLessThanOrEqual(1024);
+    }
+    expect(fs.readFileSync(file, 'utf8')).toContain('line 199');
+  });
+
+  test('log file mode is 0600', () => {
+    const file = path.join(makeTempDir(), 'daemon.log');
+    const logger = new FileLogger(file, { maxBytes: 1024, filesKept: 1 });
+    logger.info('started');
+    logger.close();
+
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  test('newlines stay on one line', () => {
+    const file = path.join(makeTempDir(), 'daemon.log');
+    const logger = new FileLogger(file, { maxBytes: 4096, filesKept: 1 });
+    logger.error('first\nsecond');
+    logger.close();
+
+    expect(fs.readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  test('removed folder does not throw', () => {
+    const dir = makeTempDir();
+    const logger = new FileLogger(path.join(dir, 'daemon.log'), { maxBytes: 64, filesKept: 1 });
+    fs.rmSync(dir, { recursive: true });
+
+    expect(() => logger.info('a line long enough to rotate the file that is gone')).not.toThrow();
+    logger.close();
+  });
+});
+
+describe('GenerationGate', () => {
+  test('second job waits for the first', async () => {
+    const gate = new GenerationGate(1);
+    const first = gate.ticket('a');
+    const second = gate.ticket('b');
+    const order: string[] = [];
+
+    await first.hold();
+    const waiting = second.hold().then(() => order.push('b holds'));
+    await sleep(10);
+    order.push('a releases');
+    first.release();
+    await waiting;
+
+    expect(order).toEqual(['a releases', 'b holds']);
+    expect(gate.holders).toEqual(['b']);
+  });
+
+  test('repeated hold keeps one slot', async () => {
+    const gate = new GenerationGate(1);
+    const ticket = gate.ticket('a');
+
+    await ticket.hold();
+    await ticket.hold();
+
+    expect(gate.holders).toEqual(['a']);
+  });
+
+  test('close rejects waiting jobs', async () => {
+    const gate = new GenerationGate(1);
+    await gate.ticket('a').hold();
+    const waiting = gate.ticket('b').hold();
+    const reason = new Error('stopping');
+
+    gate.close(reason);
+
+    expect(await captureError(waiting)).toBe(reason);
+  });
+
+  test('abort rejects a waiting job', async () => {
+    const gate = new GenerationGate(1);
+    await gate.ticket('a').hold();
+    const controller = new AbortController();
+    const waiting = gate.ticket('b').hold(controller.signal);
+
+    controller.abort(new Error('cancelled'));
+
+    expect(((await captureError(waiting)) as Error).message).toBe('cancelled');
+    expect(gate.holders).toEqual(['a']);
+  });
+});
+
+describe('ensureDaemon', () => {
+  test('running daemon: no spawn', () => {
+    const dataDir = makeTempDir();
+    const lock = acquireDaemonLock(dataDir, 0);
+    writeRow(dataDir, 'running');
+
+    const result = ensureDaemon({ dataDir, env: {}, entry: path.join(dataDir, 'missing-entry.mjs') });
+    lock?.release();
+
+    expect(result).toEqual({ started: false, pid: process.pid });
+  });
+
+  test.each(['stopping', 'stopped'] as const)('%s daemon: spawns a successor', async (state) => {
+    const dataDir = makeTempDir();
+    const lock = acquireDaemonLock(dataDir, 0);
+    writeRow(dataDir, state);
+
+    const result = ensureDaemon({ dataDir, env: { PATH: process.env.PATH }, entry: path.join(dataDir, 'missing-entry.mjs') });
+    lock?.release();
+
+    expect(result.started).toBe(true);
+    // The spawned node cannot find its script; what it prints lands in the crash log.
+    const crashLog = path.join(dataDir, 'daemon.crash.log');
+    await waitFor(() => fs.readFileSync(crashLog, 'utf8').includes('missing-entry.mjs'), 'the crash log');
+    expect(fs.statSync(crashLog).mode & 0o777).toBe(0o600);
+  });
+
+  test('invalid setting: crash log names it', async () => {
+    const dataDir = makeTempDir();
+
+    ensureDaemon({ dataDir, env: { PATH: process.env.PATH, STEPPER_DAEMON_GRACE_MS: 'soon' } });
+
+    const crashLog = path.join(dataDir, 'daemon.crash.log');
+    const text = await waitFor(() => {
+      const content = fs.readFileSync(crashLog, 'utf8');
+      return content.includes('failed to start') ? content : undefined;
+    }, 'the crash log');
+    expect(text).toContain('stepper daemon failed to start: invalid STEPPER_DAEMON_GRACE_MS');
+    await waitFor(() => probeDaemonLock(dataDir) === 'free', 'the failed daemon to exit');
+  });
+
+  test('scrubEnvironment drops every GIT_ variable', () => {
+    const env = scrubEnvironment({ GIT_DIR: '/x/.git/worktrees/wt', GIT_INDEX_FILE: 'i', git_work_tree: 'w', GITHUB_TOKEN: 't', PATH: '/bin' });
+
+    expect(env).toEqual({ GITHUB_TOKEN: 't', PATH: '/bin' });
+  });
+});
+
+describe('queue additions for the daemon', () => {
+  test('claim skips excluded models', () => {
+    const queue = openQueue({ dataDir: makeTempDir() });
+    const held = queue.add({ kind: 'report', repository: '/r', commitSha: fakeSha('held'), payload: { model: 'missing:1b' } }).job;
+    const other = queue.add({ kind: 'report', repository: '/r', commitSha: fakeSha('other'), payload: { model: 'present:7b' } }).job;
+    const plain = queue.add({ kind: 'report', repository: '/r', commitSha: fakeSha('plain') }).job;
+
+    expect(queue.claim('w', { excludeModels: ['missing:1b'] })?.id).toBe(other.id);
+    expect(queue.claim('w', { excludeModels: ['missing:1b'] })?.id).toBe(plain.id);
+    expect(queue.claim('w', { excludeModels: ['missing:1b'] })).toBeUndefined();
+    expect(queue.claim('w')?.id).toBe(held.id);
+    queue.close();
+  });
+
+  test('paused worker claims nothing until resumed', async () => {
+    const queue = openQueue({ dataDir: makeTempDir() });
+    const worker = new Worker(queue, async () => ({}), { pollIntervalMs: 5 });
+    worker.pause();
+    const running = worker.run();
+    const { job } = queue.add({ kind: 'report', repository: '/r', commitSha: fakeSha('paused') });
+
+    // Many polls pass while paused.
+    worker.wake();
+    await sleep(50);
+    expect(queue.getJob(job.id)?.state).toBe('waiting');
+    expect(worker.paused).toBe(true);
+
+    worker.resume();
+    await waitFor(() => queue.getJob(job.id)?.state === 'completed', 'the job to complete');
+    await worker.close();
+    await running;
+    queue.close();
+  });
+});
+
+function writeRow(dataDir: string, state: 'running' | 'stopping' | 'stopped'): void {
+  const queue = openQueue({ dataDir });
+  const now = Date.now();
+  new DaemonRowWriter(queue.database).insert({
+    pid: process.pid,
+    instance: 'test',
+    version: VERSION,
+    state,
+    startedAt: now,
+    heartbeatAt: now,
+    concurrency: 1,
+    jobsDone: 0,
+    currentJobId: null,
+    ollamaHost: null,
+    ollamaState: null,
+    ollamaDetail: null,
+  });
+  queue.close();
+}
+
+function captureSync(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+
+  throw new Error('expected an exception');
+}

@@ -1,0 +1,299 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { VERSION } from '../../src/version.js';
+import { KICK, git, makeSandbox, stepper, stubKick } from './sandbox.js';
+
+const USER_HOOK = '#!/bin/sh\n# the user\'s own hook\necho "user hook ran" >> user-hook.log\n';
+
+function hooksDir(repo: string): string {
+  return path.join(repo, '.git', 'hooks');
+}
+
+describe('stepper hook install', () => {
+  it('creates both hooks, executable', async () => {
+    const sandbox = makeSandbox();
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+
+    expect(result.code, result.stderr).toBe(0);
+    for (const name of ['post-commit', 'post-rewrite']) {
+      const file = path.join(hooksDir(sandbox.repo), name);
+      const text = fs.readFileSync(file, 'utf8');
+      expect(text.startsWith('#!/bin/sh\n# >>> stepper hook >>>\n')).toBe(true);
+      expect(text).toContain(`# stepper hook v1 (stepper ${VERSION})`);
+      expect(text).toContain(`stepper_node='${process.execPath}'`);
+      expect(text).toContain(`stepper_kick='${KICK}'`);
+      expect(fs.statSync(file).mode & 0o777).toBe(0o755);
+    }
+    expect(fs.statSync(path.join(sandbox.dataDir, 'spool', 'hooks')).mode & 0o777).toBe(0o700);
+  });
+
+  it('appends to an existing shell hook and keeps its bytes', async () => {
+    const sandbox = makeSandbox();
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    // Bytes that are not UTF-8 must survive the rewrite.
+    const original = Buffer.concat([Buffer.from(USER_HOOK), Buffer.from([0x23, 0x20, 0xe9, 0xff, 0x0a])]);
+    fs.writeFileSync(file, original, { mode: 0o750 });
+    fs.chmodSync(file, 0o750);
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'install', '--json']);
+
+    expect(result.code, result.stderr).toBe(0);
+    const written = fs.readFileSync(file);
+    expect(written.subarray(0, original.length).equals(original)).toBe(true);
+    expect(written.subarray(original.length).toString('utf8')).toMatch(/^# >>> stepper hook >>>\n[^]*# <<< stepper hook <<<\n$/);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o750);
+    const files = (JSON.parse(result.stdout) as { files: Array<{ hook: string; action: string }> }).files;
+    expect(files).toEqual([
+      expect.objectContaining({ hook: 'post-commit', action: 'added' }),
+      expect.objectContaining({ hook: 'post-rewrite', action: 'created' }),
+    ]);
+  });
+
+  it('runs the user hook and the block on commit', async () => {
+    const sandbox = makeSandbox();
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    fs.writeFileSync(file, USER_HOOK, { mode: 0o755 });
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+    stubKick(sandbox, hooksDir(sandbox.repo));
+
+    fs.writeFileSync(path.join(sandbox.repo, 'a.txt'), 'a\n');
+    git(sandbox, sandbox.repo, ['add', 'a.txt']);
+    git(sandbox, sandbox.repo, ['commit', '-q', '-m', 'Add a']);
+
+    expect(fs.readFileSync(path.join(sandbox.repo, 'user-hook.log'), 'utf8')).toBe('user hook ran\n');
+    expect(fs.readdirSync(sandbox.hintsDir).filter((name) => name.endsWith('.hint'))).toHaveLength(1);
+  });
+
+  it('replaces its block in place on reinstall', async () => {
+    const sandbox = makeSandbox();
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    fs.writeFileSync(file, USER_HOOK, { mode: 0o755 });
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+    const first = fs.readFileSync(file, 'utf8');
+    fs.appendFileSync(file, 'echo "added later"\n');
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`updated stepper's block in ${file}`);
+    expect(fs.readFileSync(file, 'utf8')).toBe(`${first}echo "added later"\n`);
+  });
+
+  it('uninstall removes only its block', async () => {
+    const sandbox = makeSandbox();
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    fs.writeFileSync(file, USER_HOOK, { mode: 0o755 });
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'uninstall', '--json']);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toBe(USER_HOOK);
+    expect(fs.existsSync(path.join(hooksDir(sandbox.repo), 'post-rewrite'))).toBe(false);
+    const files = (JSON.parse(result.stdout) as { files: Array<{ hook: string; action: string }> }).files;
+    expect(files.map((entry) => `${entry.hook} ${entry.action}`)).toEqual(['post-commit removed', 'post-rewrite deleted']);
+  });
+
+  it('uninstall keeps a created file the user extended', async () => {
+    const sandbox = makeSandbox();
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    fs.appendFileSync(file, 'echo mine\n');
+
+    await stepper(sandbox, sandbox.repo, ['hook', 'uninstall']);
+
+    expect(fs.readFileSync(file, 'utf8')).toBe('#!/bin/sh\necho mine\n');
+  });
+
+  it('installs into core.hooksPath, creating it', async () => {
+    const sandbox = makeSandbox();
+    git(sandbox, sandbox.repo, ['config', 'core.hooksPath', 'tools/hooks']);
+    const subfolder = path.join(sandbox.repo, 'src');
+    fs.mkdirSync(subfolder);
+
+    const result = await stepper(sandbox, subfolder, ['hook', 'install']);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(fs.existsSync(path.join(sandbox.repo, 'tools', 'hooks', 'post-commit'))).toBe(true);
+    expect(fs.existsSync(path.join(hooksDir(sandbox.repo), 'post-commit'))).toBe(false);
+
+    stubKick(sandbox, path.join(sandbox.repo, 'tools', 'hooks'));
+    fs.writeFileSync(path.join(subfolder, 'b.txt'), 'b\n');
+    git(sandbox, subfolder, ['add', 'b.txt']);
+    git(sandbox, subfolder, ['commit', '-q', '-m', 'Add b']);
+    expect(fs.readdirSync(sandbox.hintsDir).filter((name) => name.endsWith('.hint'))).toHaveLength(1);
+  });
+
+  it('rejects a python hook, printing the call', async () => {
+    const sandbox = makeSandbox();
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    const python = '#!/usr/bin/env python3\nprint("hello")\n';
+    fs.writeFileSync(file, python, { mode: 0o755 });
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+
+    const standalone = path.join(hooksDir(sandbox.repo), 'stepper-post-commit');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`stepper: ${file} is a python3 hook, so stepper left it unchanged; add this line to it: ${standalone}\n`);
+    expect(fs.readFileSync(file, 'utf8')).toBe(python);
+    expect(fs.readFileSync(standalone, 'utf8')).toContain('stepper_hook post-commit');
+    expect(fs.statSync(standalone).mode & 0o111).toBe(0o111);
+    expect(fs.readFileSync(path.join(hooksDir(sandbox.repo), 'post-rewrite'), 'utf8')).toContain('stepper_hook post-rewrite');
+  });
+
+  it('rejects a data directory with a newline', async () => {
+    const sandbox = makeSandbox();
+    const dataDir = path.join(sandbox.root, 'two\nlines');
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'install'], { STEPPER_HOME: dataDir });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^stepper: cannot record the data directory ".*two\\nlines" in a hook: it must be an absolute path without line breaks/);
+    expect(fs.existsSync(path.join(hooksDir(sandbox.repo), 'post-commit'))).toBe(false);
+  });
+
+  it('quotes a path with a single quote', async () => {
+    const sandbox = makeSandbox();
+    const dataDir = path.join(sandbox.root, "it's data");
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'install'], { STEPPER_HOME: dataDir });
+    const installed = fs.readFileSync(path.join(hooksDir(sandbox.repo), 'post-commit'), 'utf8');
+    stubKick(sandbox, hooksDir(sandbox.repo));
+    fs.writeFileSync(path.join(sandbox.repo, 'c.txt'), 'c\n');
+    git(sandbox, sandbox.repo, ['add', 'c.txt']);
+    git(sandbox, sandbox.repo, ['commit', '-q', '-m', 'Add c'], { STEPPER_HOME: '', HOME: '' });
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(installed).toContain(`stepper_fallback_data='${sandbox.root}/it'\\''s data'`);
+    expect(fs.readdirSync(path.join(dataDir, 'spool', 'hooks')).filter((name) => name.endsWith('.hint'))).toHaveLength(1);
+  });
+
+  it('rejects a folder outside a repository with exit 2', async () => {
+    const sandbox = makeSandbox();
+
+    const result = await stepper(sandbox, sandbox.home, ['hook', 'install']);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^stepper: not a git repository: /);
+  });
+
+  it('rejects an unknown subcommand with exit 2', async () => {
+    const sandbox = makeSandbox();
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'enable']);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^stepper: unknown command 'enable'/);
+  });
+
+  it('documents each subcommand in --help', async () => {
+    const sandbox = makeSandbox();
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', '--help']);
+
+    expect(result.code).toBe(0);
+    for (const subcommand of ['install', 'uninstall', 'status']) {
+      expect(result.stdout).toMatch(new RegExp(`^  ${subcommand} \\[options\\] +\\S`, 'm'));
+    }
+  });
+});
+
+describe('stepper hook status', () => {
+  it('reports hooks not installed', async () => {
+    const sandbox = makeSandbox();
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'status', '--json']);
+
+    expect(result.code, result.stderr).toBe(0);
+    const status = JSON.parse(result.stdout) as { hooks: Array<{ installed: boolean }>; warnings: string[] };
+    expect(status.hooks.map((hook) => hook.installed)).toEqual([false, false]);
+    expect(status.warnings[0]).toContain('post-commit hook not installed');
+  });
+
+  it('reports installed current hooks', async () => {
+    const sandbox = makeSandbox();
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'status', '--json']);
+
+    const status = JSON.parse(result.stdout) as {
+      hooks: Array<{ installed: boolean; current: boolean; node: { usable: boolean }; kick: { usable: boolean } }>;
+      warnings: string[];
+    };
+    expect(status.hooks.map((hook) => [hook.installed, hook.current, hook.node.usable, hook.kick.usable])).toEqual([
+      [true, true, true, true],
+      [true, true, true, true],
+    ]);
+    expect(status.warnings).toEqual([]);
+  });
+
+  it('warns about a stale node path and an older version', async () => {
+    const sandbox = makeSandbox();
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    const text = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(
+      file,
+      text
+        .replace(/^stepper_node=.*$/m, "stepper_node='/nonexistent/node'")
+        .replace(/^# stepper hook v1 \(stepper .*\)$/m, '# stepper hook v1 (stepper 0.0.1)'),
+    );
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'status']);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('post-commit: installed in');
+    expect(result.stdout).toContain('older (stepper 0.0.1)');
+    expect(result.stdout).toContain('node: /nonexistent/node (missing)');
+    expect(result.stdout).toContain(`warning: ${file} runs /nonexistent/node, which no longer exists`);
+  });
+
+  it('shows the last failures from hook.log', async () => {
+    const sandbox = makeSandbox();
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+    fs.writeFileSync(
+      path.join(sandbox.dataDir, 'hook.log'),
+      [
+        '2026-01-01T00:00:00.000Z info post-commit /r/.git: enqueued 1 report jobs (abc)',
+        '2026-01-01T00:00:01.000Z error hint 1-0.hint removed: no commit ids',
+        '- error kick cannot start: /x/node or /x/kick.js is missing; run stepper hook install again',
+        '',
+      ].join('\n'),
+    );
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'status']);
+
+    expect(result.stdout).toContain('recent failures from hook.log:\n  2026-01-01T00:00:01.000Z hint 1-0.hint removed: no commit ids\n  (time unknown) kick cannot start');
+    expect(result.stdout).not.toContain('enqueued 1 report jobs');
+  });
+
+  it('finds the block beside a python hook', async () => {
+    const sandbox = makeSandbox();
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    fs.writeFileSync(file, '#!/usr/bin/python3\nprint("hello")\n', { mode: 0o755 });
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'status', '--json']);
+
+    const status = JSON.parse(result.stdout) as { hooks: Array<{ installed: boolean; standalone?: string }>; warnings: string[] };
+    expect(status.hooks[0]?.installed).toBe(true);
+    expect(status.hooks[0]?.standalone).toBe(path.join(hooksDir(sandbox.repo), 'stepper-post-commit'));
+    expect(status.warnings).toEqual([`${file} is not a shell script: it must call ${status.hooks[0]?.standalone} for stepper to see commits`]);
+  });
+
+  it('warns about an exit before the block', async () => {
+    const sandbox = makeSandbox();
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    fs.writeFileSync(file, '#!/bin/sh\nrun-something\nexit 0\n', { mode: 0o755 });
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'status', '--json']);
+
+    const status = JSON.parse(result.stdout) as { warnings: string[] };
+    expect(status.warnings).toEqual([expect.stringContaining(`${file} has the line "exit 0" before stepper's block`)]);
+  });
+});
