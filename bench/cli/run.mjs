@@ -14,6 +14,7 @@
 // stays small; it still runs, as it would for a user.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -158,16 +159,29 @@ function makeHistory(name, count) {
   fs.mkdirSync(dir, { recursive: true });
   git(dir, ['init', '-q', '-b', 'main']);
   const lines = [];
+  // Each commit rewrites three files of 60 lines, so the range has a few hundred KB of
+  // diff per 100 commits, like a small project's history rather than one-line changes.
   for (let index = 0; index < count; index++) {
-    const content = `export const step = ${index};\n`.repeat(20 + (index % 7));
-    const message = `Change step ${index}\n`;
+    const message = `Change step ${index}\n\nRework the step handling in three modules.\n`;
     lines.push('commit refs/heads/main', `committer Bench Author <bench@example.invalid> ${1767225600 + index * 60} +0000`);
     lines.push(`data ${Buffer.byteLength(message)}`, message);
-    lines.push(`M 100644 inline src/file${index % 50}.ts`, `data ${Buffer.byteLength(content)}`, content);
+    for (let file = 0; file < 3; file++) {
+      const content = Array.from({ length: 60 }, (_, line) => `export const step${line} = compute(${index}, ${file}, ${line});`).join('\n') + '\n';
+      lines.push(`M 100644 inline src/module${(index * 3 + file) % 120}.ts`, `data ${Buffer.byteLength(content)}`, content);
+    }
   }
   execFileSync('git', ['fast-import', '--quiet'], { cwd: dir, env: baseEnv, input: `${lines.join('\n')}\n` });
   git(dir, ['reset', '-q', '--hard', 'main']);
   return dir;
+}
+
+/** Returns 127.0.0.1:PORT for a port that was free a moment ago, so connections to it are refused. */
+async function closedPort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return `127.0.0.1:${port}`;
 }
 
 const results = {};
@@ -180,7 +194,7 @@ if (only.has('commit')) {
   const withoutHook = path.join(workDir, 'without-hook');
   git(workDir, ['clone', '-q', withHook, withoutHook]);
   const dataDir = newDataDir('commit');
-  execFileSync(process.execPath, [BIN, 'hook', 'install'], { cwd: withHook, env: stepperEnv(dataDir), stdio: 'ignore' });
+  await timed(process.execPath, [BIN, 'hook', 'install'], { cwd: withHook, env: stepperEnv(dataDir) });
 
   const commitIn = (dir) => async (sample) => {
     fs.appendFileSync(path.join(dir, 'src', 'dir3', 'module3.ts'), `export const extra${sample} = ${sample};\n`);
@@ -195,9 +209,10 @@ if (only.has('commit')) {
 if (only.has('report')) {
   const repo = makeRepository('report', 20);
   const dataDir = newDataDir('report');
-  execFileSync(process.execPath, [BIN, 'daemon', 'start'], { cwd: repo, env: stepperEnv(dataDir), stdio: ['ignore', 'ignore', 'inherit'] });
+  // Async spawns: the fake Ollama runs in this process and must keep answering meanwhile.
+  await timed(process.execPath, [BIN, 'daemon', 'start'], { cwd: repo, env: stepperEnv(dataDir) });
   // The first report is generated; the measured ones find it stored and complete at once.
-  execFileSync(process.execPath, [BIN, 'report', '--wait', '-q'], { cwd: repo, env: stepperEnv(dataDir), stdio: 'ignore' });
+  await timed(process.execPath, [BIN, 'report', '--wait', '-q'], { cwd: repo, env: stepperEnv(dataDir) });
 
   results.report = await alternate(runs, {
     stepper: () => timed(process.execPath, [BIN, 'report', 'HEAD'], { cwd: repo, env: stepperEnv(dataDir) }),
@@ -232,9 +247,12 @@ if (only.has('status')) {
 
 if (only.has('range')) {
   const repo = makeHistory('range', rangeSize + 1);
+  const closedHost = await closedPort();
   const range = 'main~' + rangeSize + '..main';
   results.range = await alternate(Math.max(3, Math.ceil(runs / 3)), {
-    stepper: () => timed(process.execPath, [BIN, 'report', range], { cwd: repo, env: stepperEnv(newDataDir('range')) }),
+    // A closed port for Ollama: each run starts a daemon, which then waits for Ollama instead
+    // of generating 1,000 reports while later runs are measured.
+    stepper: () => timed(process.execPath, [BIN, 'report', range], { cwd: repo, env: { ...stepperEnv(newDataDir('range')), OLLAMA_HOST: closedHost } }),
     gitLog: () => timed('git', ['log', '-p', range], { cwd: repo, env: baseEnv }),
   });
 }

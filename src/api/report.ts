@@ -76,9 +76,12 @@ export async function requestReports(options: RequestReportsOptions = {}): Promi
   }
 
   const repo = await openRepository(options.cwd ?? process.cwd());
-  const model = chooseModel({ flag: options.model, env: options.env, gitConfig: await readGitConfig(repo, 'stepper.model') });
-  const shas = await resolveRevisions(repo, revisions, options);
-  const commits = await readCommits(repo, shas);
+  // The model's git config and the commits are read side by side: each is a git process.
+  const [configured, commits] = await Promise.all([
+    readGitConfig(repo, 'stepper.model'),
+    resolveRevisions(repo, revisions, options).then((shas) => readCommits(repo, shas)),
+  ]);
+  const model = chooseModel({ flag: options.model, env: options.env, gitConfig: configured });
 
   const jobs = commits.map((commit) =>
     reportJob({ repository: repo.gitDir, commitSha: commit.sha, subject: commit.subject, model: model.name, force: options.force === true, priority }),

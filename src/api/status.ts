@@ -9,8 +9,8 @@ import { NotARepositoryError } from '../git/errors.js';
 import { openRepository } from '../git/repository.js';
 import { resolveCommit } from '../git/revisions.js';
 import type { Repository } from '../git/types.js';
-import { createOllamaClient } from '../ollama/client.js';
-import { describeOllamaHost } from '../ollama/host.js';
+import { describeOllamaHost, resolveOllamaHost } from '../ollama/host.js';
+import { probeOllama } from '../ollama/probe.js';
 import { chooseModel } from '../ollama/model.js';
 import { openQueue, type Queue } from '../queue/queue.js';
 import { JOB_PRIORITY, type Job, type JobState } from '../queue/types.js';
@@ -76,10 +76,12 @@ const EMPTY_COUNTS: Record<JobState, number> = { waiting: 0, delayed: 0, active:
 export async function getQueueStatus(options: StatusOptions = {}): Promise<QueueStatus> {
   const dataDir = options.dataDir ?? resolveDataDir(options.env);
   const limit = checkPositiveInteger('--limit', options.limit ?? 10);
+  // The probe waits on the network and the rest on git, so they run side by side.
+  const probing = checkOllama(options.env, options.probeTimeoutMs ?? 1500);
   const repo = await openCurrentRepository(options.cwd, options.all === true);
   const daemon = readDaemonStatus({ dataDir, env: options.env });
   const model = chooseModel({ env: options.env, gitConfig: repo ? await readGitConfig(repo, 'stepper.model') : undefined });
-  const ollama = await probeOllama(options.env, options.probeTimeoutMs ?? 1500);
+  const ollama = await probing;
 
   const row = daemon.running ? daemon.row : undefined;
   const status: QueueStatus = {
@@ -172,16 +174,11 @@ async function openCurrentRepository(cwd: string | undefined, optional: boolean)
   }
 }
 
-/** Asks Ollama for its version within `timeoutMs`; any failure counts as not reachable, with the reason. */
-async function probeOllama(env: NodeJS.ProcessEnv | undefined, timeoutMs: number): Promise<{ host: string; reachable: boolean; detail: string | null }> {
-  const client = createOllamaClient({ env, timeouts: { requestTimeoutMs: timeoutMs } });
-  const host = describeOllamaHost(client.host);
-  try {
-    await client.request((api) => api.version());
-    return { host, reachable: true, detail: null };
-  } catch (error) {
-    return { host, reachable: false, detail: (error as Error).message };
-  }
+/** Probes Ollama at OLLAMA_HOST (or the default); any failure counts as not reachable, with the reason. */
+async function checkOllama(env: NodeJS.ProcessEnv | undefined, timeoutMs: number): Promise<{ host: string; reachable: boolean; detail: string | null }> {
+  const host = resolveOllamaHost(env);
+  const probe = await probeOllama(host, timeoutMs);
+  return { host: describeOllamaHost(host), reachable: probe.reachable, detail: probe.detail };
 }
 
 /** Converts jobs to their status shape, reading subjects with one git call per repository. */

@@ -2,8 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 
-import { simpleGit } from 'simple-git';
-
 import { GIT_ENVIRONMENT_OVERRIDES, gitEnvironment } from './environment.js';
 import { GitError, GitNotFoundError } from './errors.js';
 
@@ -56,6 +54,9 @@ export async function queryGit(context: GitContext, args: readonly string[]): Pr
   const fullArgs = contextArgs(context, args);
   let failure: { exitCode: number; stderr: string } | undefined;
 
+  // Loaded on first use: the import costs about as much as starting node, and most
+  // commands that read one commit never need it.
+  const { simpleGit } = await import('simple-git');
   try {
     const git = simpleGit({
       baseDir: context.cwd,

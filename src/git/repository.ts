@@ -24,6 +24,11 @@ export async function openRepository(folder: string): Promise<Repository> {
   }
 
   const context: GitContext = { cwd: absolute };
+  // Asked at once beside the first call, which says whether the folder is in a worktree; it
+  // fails outside one, and its answer is then not used.
+  const toplevel = runGit(context, ['rev-parse', '--show-toplevel']);
+  toplevel.catch(() => {});
+
   let output: string;
   try {
     // The path comes last and is read to the end, so a newline inside it survives.
@@ -47,7 +52,7 @@ export async function openRepository(folder: string): Promise<Repository> {
 
   let worktree: string | null = null;
   if (insideWorktree === 'true') {
-    const top = stripFinalNewline(await runGit(context, ['rev-parse', '--show-toplevel']));
+    const top = stripFinalNewline(await toplevel);
     worktree = fs.realpathSync(top);
   }
 

@@ -67,13 +67,28 @@ export function enqueueJobs(inputs: readonly NewJob[], options: EnqueueOptions =
     failure = asDatabaseFailure(error);
   }
 
+  const add = (target: Queue, job: NewJob): EnqueueResult => {
+    const reportId = options.reuse?.(target, job);
+    const { job: stored, deduplicated } = reportId === undefined ? target.add(job) : target.addCompleted(job, reportId);
+    return { spooled: false, job: stored, deduplicated, cached: reportId !== undefined && !deduplicated };
+  };
+
   try {
+    // All jobs in one transaction first, because each commit waits for an fsync. When that
+    // fails, the jobs go one by one, so those that fit are stored and the rest are spooled.
+    if (queue && !failure && jobs.length > 1) {
+      const target = queue;
+      try {
+        return target.batch(() => jobs.map((job) => add(target, job)));
+      } catch (error) {
+        asDatabaseFailure(error);
+      }
+    }
+
     for (const job of jobs) {
       if (queue && !failure) {
         try {
-          const reportId = options.reuse?.(queue, job);
-          const { job: stored, deduplicated } = reportId === undefined ? queue.add(job) : queue.addCompleted(job, reportId);
-          results.push({ spooled: false, job: stored, deduplicated, cached: reportId !== undefined && !deduplicated });
+          results.push(add(queue, job));
           continue;
         } catch (error) {
           failure = asDatabaseFailure(error);

@@ -188,6 +188,14 @@ export class Queue {
     });
   }
 
+  /**
+   * Runs `work` in one IMMEDIATE transaction, so the queue operations inside it commit
+   * together: all of them or, when one throws, none.
+   */
+  batch<T>(work: () => T): T {
+    return this.#store.write(work);
+  }
+
   getJob(id: string): Job | undefined {
     return readJob(this.#store, id);
   }

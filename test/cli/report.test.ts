@@ -212,10 +212,14 @@ describe('stepper report', () => {
     // stdout is a pipe, as in out=$(stepper report HEAD): the call ends only when every
     // process holding the pipe closed it, so a daemon that inherited it would hold this up.
     const result = await stepper(['report'], context);
-    const status = JSON.parse((await stepper(['status', '--json'], context)).stdout) as { daemon: { state: string } };
+    // The daemon takes its lock a moment after it was spawned.
+    let state = 'stopped';
+    for (let tries = 0; tries < 100 && state !== 'running'; tries += 1) {
+      state = (JSON.parse((await stepper(['status', '--json'], context)).stdout) as { daemon: { state: string } }).daemon.state;
+    }
 
     expect(result.code).toBe(0);
-    expect(status.daemon.state).toBe('running');
+    expect(state).toBe('running');
   });
 
   it.each([

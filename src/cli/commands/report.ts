@@ -1,11 +1,10 @@
 import { performance } from 'node:perf_hooks';
 
-import chalk from 'chalk';
-
 import { type RequestedReport, requestReports } from '../../api/report.js';
 import { type FinishedJob, waitForJobs } from '../../api/wait.js';
 import { InvalidOptionError } from '../../errors.js';
 import { describeUnfinished, renderFinishedJob } from '../render/finished-job.js';
+import { type Paint, paintFor, stateColor } from '../render/paint.js';
 import type { Job, JobPriorityName } from '../../queue/types.js';
 
 export interface ReportCommandOptions {
@@ -55,7 +54,8 @@ export async function runReport(revisions: readonly string[], options: ReportCom
     if (options.json) {
       process.stdout.write(`${JSON.stringify(result.reports.map(toJson), null, 2)}\n`);
     } else if (!options.quiet) {
-      process.stdout.write(result.reports.map(renderLine).join(''));
+      const paint = await paintFor(process.stdout);
+      process.stdout.write(result.reports.map((report) => renderLine(report, paint)).join(''));
     }
     return 0;
   }
@@ -67,7 +67,8 @@ export async function runReport(revisions: readonly string[], options: ReportCom
     const entries = result.reports.map((report, index) => ({ ...toJson(report), ...waitedJson(finished[index] as FinishedJob) }));
     process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
   } else if (!options.quiet) {
-    process.stdout.write(finished.map((entry, index) => renderFinishedJob(entry, result.reports[index] as RequestedReport)).join('\n'));
+    const paint = await paintFor(process.stdout);
+    process.stdout.write(finished.map((entry, index) => renderFinishedJob(entry, result.reports[index] as RequestedReport, paint)).join('\n'));
   }
 
   return failed ? 1 : 0;
@@ -94,16 +95,7 @@ function waitedJson(finished: FinishedJob): Record<string, unknown> {
   return { state: job.state, error: describeUnfinished(finished) };
 }
 
-const STATE_COLORS: Record<string, (text: string) => string> = {
-  waiting: chalk.yellow,
-  delayed: chalk.yellow,
-  active: chalk.cyan,
-  completed: chalk.green,
-  failed: chalk.red,
-  cancelled: chalk.gray,
-};
-
-function renderLine(report: RequestedReport): string {
+function renderLine(report: RequestedReport, paint: Paint): string {
   let state: string = report.state;
   if (report.cached) {
     state = 'cached';
@@ -113,9 +105,10 @@ function renderLine(report: RequestedReport): string {
     state = 'spooled';
   }
 
-  const color = STATE_COLORS[report.state] ?? ((text: string) => text);
-  return `${color(state.padEnd(9))}  ${report.sha.slice(0, 7)}  ${sanitize(report.subject)}  ${chalk.dim(`job ${report.jobId}`)}\n`;
+  const color = stateColor(report.state, paint);
+  return `${color(state.padEnd(9))}  ${report.sha.slice(0, 7)}  ${sanitize(report.subject)}  ${paint.dim(`job ${report.jobId}`)}\n`;
 }
+
 
 /**
  * Waits for the jobs with a spinner on stderr that shows the job being worked on: its

@@ -1,8 +1,7 @@
-import chalk from 'chalk';
-
 import { getJobStatus, getQueueStatus, type JobDetail, type JobStatus, type QueueStatus } from '../../api/status.js';
 import { JOB_STATES } from '../../queue/types.js';
 import { renderReportContent } from '../render/finished-job.js';
+import { type Paint, paintFor, stateColor } from '../render/paint.js';
 
 export interface StatusCommandOptions {
   json?: boolean;
@@ -16,23 +15,23 @@ export interface StatusCommandOptions {
 export async function runStatus(target: string | undefined, options: StatusCommandOptions): Promise<void> {
   if (target !== undefined) {
     const detail = await getJobStatus(target, { cwd: options.cwd });
-    process.stdout.write(options.json ? `${JSON.stringify(detail, null, 2)}\n` : renderDetail(detail));
+    process.stdout.write(options.json ? `${JSON.stringify(detail, null, 2)}\n` : renderDetail(detail, await paintFor(process.stdout)));
     return;
   }
 
   const status = await getQueueStatus({ cwd: options.cwd, all: options.all, limit: options.limit });
-  process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status, options.all === true));
+  process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status, options.all === true, await paintFor(process.stdout)));
 }
 
-function renderStatus(status: QueueStatus, all: boolean): string {
+function renderStatus(status: QueueStatus, all: boolean, paint: Paint): string {
   const lines = [
-    `${label('daemon')}${describeDaemon(status)}`,
-    `${label('ollama')}${describeOllama(status)}`,
-    `${label('queue')}${JOB_STATES.map((state) => `${status.counts[state]} ${state}`).join(', ')}`,
+    `${label('daemon', paint)}${describeDaemon(status, paint)}`,
+    `${label('ollama', paint)}${describeOllama(status, paint)}`,
+    `${label('queue', paint)}${JOB_STATES.map((state) => `${status.counts[state]} ${state}`).join(', ')}`,
   ];
 
   if (status.oldestWaitingAgeMs !== null) {
-    lines.push(`${label('oldest')}waiting for ${formatAge(status.oldestWaitingAgeMs)}`);
+    lines.push(`${label('oldest', paint)}waiting for ${formatAge(status.oldestWaitingAgeMs)}`);
   }
 
   lines.push('');
@@ -40,89 +39,75 @@ function renderStatus(status: QueueStatus, all: boolean): string {
     lines.push(all ? 'No jobs yet. Run `stepper report` in a repository.' : 'No jobs for this repository yet. Run `stepper report` to queue one.');
   } else {
     lines.push(all ? 'Latest jobs:' : 'Latest jobs of this repository:');
-    lines.push(...status.jobs.map((job) => `  ${renderJobLine(job, all)}`));
+    lines.push(...status.jobs.map((job) => `  ${renderJobLine(job, all, paint)}`));
   }
 
   return `${lines.join('\n')}\n`;
 }
 
-function describeDaemon(status: QueueStatus): string {
+function describeDaemon(status: QueueStatus, paint: Paint): string {
   const { daemon } = status;
   if (daemon.state === 'stopped') {
-    return `${chalk.yellow('stopped')} (the next \`stepper report\` or commit starts it)`;
+    return `${paint.yellow('stopped')} (the next \`stepper report\` or commit starts it)`;
   }
 
   const activity = daemon.currentJobId ? `working on job ${daemon.currentJobId}` : 'idle';
   const uptime = daemon.startedAt === null ? '' : `, up ${formatAge(Date.now() - daemon.startedAt)}`;
-  return `${chalk.green('running')}, ${activity} (pid ${daemon.pid ?? '?'}${uptime}, stepper ${daemon.version ?? '?'})`;
+  return `${paint.green('running')}, ${activity} (pid ${daemon.pid ?? '?'}${uptime}, stepper ${daemon.version ?? '?'})`;
 }
 
-function describeOllama(status: QueueStatus): string {
+function describeOllama(status: QueueStatus, paint: Paint): string {
   const { ollama } = status;
   if (ollama.reachable) {
-    return `${chalk.green('reachable')} at ${ollama.host}, model ${ollama.model}`;
+    return `${paint.green('reachable')} at ${ollama.host}, model ${ollama.model}`;
   }
 
-  return `${chalk.red('not reachable')} at ${ollama.host} (${sanitize(ollama.detail ?? 'no answer')}); model ${ollama.model}`;
+  return `${paint.red('not reachable')} at ${ollama.host} (${sanitize(ollama.detail ?? 'no answer')}); model ${ollama.model}`;
 }
 
-function renderJobLine(job: JobStatus, withRepository: boolean): string {
-  const subject = job.subject === null ? chalk.dim('(commit not readable)') : sanitize(job.subject);
-  const where = withRepository ? `  ${chalk.dim(job.repo)}` : '';
-  const error = job.state === 'failed' && job.error ? `\n      ${chalk.red(sanitize(firstLine(job.error)))}` : '';
-  return `${colorState(job.state).padEnd(9 + colorOverhead(job.state))}  ${job.sha.slice(0, 7)}  ${subject}  ${chalk.dim(`job ${job.id}`)}${where}${error}`;
+function renderJobLine(job: JobStatus, withRepository: boolean, paint: Paint): string {
+  const subject = job.subject === null ? paint.dim('(commit not readable)') : sanitize(job.subject);
+  const where = withRepository ? `  ${paint.dim(job.repo)}` : '';
+  const error = job.state === 'failed' && job.error ? `\n      ${paint.red(sanitize(firstLine(job.error)))}` : '';
+  return `${stateColor(job.state, paint)(job.state.padEnd(9))}  ${job.sha.slice(0, 7)}  ${subject}  ${paint.dim(`job ${job.id}`)}${where}${error}`;
 }
 
-function renderDetail(detail: JobDetail): string {
+function renderDetail(detail: JobDetail, paint: Paint): string {
   const lines = [
-    `${label('job')}${detail.id}`,
-    `${label('commit')}${detail.sha}  ${detail.subject === null ? '' : sanitize(detail.subject)}`,
-    `${label('repo')}${detail.repo}`,
-    `${label('state')}${colorState(detail.state)} (${detail.attempts} of ${detail.maxAttempts} attempts made)`,
-    `${label('priority')}${detail.priority}`,
-    `${label('created')}${formatTime(detail.createdAt)}`,
+    `${label('job', paint)}${detail.id}`,
+    `${label('commit', paint)}${detail.sha}  ${detail.subject === null ? '' : sanitize(detail.subject)}`,
+    `${label('repo', paint)}${detail.repo}`,
+    `${label('state', paint)}${colorState(detail.state, paint)} (${detail.attempts} of ${detail.maxAttempts} attempts made)`,
+    `${label('priority', paint)}${detail.priority}`,
+    `${label('created', paint)}${formatTime(detail.createdAt)}`,
   ];
   if (detail.startedAt !== null) {
-    lines.push(`${label('started')}${formatTime(detail.startedAt)}`);
+    lines.push(`${label('started', paint)}${formatTime(detail.startedAt)}`);
   }
   if (detail.finishedAt !== null) {
-    lines.push(`${label('finished')}${formatTime(detail.finishedAt)}`);
+    lines.push(`${label('finished', paint)}${formatTime(detail.finishedAt)}`);
   }
   if (detail.progress !== null && detail.state === 'active') {
-    lines.push(`${label('progress')}${JSON.stringify(detail.progress)}`);
+    lines.push(`${label('progress', paint)}${JSON.stringify(detail.progress)}`);
   }
   if (detail.error !== null) {
-    lines.push(`${label('error')}${sanitize(detail.error)}`);
+    lines.push(`${label('error', paint)}${sanitize(detail.error)}`);
   }
 
   let text = `${lines.join('\n')}\n`;
   if (detail.report) {
-    text += `\n${renderReportContent(detail.sha, detail.subject ?? '', detail.report)}`;
+    text += `\n${renderReportContent(detail.sha, detail.subject ?? '', detail.report, paint)}`;
   }
 
   return text;
 }
 
-function label(name: string): string {
-  return chalk.bold(name.padEnd(10));
+function label(name: string, paint: Paint): string {
+  return paint.bold(name.padEnd(10));
 }
 
-const STATE_COLORS = {
-  waiting: chalk.yellow,
-  delayed: chalk.yellow,
-  active: chalk.cyan,
-  completed: chalk.green,
-  failed: chalk.red,
-  cancelled: chalk.gray,
-} as const;
-
-function colorState(state: keyof typeof STATE_COLORS): string {
-  return STATE_COLORS[state](state);
-}
-
-/** Bytes of escape codes chalk adds, so padding counts visible characters only. */
-function colorOverhead(state: keyof typeof STATE_COLORS): number {
-  return colorState(state).length - state.length;
+function colorState(state: string, paint: Paint): string {
+  return stateColor(state, paint)(state);
 }
 
 function formatAge(ms: number): string {

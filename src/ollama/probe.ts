@@ -1,0 +1,54 @@
+import http from 'node:http';
+import https from 'node:https';
+
+import type { OllamaHost } from './host.js';
+
+export interface ProbeResult {
+  reachable: boolean;
+  /** Ollama's version when it answered, such as "0.12.6". */
+  version: string | null;
+  /** Why it counts as unreachable, in plain words; null when it answered. */
+  detail: string | null;
+}
+
+/**
+ * Asks Ollama for its version with one GET of /api/version, within `timeoutMs`. It uses
+ * node's http client rather than the ollama package, because status commands only need a
+ * yes or no and loading the package would cost them a third of their time.
+ */
+export function probeOllama(host: OllamaHost, timeoutMs: number): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const url = new URL('api/version', host.url.endsWith('/') ? host.url : `${host.url}/`);
+    const client = url.protocol === 'https:' ? https : http;
+    const request = client.get(url, { headers: host.headers, timeout: timeoutMs }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => {
+        if (response.statusCode !== 200) {
+          resolve({ reachable: false, version: null, detail: `HTTP ${response.statusCode} from ${url.href}` });
+          return;
+        }
+
+        resolve({ reachable: true, version: readVersion(body), detail: null });
+      });
+      response.on('error', (error) => resolve({ reachable: false, version: null, detail: error.message }));
+    });
+
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      resolve({ reachable: false, version: null, detail: error.code ? `${error.code}: ${error.message}` : error.message });
+    });
+  });
+}
+
+function readVersion(body: string): string | null {
+  try {
+    const version = (JSON.parse(body) as { version?: unknown }).version;
+    return typeof version === 'string' ? version : null;
+  } catch {
+    return null;
+  }
+}
