@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 
 import type { AbortableAsyncIterator, ChatRequest, ChatResponse } from 'ollama';
 
-import { followSignal, type OllamaClient, type OllamaTimeouts, resolveTimeouts } from './client.js';
+import { InvalidOptionError } from '../errors.js';
+import { followSignal, type OllamaClient, type OllamaTimeouts, type RequestHooks, resolveTimeouts } from './client.js';
 import { classifyOllamaError, StreamError, type Watchdog, WatchdogTimeoutError } from './errors.js';
 
 /**
@@ -30,8 +31,19 @@ export type StreamChatRequest = Omit<ChatRequest, 'stream'>;
 export interface StreamChatOptions {
   /** Cancels the request, for a cancelled job or a shutdown; its reason is what streamChat then throws. */
   signal?: AbortSignal;
-  /** Called on every phase change and every chunk. An exception from it aborts the request and is rethrown. */
+  /**
+   * Called on every phase change and, while chunks stream, at most once per
+   * progressIntervalMs and always for the final chunk. An exception from it aborts the
+   * request and is rethrown.
+   */
   onProgress?: (progress: ChatProgress) => void;
+  /**
+   * Minimum time between two onProgress calls for chunks of the same phase, in milliseconds.
+   * 0 reports every chunk. A chunk that arrives sooner is counted but not reported, which saves
+   * work when a fast server sends many chunks at once.
+   * @default 0
+   */
+  progressIntervalMs?: number;
   /** Overrides the client's limits for this request. */
   timeouts?: Partial<Pick<OllamaTimeouts, 'firstTokenTimeoutMs' | 'idleTimeoutMs' | 'totalTimeoutMs'>>;
 }
@@ -63,31 +75,43 @@ export interface ChatResult {
  * @throws the error classifyOllamaError returns, the caller's abort reason, or what onProgress threw
  */
 export async function streamChat(client: OllamaClient, request: StreamChatRequest, options: StreamChatOptions = {}): Promise<ChatResult> {
-  const overrides = Object.entries(options.timeouts ?? {}).filter(([, value]) => value !== undefined);
-  const limits = resolveTimeouts({ ...client.timeouts, ...Object.fromEntries(overrides) });
+  const limits = resolveLimits(client, options.timeouts);
+  const progressIntervalMs = options.progressIntervalMs ?? 0;
+  if (!Number.isFinite(progressIntervalMs) || progressIntervalMs < 0) {
+    throw new InvalidOptionError('progressIntervalMs', 'a number of milliseconds from 0', progressIntervalMs);
+  }
+
   const controller = new AbortController();
   const unlink = followSignal(options.signal, controller);
   const startedAt = performance.now();
-  const timers = new Map<Watchdog, NodeJS.Timeout>();
   const callbackErrors = new WeakSet<object>();
+  const expire = (watchdog: Watchdog, limitMs: number) => controller.abort(new WatchdogTimeoutError(client.host, watchdog, limitMs, request.model));
 
-  const arm = (watchdog: Watchdog, limitMs: number) => {
-    clearTimeout(timers.get(watchdog));
-    timers.set(
-      watchdog,
-      setTimeout(() => controller.abort(new WatchdogTimeoutError(client.host, watchdog, limitMs, request.model)), limitMs),
-    );
+  // One timer watches the gaps between chunks for the whole stream. Re-arming a timer for each
+  // chunk cost about 0.05 ms of CPU time per report of about 100 chunks from a server that
+  // responds at once. When the timer fires, it compares the time since the last chunk with the
+  // limit, and if the gap is shorter it sleeps again for the rest.
+  let lastChunkAt = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
+  const checkIdle = () => {
+    const quietMs = performance.now() - lastChunkAt;
+    if (quietMs >= limits.idleTimeoutMs) {
+      expire('idle', limits.idleTimeoutMs);
+    } else {
+      idleTimer = setTimeout(checkIdle, Math.ceil(limits.idleTimeoutMs - quietMs));
+    }
   };
 
   const counts = { tokens: 0, thinkingTokens: 0, firstTokenAt: 0 };
   let phase: ChatPhase = 'waiting';
-  const report = (next: ChatPhase) => {
+  let reportedAt = Number.NEGATIVE_INFINITY;
+  const report = (next: ChatPhase, now = performance.now()) => {
     phase = next;
     if (!options.onProgress || controller.signal.aborted) {
       return;
     }
 
-    const now = performance.now();
+    reportedAt = now;
     const seconds = (now - counts.firstTokenAt) / 1000;
     try {
       options.onProgress({
@@ -109,33 +133,41 @@ export async function streamChat(client: OllamaClient, request: StreamChatReques
   let iterator: AbortableAsyncIterator<ChatResponse> | undefined;
   let done = false;
   let streaming = false;
+  const totalTimer = setTimeout(expire, limits.totalTimeoutMs, 'total', limits.totalTimeoutMs);
+  let firstTokenTimer: NodeJS.Timeout | undefined = setTimeout(expire, limits.firstTokenTimeoutMs, 'firstToken', limits.firstTokenTimeoutMs);
 
   try {
-    arm('total', limits.totalTimeoutMs);
-    arm('firstToken', limits.firstTokenTimeoutMs);
     report('waiting');
 
-    const onRequestSent = () => {
-      // undici calls this from its socket writer, where an exception must not escape.
-      try {
-        if (phase === 'waiting') {
-          report('loading/prompt');
+    // Only the 'loading/prompt' progress needs to know when the request was sent, and the hook
+    // adds a handler layer to every response event, so a call without onProgress goes without it.
+    const hooks: RequestHooks = {};
+    if (options.onProgress) {
+      hooks.onRequestSent = () => {
+        // undici calls this from its socket writer, where an exception must not escape.
+        try {
+          if (phase === 'waiting') {
+            report('loading/prompt');
+          }
+        } catch (error) {
+          controller.abort(error);
         }
-      } catch (error) {
-        controller.abort(error);
-      }
-    };
-    const api = client.api(controller.signal, { onRequestSent });
+      };
+    }
+
+    const api = client.api(controller.signal, hooks);
     iterator = await api.chat({ ...request, stream: true });
     streaming = true;
 
     const result: ChatResult = emptyResult(request.model);
     for await (const part of iterator) {
+      lastChunkAt = performance.now();
       if (result.chunks === 0) {
-        clearTimeout(timers.get('firstToken'));
+        clearTimeout(firstTokenTimer);
+        firstTokenTimer = undefined;
+        idleTimer = setTimeout(checkIdle, limits.idleTimeoutMs);
       }
 
-      arm('idle', limits.idleTimeoutMs);
       result.chunks += 1;
       addChunk(result, part, counts);
 
@@ -144,7 +176,10 @@ export async function streamChat(client: OllamaClient, request: StreamChatReques
         addFinalMetrics(result, part);
       }
 
-      report('generating');
+      // The first chunk changes the phase to 'generating', and the final one carries the final counts.
+      if (result.chunks === 1 || part.done || lastChunkAt - reportedAt >= progressIntervalMs) {
+        report('generating', lastChunkAt);
+      }
     }
 
     if (!done) {
@@ -165,10 +200,9 @@ export async function streamChat(client: OllamaClient, request: StreamChatReques
       phase: streaming ? 'stream' : 'request',
     });
   } finally {
-    for (const timer of timers.values()) {
-      clearTimeout(timer);
-    }
-
+    clearTimeout(totalTimer);
+    clearTimeout(firstTokenTimer);
+    clearTimeout(idleTimer);
     unlink();
     if (!done) {
       // Leaving a for-await loop does not close the HTTP response, and Ollama keeps generating until it is closed.
@@ -176,6 +210,16 @@ export async function streamChat(client: OllamaClient, request: StreamChatReques
       controller.abort();
     }
   }
+}
+
+/** Returns the client's watchdog limits with the per-call overrides that are not undefined. */
+function resolveLimits(client: OllamaClient, overrides: StreamChatOptions['timeouts']): Readonly<OllamaTimeouts> {
+  if (overrides === undefined) {
+    return client.timeouts;
+  }
+
+  const defined = Object.entries(overrides).filter(([, value]) => value !== undefined);
+  return defined.length === 0 ? client.timeouts : resolveTimeouts({ ...client.timeouts, ...Object.fromEntries(defined) });
 }
 
 function emptyResult(model: string): ChatResult {

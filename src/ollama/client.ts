@@ -95,7 +95,8 @@ export class OllamaClient {
    * Creates an ollama-js client whose every request goes through this client's dispatcher, sends
    * the host's headers and is aborted by `signal`. ollama-js passes a signal to fetch only for
    * streaming calls and only aborts after the response headers arrived, so `signal` is the only
-   * way to cancel a request before Ollama's first byte.
+   * way to cancel a request before Ollama's first byte. Give each request its own `signal`,
+   * because a streaming call leaves an abort listener on it until it aborts or is collected.
    */
   api(signal?: AbortSignal, hooks: RequestHooks = {}): Ollama {
     const dispatcher = hooks.onRequestSent ? observeRequestSent(this.#dispatcher, hooks.onRequestSent) : this.#dispatcher;
@@ -172,15 +173,42 @@ export function followSignal(signal: AbortSignal | undefined, controller: AbortC
 
 function createFetch(dispatcher: Dispatcher, signal: AbortSignal | undefined): typeof fetch {
   return async (input, init = {}) => {
-    const signals = [init.signal, signal].filter((item): item is AbortSignal => item != null);
     const response = await fetch(input, {
       ...init,
-      signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
+      signal: init.signal && signal ? eitherSignal(init.signal, signal) : (init.signal ?? signal),
       // Node's fetch takes undici's dispatcher option, which lib.dom's RequestInit does not declare.
       dispatcher,
     } as RequestInit);
     return asJsonError(response);
   };
+}
+
+/**
+ * Returns a signal that aborts with the reason of whichever of `first` and `second` aborts
+ * first. It does the work of AbortSignal.any with two plain listeners: on Node 20.20,
+ * AbortSignal.any cost about 0.06 ms of CPU time per streamed chat request to a local
+ * server that responds at once (measured on 2 cores).
+ * NOTE: a listener stays on a source that never aborts until that source is collected, so
+ * each source must belong to one request, as ollama-js's signal and the signals of
+ * streamChat and OllamaClient.request do.
+ */
+function eitherSignal(first: AbortSignal, second: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  for (const source of [first, second]) {
+    if (source.aborted) {
+      controller.abort(source.reason);
+      return controller.signal;
+    }
+  }
+
+  const forward = (event: Event) => {
+    first.removeEventListener('abort', forward);
+    second.removeEventListener('abort', forward);
+    controller.abort((event.target as AbortSignal).reason);
+  };
+  first.addEventListener('abort', forward);
+  second.addEventListener('abort', forward);
+  return controller.signal;
 }
 
 /**

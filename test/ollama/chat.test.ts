@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
+import { InvalidOptionError } from '../../src/errors.js';
 import { type ChatProgress, streamChat } from '../../src/ollama/chat.js';
 import { OllamaClient } from '../../src/ollama/client.js';
 import { resolveOllamaHost } from '../../src/ollama/host.js';
@@ -193,6 +194,68 @@ describe('streamChat progress', () => {
     await expect(promise).rejects.toBe(failure);
     const request = await fake.waitForRequest((entry) => entry.finishedAt !== undefined);
     expect(request.clientClosedEarly).toBe(true);
+  });
+});
+
+describe('streamChat progress interval', () => {
+  // Far longer than the stream, so only phase changes and the final chunk are reported.
+  const LONG_INTERVAL_MS = 60_000;
+
+  async function collectProgress(options: FakeOllamaOptions, progressIntervalMs: number, model = MODEL) {
+    const { client, fake } = await setup(options);
+    const seen: ChatProgress[] = [];
+    const result = await streamChat(client, { model, messages: MESSAGES }, { onProgress: (progress) => seen.push(progress), progressIntervalMs });
+    return { fake, result, seen, generating: seen.filter((progress) => progress.phase === 'generating') };
+  }
+
+  it('long interval reports first and final chunk', async () => {
+    const { result, generating } = await collectProgress({}, LONG_INTERVAL_MS);
+
+    expect(result.chunks).toBeGreaterThan(2);
+    expect(generating).toHaveLength(2);
+  });
+
+  it('long interval keeps every phase change', async () => {
+    const { seen } = await collectProgress({}, LONG_INTERVAL_MS);
+
+    expect(seen.map((progress) => progress.phase)).toEqual(['waiting', 'loading/prompt', 'generating', 'generating']);
+  });
+
+  it('last progress has the final token count', async () => {
+    const { result, seen } = await collectProgress({}, LONG_INTERVAL_MS);
+
+    expect(seen.at(-1)?.tokens).toBe(result.evalCount);
+  });
+
+  it('last progress has the final thinking count', async () => {
+    const { seen: every } = await collectProgress({ thinking: 'First I read the diff.' }, 0, THINKING_MODEL);
+    const { seen: throttled } = await collectProgress({ thinking: 'First I read the diff.' }, LONG_INTERVAL_MS, THINKING_MODEL);
+
+    expect(throttled.at(-1)?.thinkingTokens).toBeGreaterThan(0);
+    expect(throttled.at(-1)?.thinkingTokens).toBe(every.at(-1)?.thinkingTokens);
+    expect(throttled.at(-1)?.tokens).toBe(every.at(-1)?.tokens);
+  });
+
+  it('zero interval reports every chunk', async () => {
+    const { result, generating } = await collectProgress({}, 0);
+
+    expect(generating).toHaveLength(result.chunks);
+  });
+
+  it('elapsed interval lets a chunk through', async () => {
+    // 20 tokens 20 ms apart: the stream outlasts the 5 ms interval many times over.
+    const { generating } = await collectProgress({ answer: 'word '.repeat(20).trim(), timing: { tokenDelayMs: 20 } }, 5);
+
+    expect(generating.length).toBeGreaterThan(2);
+  });
+
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('rejects interval %s', async (value) => {
+    const { client, fake } = await setup();
+
+    const error = await streamChat(client, { model: MODEL, messages: MESSAGES }, { progressIntervalMs: value }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(fake.requests.filter((request) => request.path === '/api/chat')).toHaveLength(0);
   });
 });
 

@@ -1,3 +1,5 @@
+import { getEventListeners } from 'node:events';
+
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -129,6 +131,87 @@ describe('watchdogs', () => {
     const error = await chat(client, { timeouts: { firstTokenTimeoutMs: 150 } });
 
     expect(error).toMatchObject({ watchdog: 'firstToken', limitMs: 150 });
+  });
+});
+
+describe('idle watchdog timer', () => {
+  it('idle counts from the last chunk', async () => {
+    // 30 tokens 50 ms apart last about three times the idle limit, with every gap far under it.
+    const { client } = await setup({ answer: 'word '.repeat(30).trim(), timing: { tokenDelayMs: 50 } }, { timeouts: { idleTimeoutMs: 500 } });
+
+    const result = await streamChat(client, { model: MODEL, messages: MESSAGES });
+
+    expect(result.doneReason).toBe('stop');
+  });
+
+  it('stall late in the stream trips idle', async () => {
+    const { client, fake } = await setup({ timing: { tokenDelayMs: 50 } }, { timeouts: { idleTimeoutMs: 300 } });
+    fake.enqueue({ fault: { kind: 'stall', afterLines: 12, stallMs: 5000 } });
+
+    const error = await chat(client);
+
+    expect(error).toMatchObject({ name: 'WatchdogTimeoutError', watchdog: 'idle', limitMs: 300 });
+    const request = await finishedChat(fake);
+    expect(request.clientClosedEarly).toBe(true);
+    expect(request.linesWritten).toBe(12);
+  });
+});
+
+describe('OllamaClient.api signal', () => {
+  it('iterator abort closes the response', async () => {
+    const { client, fake } = await setup({ timing: { tokenDelayMs: 50 } });
+    const controller = new AbortController();
+    const stream = await client.api(controller.signal).chat({ model: MODEL, messages: MESSAGES, stream: true });
+
+    stream.abort();
+    const error = await (async () => {
+      for await (const part of stream) {
+        void part;
+      }
+    })().catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ name: 'AbortError' });
+    expect((await finishedChat(fake)).clientClosedEarly).toBe(true);
+  });
+
+  it('iterator abort removes the caller listener', async () => {
+    const { client } = await setup({ timing: { tokenDelayMs: 50 } });
+    const controller = new AbortController();
+    const stream = await client.api(controller.signal).chat({ model: MODEL, messages: MESSAGES, stream: true });
+
+    stream.abort();
+
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('caller abort rejects a streamed response', async () => {
+    const { client, fake } = await setup({ timing: { tokenDelayMs: 50 } });
+    const controller = new AbortController();
+    const reason = new Error('job cancelled');
+    const stream = await client.api(controller.signal).chat({ model: MODEL, messages: MESSAGES, stream: true });
+
+    controller.abort(reason);
+    const error = await (async () => {
+      for await (const part of stream) {
+        void part;
+      }
+    })().catch((caught: unknown) => caught);
+
+    expect(error).toBe(reason);
+    expect((await finishedChat(fake)).clientClosedEarly).toBe(true);
+  });
+
+  it('aborted caller signal sends nothing', async () => {
+    const { client, fake } = await setup();
+    const reason = new Error('already cancelled');
+
+    const error = await client
+      .api(AbortSignal.abort(reason))
+      .chat({ model: MODEL, messages: MESSAGES, stream: true })
+      .catch((caught: unknown) => caught);
+
+    expect(error).toBe(reason);
+    expect(fake.requests.filter((request) => request.path === '/api/chat')).toHaveLength(0);
   });
 });
 
