@@ -14,7 +14,8 @@ import { probeOllama } from '../ollama/probe.js';
 import { chooseModel } from '../ollama/model.js';
 import { openQueue, type Queue } from '../queue/queue.js';
 import { JOB_PRIORITY, type Job, type JobState } from '../queue/types.js';
-import type { ReportContent } from '../report/processor.js';
+import type { Report } from '../report/schema.js';
+import { type CommitReport, toCommitReport } from './show.js';
 import { DATABASE_FILE, resolveDataDir } from '../store/data-dir.js';
 
 export interface StatusOptions {
@@ -59,8 +60,14 @@ export interface QueueStatus {
 }
 
 export interface JobDetail extends JobStatus {
-  /** The report of a completed job: `{ report, facts }` as stored. */
-  report?: ReportContent;
+  /** The report of a completed job, with the schema's field names. */
+  report?: Report;
+}
+
+/** A job's detail with its report in the form the views render. */
+export interface JobDescription {
+  detail: JobDetail;
+  commitReport?: CommitReport;
 }
 
 // Job ids are UUIDs; anything else is read as a revision.
@@ -123,6 +130,15 @@ export async function getQueueStatus(options: StatusOptions = {}): Promise<Queue
  * @throws JobNotFoundError when no job matches
  */
 export async function getJobStatus(target: string, options: Pick<StatusOptions, 'cwd' | 'dataDir' | 'env'> = {}): Promise<JobDetail> {
+  return (await describeJob(target, options)).detail;
+}
+
+/**
+ * Reads one job like getJobStatus, and also its report in the form `stepper show` renders.
+ *
+ * @throws JobNotFoundError when no job matches
+ */
+export async function describeJob(target: string, options: Pick<StatusOptions, 'cwd' | 'dataDir' | 'env'> = {}): Promise<JobDescription> {
   const dataDir = options.dataDir ?? resolveDataDir(options.env);
   const queue = openExisting(dataDir);
   if (!queue) {
@@ -136,14 +152,14 @@ export async function getJobStatus(target: string, options: Pick<StatusOptions, 
     }
 
     const [detail] = (await describeJobs([job])) as [JobDetail];
-    if (job.state === 'completed' && job.resultId !== null) {
-      const report = queue.getReport(job.resultId);
-      if (report) {
-        detail.report = report.content as ReportContent;
-      }
+    const stored = job.state === 'completed' && job.resultId !== null ? queue.getReport(job.resultId) : undefined;
+    if (!stored) {
+      return { detail };
     }
 
-    return detail;
+    const commitReport = toCommitReport(stored);
+    detail.report = commitReport.report;
+    return { detail, commitReport };
   } finally {
     queue.close();
   }

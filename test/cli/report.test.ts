@@ -101,8 +101,8 @@ describe('stepper report', () => {
     const result = await stepper(['report', '--wait', 'HEAD~2..HEAD'], context);
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`${context.commits[1]?.slice(0, 7)}  fix: correct a`);
-    expect(result.stdout).toContain(`${context.commits[2]?.slice(0, 7)}  feat: add b`);
+    expect(result.stdout).toContain(`commit ${context.commits[1]}  fix: correct a`);
+    expect(result.stdout).toContain(`commit ${context.commits[2]}  feat: add b`);
     expect(chatRequests(context.fake)).toBe(2);
   });
 

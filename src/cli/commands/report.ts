@@ -67,8 +67,10 @@ export async function runReport(revisions: readonly string[], options: ReportCom
     const entries = result.reports.map((report, index) => ({ ...toJson(report), ...waitedJson(finished[index] as FinishedJob) }));
     process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
   } else if (!options.quiet) {
-    const paint = await paintFor(process.stdout);
-    process.stdout.write(finished.map((entry, index) => renderFinishedJob(entry, result.reports[index] as RequestedReport, paint)).join('\n'));
+    const [{ stdoutChalk }, { textWidth }] = await Promise.all([import('../render/color.js'), import('./show.js')]);
+    const chalk = stdoutChalk();
+    const width = textWidth();
+    process.stdout.write(finished.map((entry, index) => renderFinishedJob(entry, result.reports[index] as RequestedReport, chalk, width)).join('\n'));
   }
 
   return failed ? 1 : 0;

@@ -57,8 +57,13 @@ function render(commitReport: CommitReport, format: ShowFormat): string {
     return renderReportMarkdown(commitReport);
   }
 
+  return renderReportText(commitReport, { chalk: stdoutChalk(), width: textWidth() });
+}
+
+/** Columns a report is wrapped at: the terminal's width up to 100, or 80 on a pipe. */
+export function textWidth(): number {
   const columns = process.stdout.isTTY ? process.stdout.columns : PIPE_TEXT_WIDTH;
-  return renderReportText(commitReport, { chalk: stdoutChalk(), width: Math.min(columns || PIPE_TEXT_WIDTH, MAX_TEXT_WIDTH) });
+  return Math.min(columns || PIPE_TEXT_WIDTH, MAX_TEXT_WIDTH);
 }
 
 function describeMissing(revision: string, sha: string, liveState: string | undefined, databaseExists: boolean, model: string | undefined): string {

@@ -1,6 +1,6 @@
-import { getJobStatus, getQueueStatus, type JobDetail, type JobStatus, type QueueStatus } from '../../api/status.js';
+import type { CommitReport } from '../../api/show.js';
+import { describeJob, getQueueStatus, type JobDetail, type JobStatus, type QueueStatus } from '../../api/status.js';
 import { JOB_STATES } from '../../queue/types.js';
-import { renderReportContent } from '../render/finished-job.js';
 import { type Paint, paintFor, stateColor } from '../render/paint.js';
 
 export interface StatusCommandOptions {
@@ -14,8 +14,16 @@ export interface StatusCommandOptions {
 /** Prints the queue's status, or one job's detail when `target` (a job id or revision) is given. */
 export async function runStatus(target: string | undefined, options: StatusCommandOptions): Promise<void> {
   if (target !== undefined) {
-    const detail = await getJobStatus(target, { cwd: options.cwd });
-    process.stdout.write(options.json ? `${JSON.stringify(detail, null, 2)}\n` : renderDetail(detail, await paintFor(process.stdout)));
+    const { detail, commitReport } = await describeJob(target, { cwd: options.cwd });
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(detail, null, 2)}\n`);
+      return;
+    }
+
+    process.stdout.write(renderDetail(detail, await paintFor(process.stdout)));
+    if (commitReport) {
+      process.stdout.write(`\n${await renderCommitReport(commitReport)}`);
+    }
     return;
   }
 
@@ -94,12 +102,17 @@ function renderDetail(detail: JobDetail, paint: Paint): string {
     lines.push(`${label('error', paint)}${sanitize(detail.error)}`);
   }
 
-  let text = `${lines.join('\n')}\n`;
-  if (detail.report) {
-    text += `\n${renderReportContent(detail.sha, detail.subject ?? '', detail.report, paint)}`;
-  }
+  return `${lines.join('\n')}\n`;
+}
 
-  return text;
+/** Renders a report as `stepper show` does; only this path loads chalk and the text view. */
+async function renderCommitReport(commitReport: CommitReport): Promise<string> {
+  const [{ stdoutChalk }, { renderReportText }, { textWidth }] = await Promise.all([
+    import('../render/color.js'),
+    import('../render/report-text.js'),
+    import('./show.js'),
+  ]);
+  return renderReportText(commitReport, { chalk: stdoutChalk(), width: textWidth() });
 }
 
 function label(name: string, paint: Paint): string {
