@@ -39,7 +39,7 @@ export function probeOllama(host: OllamaHost, timeoutMs: number): Promise<ProbeR
 
     request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     request.on('error', (error: NodeJS.ErrnoException) => {
-      resolve({ reachable: false, version: null, detail: error.code ? `${error.code}: ${error.message}` : error.message });
+      resolve({ reachable: false, version: null, detail: describeFailure(error) });
     });
   });
 }
@@ -50,5 +50,19 @@ function readVersion(body: string): string | null {
     return typeof version === 'string' ? version : null;
   } catch {
     return null;
+  }
+}
+
+function describeFailure(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (ECONNREFUSED); start Ollama with "ollama serve", or set OLLAMA_HOST to where it listens';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `host name not found (${error.code}); check OLLAMA_HOST`;
+    case 'ECONNRESET':
+      return 'connection reset (ECONNRESET)';
+    default:
+      return error.code ? `${error.message} (${error.code})` : error.message;
   }
 }

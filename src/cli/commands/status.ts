@@ -70,7 +70,7 @@ function describeOllama(status: QueueStatus, paint: Paint): string {
     return `${paint.green('reachable')} at ${ollama.host}, model ${ollama.model}`;
   }
 
-  return `${paint.red('not reachable')} at ${ollama.host} (${sanitize(ollama.detail ?? 'no answer')}); model ${ollama.model}`;
+  return `${paint.red('not reachable')} at ${ollama.host}: ${sanitize(ollama.detail ?? 'no answer')}; model ${ollama.model}`;
 }
 
 function renderJobLine(job: JobStatus, withRepository: boolean, paint: Paint): string {
