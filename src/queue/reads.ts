@@ -79,13 +79,17 @@ export function countJobs(store: JobStore): Record<JobState, number> {
 
 /** Returns the waiting or delayed job that was added first. */
 export function readOldestWaiting(store: JobStore): Job | undefined {
-  const row = store.read(
-    () =>
-      store
-        .statement(`SELECT * FROM jobs WHERE state IN ('waiting', 'delayed') ORDER BY created_at, seq LIMIT 1`)
-        .get() as JobRow | undefined,
+  // One query per state: each is the first entry of an index range, where a single query
+  // over both states would sort every waiting job.
+  const rows = store.read(() =>
+    (['waiting', 'delayed'] as const).map(
+      (state) =>
+        store.statement('SELECT * FROM jobs WHERE state = ? ORDER BY created_at, seq LIMIT 1').get(state) as JobRow | undefined,
+    ),
   );
-  return row ? toJob(row) : undefined;
+  const found = rows.filter((row): row is JobRow => row !== undefined);
+  found.sort((a, b) => a.created_at - b.created_at || a.seq - b.seq);
+  return found[0] ? toJob(found[0]) : undefined;
 }
 
 export function readReport(store: JobStore, id: string): Report | undefined {
