@@ -142,6 +142,7 @@ class DaemonRun {
   readonly #env: NodeJS.ProcessEnv;
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #cleanups: Array<() => void> = [];
+  #statusWrite?: NodeJS.Immediate;
   #queue!: Queue;
   #row!: DaemonRowWriter;
   #rowWritten = false;
@@ -170,6 +171,10 @@ class DaemonRun {
     try {
       return await this.#runWithQueue();
     } finally {
+      // A status write still scheduled runs before the queue closes, so the row keeps the last count.
+      if (this.#statusWrite) {
+        this.#writeStatus();
+      }
       // A daemon that failed before writing its row leaves the previous daemon's row alone.
       if (this.#rowWritten && this.#exit?.reason !== 'database-replaced') {
         this.#tryWrite(() => this.#row.update(this.#instance, { state: 'stopped', currentJobId: null, heartbeatAt: Date.now() }));
@@ -216,7 +221,7 @@ class DaemonRun {
       logger: this.#log,
       probeMs: this.#settings.probeMs,
       probeMaxMs: this.#settings.probeMaxMs,
-      onChange: () => this.#writeStatus(),
+      onChange: () => this.#scheduleStatus(),
     });
     this.#gate = new GenerationGate(serial ? 1 : this.#settings.concurrency);
     this.#worker = this.#createWorker(client, serial);
@@ -263,7 +268,7 @@ class DaemonRun {
         return await client.runWithTicket(ticket, () => this.#monitor.guard(() => inner(job, context)));
       } finally {
         ticket.release();
-        this.#writeStatus();
+        this.#scheduleStatus();
       }
     };
 
@@ -286,13 +291,13 @@ class DaemonRun {
     const finished = () => {
       busy();
       this.#jobsDone += 1;
-      this.#writeStatus();
+      this.#scheduleStatus();
     };
 
     worker.on('active', (job) => {
       busy();
       this.#log.info(`claim: job ${job.id} (${describeJob(job)}, attempt ${job.attemptsMade + 1} of ${job.maxAttempts})`);
-      this.#writeStatus();
+      this.#scheduleStatus();
     });
     worker.on('completed', (job) => {
       this.#log.info(`completed: job ${job.id}`);
@@ -495,7 +500,18 @@ class DaemonRun {
     return exit;
   }
 
+  /**
+   * Writes the status row once the current turn of the event loop ends. A job's end, its
+   * completion and the next claim come in one turn, and each write is a commit with an fsync,
+   * so they share one write.
+   */
+  #scheduleStatus(): void {
+    this.#statusWrite ??= setImmediate(() => this.#writeStatus());
+  }
+
   #writeStatus(heartbeatAt?: number): void {
+    clearImmediate(this.#statusWrite);
+    this.#statusWrite = undefined;
     if (this.#exit?.reason === 'database-replaced') {
       return;
     }
