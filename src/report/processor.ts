@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 
 import { UnrecoverableError } from '../errors.js';
 import { readCommit } from '../git/commit.js';
@@ -81,6 +82,8 @@ export interface ReportProcessorOptions {
  * fail it at once, and the rest are retried with backoff.
  */
 export function createReportProcessor(options: ReportProcessorOptions): Processor {
+  const repositories = new Map<string, Repository>();
+
   return async (job: ClaimedJob, context: ProcessorContext): Promise<ProcessorResult> => {
     if (job.kind !== REPORT_JOB_KIND) {
       throw new UnrecoverableError(`job ${job.id} has kind ${JSON.stringify(job.kind)}, which the report processor does not handle`);
@@ -88,7 +91,7 @@ export function createReportProcessor(options: ReportProcessorOptions): Processo
 
     const payload = readPayload(job);
     context.updateProgress({ phase: 'reading commit' });
-    const repo = await openJobRepository(job);
+    const repo = await openJobRepository(job, repositories);
     const commit = await readJobCommit(repo, job);
     context.signal.throwIfAborted();
 
@@ -162,10 +165,23 @@ function readPayload(job: ClaimedJob): ReportJobPayload {
   }
 }
 
-async function openJobRepository(job: ClaimedJob): Promise<Repository> {
+/**
+ * Opens the job's repository, or reuses the one opened for an earlier job: opening costs two
+ * git processes, a quarter of a small report's. An entry whose git directory is gone is
+ * opened again, which then fails as it should.
+ */
+async function openJobRepository(job: ClaimedJob, repositories: Map<string, Repository>): Promise<Repository> {
+  const known = repositories.get(job.repository);
+  if (known && fs.existsSync(known.gitDir)) {
+    return known;
+  }
+
   try {
-    return await openRepository(job.repository);
+    const repo = await openRepository(job.repository);
+    repositories.set(job.repository, repo);
+    return repo;
   } catch (error) {
+    repositories.delete(job.repository);
     // A repository that was deleted or moved does not come back by retrying.
     if (error instanceof NotARepositoryError) {
       throw new UnrecoverableError(

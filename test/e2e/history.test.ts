@@ -216,7 +216,7 @@ describe('report on a history with merges', () => {
 
     expect(reported.code, reported.stderr).toBe(0);
     for (const sha of history.range) {
-      expect(reported.stdout).toContain(`${sha.slice(0, 7)}  ${history.subjects.get(sha)}`);
+      expect(reported.stdout).toContain(`commit ${sha}  ${history.subjects.get(sha)}`);
     }
 
     const status = await readStatus(user, history.dir);
