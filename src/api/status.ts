@@ -190,11 +190,13 @@ async function openCurrentRepository(cwd: string | undefined, optional: boolean)
   }
 }
 
-/** Probes Ollama at OLLAMA_HOST (or the default); any failure counts as not reachable, with the reason. */
-async function checkOllama(env: NodeJS.ProcessEnv | undefined, timeoutMs: number): Promise<{ host: string; reachable: boolean; detail: string | null }> {
+/**
+ * Probes Ollama at OLLAMA_HOST (or the default); any failure to connect counts as not
+ * reachable, with the reason. An invalid OLLAMA_HOST throws at once, before anything waits.
+ */
+function checkOllama(env: NodeJS.ProcessEnv | undefined, timeoutMs: number): Promise<{ host: string; reachable: boolean; detail: string | null }> {
   const host = resolveOllamaHost(env);
-  const probe = await probeOllama(host, timeoutMs);
-  return { host: describeOllamaHost(host), reachable: probe.reachable, detail: probe.detail };
+  return probeOllama(host, timeoutMs).then((probe) => ({ host: describeOllamaHost(host), reachable: probe.reachable, detail: probe.detail }));
 }
 
 /** Converts jobs to their status shape, reading subjects with one git call per repository. */

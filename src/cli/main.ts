@@ -31,9 +31,10 @@ export function buildProgram(): Command {
     .description('Keep an AI-written diary of your git commits with a local Ollama model.')
     .version(VERSION, '-V, --version', 'print the stepper version')
     .helpOption('-h, --help', 'show help for a command')
-    .showHelpAfterError('(run `stepper --help` for usage)')
+    .usage('[options] [command]')
     .configureOutput({
-      outputError: (text, write) => write(`stepper: ${text.replace(/^error: /, '')}`),
+      // One line, like every other stepper error, with the way to the usage at its end.
+      outputError: (text, write) => write(`stepper: ${text.replace(/^error: /, '').trimEnd()} (run \`stepper --help\` for usage)\n`),
     })
     .exitOverride();
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { checkDataDir } from '../errors.js';
+import { resolveOllamaHost } from '../ollama/host.js';
 import { DATABASE_FILE, ensureDataDir, resolveDataDir } from '../store/data-dir.js';
 import { VERSION } from '../version.js';
 import { CRASH_LOG_FILE, LOCK_FILE, LOG_FILE } from './config.js';
@@ -54,6 +55,8 @@ export interface EnsureDaemonResult {
 export function ensureDaemon(options: EnsureDaemonOptions = {}): EnsureDaemonResult {
   const env = options.env ?? process.env;
   const dataDir = options.dataDir === undefined ? resolveDataDir(env) : checkDataDir(options.dataDir);
+  // A daemon started with an invalid OLLAMA_HOST would only log the error; the caller can show it.
+  resolveOllamaHost(env);
 
   if (probeDaemonLock(dataDir) === 'held') {
     const row = readDaemonRowFromFile(path.join(dataDir, DATABASE_FILE));

@@ -42,6 +42,18 @@ const PARENT_SHORTHAND = /^(.+)(\^(?:!|@|-\d*))$/s;
  * A spec starting with `-` is read as a revision, never as an option.
  */
 export async function resolveRevisions(repo: Repository, specs: readonly string[], limits: RevisionLimits = {}): Promise<string[]> {
+  try {
+    return await resolveSpecs(repo, specs, limits);
+  } catch (error) {
+    // git names a pattern it cannot compile as "header, '<pattern>': <reason>" (or "command line").
+    if (error instanceof GitError && limits.author !== undefined && /(command line|header), '.*': /.test(error.stderr)) {
+      throw new InvalidOptionError('--author', 'a regular expression git accepts, such as "Ada|Grace"', limits.author);
+    }
+    throw error;
+  }
+}
+
+async function resolveSpecs(repo: Repository, specs: readonly string[], limits: RevisionLimits): Promise<string[]> {
   const limitArgs = buildLimitArgs(limits);
   const perSpec: Array<{ single: boolean; shas: string[] }> = [];
   const singles: string[] = [];
@@ -165,7 +177,7 @@ function buildLimitArgs(limits: RevisionLimits): string[] {
   }
 
   if (limits.maxCount !== undefined) {
-    args.push(`--max-count=${checkPositiveInteger('maxCount', limits.maxCount)}`);
+    args.push(`--max-count=${checkPositiveInteger('--max-count', limits.maxCount)}`);
   }
   return args;
 }

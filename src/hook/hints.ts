@@ -214,7 +214,7 @@ function logOutcome(dataDir: string, outcome: HintOutcome): void {
       const spooled = outcome.results.filter((result) => result.spooled).length;
       const short = outcome.hint.commits.map((sha) => sha.slice(0, 12)).join(' ');
       const where = spooled > 0 ? `, ${spooled} of them into the spool because the database was unavailable` : '';
-      appendHookLog(dataDir, 'info', `${outcome.hint.event} ${outcome.repository}: enqueued ${outcome.results.length} report jobs${where} (${short})`);
+      appendHookLog(dataDir, 'info', `${outcome.hint.event} ${outcome.repository}: enqueued ${outcome.results.length} report job${outcome.results.length === 1 ? '' : 's'}${where} (${short})`);
       return;
     }
     case 'waiting':

@@ -227,6 +227,8 @@ describe('stepper report', () => {
     [['report', '--priority', 'urgent'], 2, /^stepper: invalid --priority: expected high, normal, low, received "urgent"/],
     [['report', '--max-count', 'x'], 2, /--max-count expects a whole number/],
     [['report', '--model', 'bad name!'], 2, /^stepper: invalid --model/],
+    [['report', '--author', '[', 'HEAD~2..HEAD'], 2, /^stepper: invalid --author: expected a regular expression git accepts/],
+    [['report', '--max-count', '0', 'HEAD~2..HEAD'], 2, /^stepper: invalid --max-count: expected an integer >= 1/],
   ])('%j exits %i with a clear error', async (args, code, message) => {
     const context = await setup();
 
@@ -320,6 +322,15 @@ describe('stepper status', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^stepper: job 00000000-0000-0000-0000-000000000000 not found/);
+  });
+
+  it('an invalid OLLAMA_HOST is one usage error', async () => {
+    const context = await setup();
+
+    const result = await stepper(['status'], { ...context, env: { ...context.env, OLLAMA_HOST: 'http://[::1' } });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^stepper: invalid OLLAMA_HOST "http:\/\/\[::1": [^\n]*\n$/);
   });
 
   it('reports a stopped daemon and unreachable Ollama', async () => {

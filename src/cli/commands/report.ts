@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { type RequestedReport, requestReports } from '../../api/report.js';
 import { type FinishedJob, waitForJobs } from '../../api/wait.js';
 import { InvalidOptionError } from '../../errors.js';
+import { CommandExit } from '../exit.js';
 import { describeUnfinished, renderFinishedJob } from '../render/finished-job.js';
 import { type Paint, paintFor, stateColor } from '../render/paint.js';
 import type { Job, JobPriorityName } from '../../queue/types.js';
@@ -120,7 +121,13 @@ async function waitWithSpinner(reports: readonly RequestedReport[], options: Rep
   const showSpinner = !options.quiet && !options.json;
   const { default: ora } = await import('ora');
   // On a pipe or a file, a spinner's frames would be noise, so it stays silent there.
-  const spinner = ora({ text: 'waiting for the daemon', stream: process.stderr, isSilent: !showSpinner || process.stderr.isTTY !== true });
+  // discardStdin off: ora would put a terminal in raw mode, and Ctrl-C would then not interrupt.
+  const spinner = ora({
+    text: 'waiting for the daemon',
+    stream: process.stderr,
+    isSilent: !showSpinner || process.stderr.isTTY !== true,
+    discardStdin: false,
+  });
   if (showSpinner) {
     spinner.start();
   }
@@ -140,6 +147,13 @@ async function waitWithSpinner(reports: readonly RequestedReport[], options: Rep
         },
       },
     );
+  } catch (error) {
+    if (interrupt.signal.aborted) {
+      spinner.stop();
+      process.stderr.write('stepper: stopped waiting; the jobs go on in the background (see `stepper status`)\n');
+      throw new CommandExit(130);
+    }
+    throw error;
   } finally {
     process.removeListener('SIGINT', onSignal);
     spinner.stop();
