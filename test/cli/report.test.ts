@@ -173,6 +173,25 @@ describe('stepper report', () => {
     expect(second[0]?.jobId).toBe(first[0]?.jobId);
   });
 
+  it('SIGINT stops --wait with 130 and leaves the job queued', async () => {
+    const context = await setup();
+    context.fake.enqueue({ fault: { kind: 'slow_headers', delayMs: 5000 } });
+    const child = spawn(process.execPath, [BIN, 'report', '--wait', '--json'], { cwd: context.repo.dir, env: context.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = waitForExit(child);
+    // The chat request arrives once the job is claimed, so the wait is under way by then.
+    while (!context.fake.requests.some((request) => request.path === '/api/chat')) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
+    child.kill('SIGINT');
+    const result = await exited;
+
+    expect(result.code).toBe(130);
+    expect(result.stderr).toBe('stepper: stopped waiting; the jobs go on in the background (see `stepper status`)\n');
+    const status = JSON.parse((await stepper(['status', '--json'], context)).stdout) as { counts: Record<string, number> };
+    expect(status.counts.failed).toBe(0);
+  });
+
   it('--author and --max-count filter a range', async () => {
     const context = await setup();
 
