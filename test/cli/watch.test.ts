@@ -302,7 +302,8 @@ function shellQuote(value: string): string {
 
 function watchCommand(scene: Scene, args: string[], env: Record<string, string> = {}): string {
   const variables = Object.entries({ STEPPER_HOME: scene.dataDir, HOME: scene.home, ...env }).map(([name, value]) => `${name}=${shellQuote(value)}`);
-  return `cd ${shellQuote(scene.builder.dir)} && env -u XDG_STATE_HOME -u FORCE_COLOR -u NO_COLOR ${variables.join(' ')} ${shellQuote(process.execPath)} ${shellQuote(BIN)} watch ${args.join(' ')}`;
+  // CI is unset as in a person's terminal: chalk turns colour off when it is set.
+  return `cd ${shellQuote(scene.builder.dir)} && env -u XDG_STATE_HOME -u FORCE_COLOR -u NO_COLOR -u CI ${variables.join(' ')} ${shellQuote(process.execPath)} ${shellQuote(BIN)} watch ${args.join(' ')}`;
 }
 
 const tmuxTitle = TMUX_AVAILABLE ? 'stepper watch in a terminal (tmux)' : 'stepper watch in a terminal (skipped: tmux is not installed; apt-get install -y tmux)';
