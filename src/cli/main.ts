@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 
 import { StepperError, type StepperErrorCode } from '../errors.js';
 import { VERSION } from '../version.js';
+import type { ReportCommandOptions } from './commands/report.js';
 import { CommandExit } from './exit.js';
 
 /** Exit status for usage errors (unknown options, bad arguments), as git and commander use it. */
@@ -105,7 +106,7 @@ function addReportCommands(program: Command): void {
     .option('--author <pattern>', 'only commits whose author matches this regular expression')
     .option('--max-count <n>', 'at most this many commits of each range, newest first', parseInteger('--max-count'))
     .option('-q, --quiet', 'print nothing but errors')
-    .action(async (revisions: string[], options: ReportCommandFlags) => {
+    .action(async (revisions: string[], options: ReportCommandOptions) => {
       const { runReport } = await import('./commands/report.js');
       const status = await runReport(revisions, options);
       if (status !== 0) {
@@ -128,18 +129,6 @@ function addStatusCommand(program: Command): void {
     });
 }
 
-interface ReportCommandFlags {
-  wait?: boolean;
-  json?: boolean;
-  force?: boolean;
-  model?: string;
-  priority?: string;
-  since?: string;
-  until?: string;
-  author?: string;
-  maxCount?: number;
-  quiet?: boolean;
-}
 
 function addDaemonCommands(program: Command): void {
   const daemon = program
