@@ -20,9 +20,9 @@ export interface RequestReportsOptions extends RevisionLimits {
   cwd?: string;
   /** Revisions and ranges, as git accepts them. @default ['HEAD'] */
   revisions?: readonly string[];
-  /** Model name; without it STEPPER_MODEL, git config stepper.model, then the default model decide. */
+  /** Model name. Without it, STEPPER_MODEL, git config stepper.model, then the default model decide. */
   model?: string;
-  /** Make a new report even when one exists; the old one stays until the new one is stored. @default false */
+  /** Make a new report even when one exists. The old one stays until the new one is stored. @default false */
   force?: boolean;
   /** @default 'high' when every revision names one commit, 'low' when any is a range */
   priority?: JobPriorityName;
@@ -39,13 +39,13 @@ export interface RequestedReport {
   jobId: string;
   sha: string;
   subject: string;
-  /** The job's state; a job written to the spool is `waiting` until the daemon ingests it. */
+  /** Job state. A job written to the spool is `waiting` until the daemon ingests it. */
   state: JobState;
-  /** A job for this commit and model was waiting or running already, and it is the one returned. */
+  /** Set when a job for this commit and model was waiting or running already, and it is the one returned. */
   deduplicated: boolean;
-  /** The commit's report exists, so the job completed at once without the model. */
+  /** Set when the commit's report exists, so the job completed at once without the model. */
   cached: boolean;
-  /** The database was busy or unusable, so the job was written to the spool for the daemon to ingest. */
+  /** Set when the database was busy or unusable, so the job was written to the spool for the daemon to ingest. */
   spooled: boolean;
 }
 
@@ -64,7 +64,7 @@ const RANGE_SPEC = /\.\.|\^[!@]$|\^-\d*$/;
  * commit whose report for the same model and prompt version exists gets a job completed at
  * once (`cached`), and a job already waiting or running is returned as it is
  * (`deduplicated`). When the database is busy past a short timeout, jobs go to the spool,
- * which the daemon ingests, so a request is never lost.
+ * which the daemon ingests, so a busy database does not lose the request.
  *
  * @throws NotARepositoryError, UnknownRevisionError, AmbiguousRevisionError, InvalidOptionError
  */
@@ -76,7 +76,7 @@ export async function requestReports(options: RequestReportsOptions = {}): Promi
   }
 
   const repo = await openRepository(options.cwd ?? process.cwd());
-  // The model's git config and the commits are read side by side: each is a git process.
+  // The model's git config and the commits are read side by side, because each is a git process.
   const [configured, commits] = await Promise.all([
     readGitConfig(repo, 'stepper.model'),
     resolveRevisions(repo, revisions, options).then((shas) => readCommits(repo, shas)),
@@ -119,7 +119,7 @@ export async function requestReports(options: RequestReportsOptions = {}): Promi
  * Returns the id of the commit's newest report when it was made with the job's model, the
  * current prompt and schema versions and the same merge policy, so it is the report a new
  * job would produce. Rebased commits with other ids are found by the daemon, which computes
- * their patch-id; reading it here would cost a git process per commit.
+ * their patch-id, because reading it here would cost a git process per commit.
  */
 function findStoredReport(queue: Queue, job: NewJob): string | undefined {
   const payload = job.payload as ReportJobPayload;

@@ -23,21 +23,21 @@ export interface StatusOptions {
   cwd?: string;
   /** List the jobs of every repository, not only the current one. @default false */
   all?: boolean;
-  /** Jobs listed at most. @default 10 */
+  /** Maximum number of jobs listed. @default 10 */
   limit?: number;
   /** @default resolveDataDir() */
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
-  /** Time the Ollama probe may take, in milliseconds. @default 1500 */
+  /** Timeout of the Ollama probe, in milliseconds. @default 1500 */
   probeTimeoutMs?: number;
 }
 
-/** A job as status shows it; keys are part of the JSON contract. */
+/** Job as `stepper status` shows it. The keys are part of the JSON contract. */
 export interface JobStatus {
   id: string;
   repo: string;
   sha: string;
-  /** The commit's subject, or null when its repository or commit cannot be read any more. */
+  /** Commit subject, or null when its repository or commit cannot be read any more. */
   subject: string | null;
   state: JobState;
   priority: 'high' | 'normal' | 'low' | number;
@@ -60,7 +60,7 @@ export interface QueueStatus {
 }
 
 export interface JobDetail extends JobStatus {
-  /** The report of a completed job, with the schema's field names. */
+  /** Report of a completed job, with the schema's field names. */
   report?: Report;
 }
 
@@ -70,7 +70,7 @@ export interface JobDescription {
   commitReport?: CommitReport;
 }
 
-// Job ids are UUIDs; anything else is read as a revision.
+// Job ids are UUIDs, so anything else is read as a revision.
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const EMPTY_COUNTS: Record<JobState, number> = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0 };
@@ -191,7 +191,7 @@ async function openCurrentRepository(cwd: string | undefined, optional: boolean)
 }
 
 /**
- * Probes Ollama at OLLAMA_HOST (or the default); any failure to connect counts as not
+ * Probes Ollama at OLLAMA_HOST (or the default). Any failure to connect counts as not
  * reachable, with the reason. An invalid OLLAMA_HOST throws at once, before anything waits.
  */
 function checkOllama(env: NodeJS.ProcessEnv | undefined, timeoutMs: number): Promise<{ host: string; reachable: boolean; detail: string | null }> {

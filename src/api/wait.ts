@@ -10,9 +10,9 @@ import { resolveDataDir } from '../store/data-dir.js';
 export interface WaitOptions {
   /** @default resolveDataDir() */
   dataDir?: string;
-  /** Time between two looks at the database, in milliseconds. @default 250 */
+  /** Interval between two polls of the database, in milliseconds. @default 250 */
   pollIntervalMs?: number;
-  /** Called after each look with the jobs found, in the order of the ids. */
+  /** Called after each poll that reads the jobs, with the jobs found in the order of the ids. */
   onPoll?: (jobs: ReadonlyArray<Job | undefined>) => void;
   /** Stops the wait; waitForJobs then rejects with the signal's reason. */
   signal?: AbortSignal;
@@ -20,19 +20,22 @@ export interface WaitOptions {
 
 export interface FinishedJob {
   job: Job;
-  /** The stored report of a completed job. */
+  /** Stored report of a completed job. */
   report: Report | undefined;
   /**
-   * Set for a job that still waits because the daemon holds its model, which Ollama does not
-   * have: it runs once the model is pulled, and waiting longer would not change that.
+   * Held model, set for a job that still waits because the daemon holds jobs of a model that
+   * Ollama does not have. The job runs once the model is pulled, so waiting longer would not change that.
    */
   held?: HeldModel;
 }
 
 /**
- * Waits until every job of `jobIds` is completed, failed or cancelled, and returns them with
- * their reports, in the order of the ids. A job still in the spool (not yet in the database)
- * is waited for too. It reads the database only when another connection wrote to it.
+ * Waits until every job of `jobIds` is completed, failed, cancelled or held for a missing
+ * model, and returns them with their reports, in the order of the ids. A job still in the
+ * spool (not yet in the database) is waited for too. The jobs are read again only when
+ * SQLite's data_version shows that another connection wrote to the database.
+ *
+ * @throws JobNotFoundError when an id is neither in the database nor in the spool
  */
 export async function waitForJobs(jobIds: readonly string[], options: WaitOptions = {}): Promise<FinishedJob[]> {
   const pollIntervalMs = checkPositiveInteger('pollIntervalMs', options.pollIntervalMs ?? 250);
@@ -55,7 +58,7 @@ export async function waitForJobs(jobIds: readonly string[], options: WaitOption
           return jobs.map((job) => finished(queue, job as Job, held));
         }
 
-        // A spooled job appears once the daemon ingests it; an empty spool with a missing
+        // A spooled job appears once the daemon ingests it. An empty spool with a missing
         // job means the id is unknown, which waiting would not fix.
         // The jobs are read again after the spool is counted, because the daemon may have
         // moved one from the spool to the database in between.
@@ -84,7 +87,7 @@ function finished(queue: Queue, job: Job, held: readonly HeldModel[]): FinishedJ
   return result;
 }
 
-/** Models a running daemon holds; none when no daemon runs, because the next one tries them again. */
+/** Returns the models a running daemon holds jobs for, or none when no daemon runs, because the next one tries them again. */
 function heldModels(queue: Queue): HeldModel[] {
   const row = readDaemonRow(queue.database);
   return row && row.state === 'running' ? heldModelsOf(row) : [];

@@ -38,14 +38,14 @@ const PARENT_SHORTHAND = /^(.+)(\^(?:!|@|-\d*))$/s;
  * commits named one by one too, because a caller that sets them means every commit;
  * `maxCount` caps ranges only.
  *
- * Raises UnknownRevisionError or AmbiguousRevisionError naming the failing spec or side.
- * A spec starting with `-` is read as a revision, never as an option.
+ * Raises UnknownRevisionError or AmbiguousRevisionError naming the failing spec or side, and
+ * InvalidOptionError when git cannot compile the `author` pattern. A spec starting with `-` is read as a revision, never as an option.
  */
 export async function resolveRevisions(repo: Repository, specs: readonly string[], limits: RevisionLimits = {}): Promise<string[]> {
   try {
     return await resolveSpecs(repo, specs, limits);
   } catch (error) {
-    // git names a pattern it cannot compile as "header, '<pattern>': <reason>" (or "command line").
+    // git reports a pattern it cannot compile as "header, '<pattern>': <reason>", or with "command line" in place of "header".
     if (error instanceof GitError && limits.author !== undefined && /(command line|header), '.*': /.test(error.stderr)) {
       throw new InvalidOptionError('--author', 'a regular expression git accepts, such as "Ada|Grace"', limits.author);
     }

@@ -5,14 +5,14 @@ import type { OllamaHost } from './host.js';
 
 export interface ProbeResult {
   reachable: boolean;
-  /** Ollama's version when it answered, such as "0.12.6". */
+  /** Ollama's version when it responded, such as "0.12.6". */
   version: string | null;
-  /** Why it counts as unreachable, in plain words; null when it answered. */
+  /** Reason Ollama counts as unreachable, in plain words, or null when it responded. */
   detail: string | null;
 }
 
 /**
- * Asks Ollama for its version with one GET of /api/version, within `timeoutMs`. It uses
+ * Requests Ollama's version with one GET of /api/version, within `timeoutMs`. It uses
  * node's http client rather than the ollama package, because status commands only need a
  * yes or no and loading the package would cost them a third of their time.
  */
@@ -37,7 +37,7 @@ export function probeOllama(host: OllamaHost, timeoutMs: number): Promise<ProbeR
       response.on('error', (error) => resolve({ reachable: false, version: null, detail: error.message }));
     });
 
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('timeout', () => request.destroy(new Error(`timed out after ${timeoutMs} ms without a response`)));
     request.on('error', (error: NodeJS.ErrnoException) => {
       resolve({ reachable: false, version: null, detail: describeFailure(error) });
     });

@@ -17,10 +17,10 @@ export interface EnqueueOptions {
    * @default 1500
    */
   busyTimeoutMs?: number;
-  /** Opens the queue; tests pass one that limits the database size. @default openQueue */
+  /** Opens the queue. Tests pass one that limits the database size. @default openQueue */
   open?: (options: OpenQueueOptions) => Queue;
   /**
-   * Finds a stored report that already answers `job`. A job it returns a report id for is
+   * Finds a stored report that already fulfils `job`. A job it returns a report id for is
    * added as completed with that report, and its result has `cached: true`.
    */
   reuse?: (queue: Queue, job: NewJob) => string | undefined;
@@ -74,8 +74,8 @@ export function enqueueJobs(inputs: readonly NewJob[], options: EnqueueOptions =
   };
 
   try {
-    // All jobs in one transaction first, because each commit waits for an fsync. When that
-    // fails, the jobs go one by one, so those that fit are stored and the rest are spooled.
+    // All jobs are added in one transaction first, because each commit waits for an fsync. When
+    // that fails, the jobs go one by one, so those that fit are stored and the rest are spooled.
     if (queue && !failure && jobs.length > 1) {
       const target = queue;
       try {

@@ -157,8 +157,8 @@ export class Queue {
 
   /**
    * Adds a job that is completed at once with the stored report `reportId`, for a request
-   * whose report exists already. A live job with the same dedup key is returned instead,
-   * with `deduplicated: true`, because it will produce the report itself.
+   * whose report exists already. A job with the same id, or a live job with the same dedup
+   * key, is returned instead with `deduplicated: true`, because that job already covers the request.
    *
    * @throws InvalidOptionError when `reportId` names no stored report
    */
@@ -224,12 +224,12 @@ export class Queue {
     return readReportByCacheKey(this.#store, cacheKey);
   }
 
-  /** Returns the newest report of a commit, the one a `--force` run replaced last. */
+  /** Returns the newest report of a commit, which is the last `--force` run's report when there was one. */
   findReportForCommit(repository: string, commitSha: string, kind = 'report'): Report | undefined {
     return readReportForCommit(this.#store, repository, commitSha, kind);
   }
 
-  /** Returns the stored summary under `cacheKey` and marks it used, or undefined. */
+  /** Returns the summary stored under `cacheKey` and updates its `used_at` time, or returns undefined when none is stored. */
   getSummary(cacheKey: string): unknown {
     return this.#store.write(() => {
       const row = this.#store.statement('SELECT content FROM summaries WHERE cache_key = ?').get(cacheKey) as
@@ -244,7 +244,7 @@ export class Queue {
     });
   }
 
-  /** Stores a summary under `cacheKey`, replacing an older one. */
+  /** Stores a summary under `cacheKey` as JSON, replacing an older one. */
   putSummary(cacheKey: string, content: unknown): void {
     const now = this.#now();
     this.#store.write(() => {

@@ -52,8 +52,8 @@ export interface GenerateReportOptions {
   /** Cancels the model calls and stops between steps. generateReport then throws the signal's reason. */
   signal?: AbortSignal;
   /**
-   * Called with streamChat's progress and the number of the model call, starting at 1: on
-   * every phase change, for the final chunk, and at most every 100 ms (PROGRESS_INTERVAL_MS) in between.
+   * Called with streamChat's progress and the number of the model call, starting at 1. It is
+   * called on every phase change and for the final chunk, and at most every 100 ms (PROGRESS_INTERVAL_MS) in between.
    */
   onProgress?: (progress: ReportProgress) => void;
   /** Overrides the client's watchdogs for the chat requests. */
@@ -71,7 +71,7 @@ export interface SummaryStore {
 }
 
 export interface ReportProgress extends ChatProgress {
-  /** Model calls so far, this one included, part summaries counted. */
+  /** Number of model calls so far, this one and the part summaries included. */
   call: number;
   /** Set while a part of a large commit is summarized. */
   part?: { index: number; count: number };
@@ -87,7 +87,7 @@ export interface ReportProvenance {
   repository: string;
   /** The change's identity (`git patch-id --stable` where git gives one), with its source. */
   patchId: ChangeIdentity;
-  /** How a merge commit was diffed. */
+  /** Merge policy the commit was diffed with, which matters only for merge commits. */
   mergePolicy: MergePolicy;
   model: string;
   /** Manifest digest of the model's weights, or undefined when /api/tags did not list the model. */
@@ -106,7 +106,7 @@ export interface ReportProvenance {
   durations: { totalNs: number; loadNs: number; promptEvalNs: number; evalNs: number };
   /** Time from the start of generateReport to the accepted response, in milliseconds. */
   elapsedMs: number;
-  /** Model calls made: 1, or 2 or 3 when repairs were needed. */
+  /** Number of model calls made, part summaries included. The report itself takes 1 to MAX_REPORT_CALLS. */
   modelCalls: number;
   /** Coverage mark of each changed file, by path. */
   coverage: Record<string, Coverage>;
@@ -119,8 +119,8 @@ export interface ReportProvenance {
   /** Repairs the parser made to the accepted response, such as a removed trailing comma. */
   adjustments: string[];
   /**
-   * Set when the commit was too large for one prompt and its parts were summarized first:
-   * parts summarized, taken from the summary store, and given up after MAX_PART_CALLS calls.
+   * Part counts, set when the commit was too large for one prompt and its parts were summarized
+   * first. `reused` parts came from the summary store, and `failed` parts were left out after MAX_PART_CALLS calls.
    */
   parts: { count: number; reused: number; failed: number } | null;
 }
@@ -212,8 +212,8 @@ async function describeModelCached(client: OllamaClient, name: string, signal: A
  * evidence with chooseContext, and streams a chat request with the report schema as `format`.
  * A response that does not parse gets one repair call that quotes the problems, then one strict
  * retry. A prompt that Ollama probably cut without an error is flagged in the provenance.
- * A commit whose diffs do not fit one prompt is split into at most MAX_PARTS parts; each
- * part's report is asked for first (or read from `summaries`), and the final request gets
+ * A commit whose diffs do not fit one prompt is split into at most MAX_PARTS parts. Each
+ * part's report is requested first (or read from `summaries`), and the final request gets
  * their summaries beside the evidence that fits.
  *
  * @throws InvalidReportError (queueAction 'retry') when no call returned a valid report
@@ -292,7 +292,7 @@ export async function generateReport(repo: Repository, sha: string, options: Gen
 
 /**
  * Summarizes the parts of a commit too large for one prompt. It builds the evidence once
- * more for MAX_PARTS prompts, splits it, and asks for each part's report, or takes it from
+ * more for MAX_PARTS prompts, splits it, and requests each part's report, or reads it from
  * the summary store. A part that fails MAX_PART_CALLS times is left out and counted.
  * Returns undefined when the commit does not split into two parts or more, because one part
  * would show no more than the single prompt.
@@ -315,8 +315,8 @@ async function summarizeParts(
     return undefined;
   }
 
-  // NOTE: the commit's diff is read three times for a split report (the first evidence, this
-  // one and the final one); one read refitted to each budget would save two git passes.
+  // NOTE: the commit's diff is read three times for a split report: the first evidence, this
+  // one and the final one. One read refitted to each budget would save two git passes.
   const whole = await buildEvidence(repo, sha, { tokenBudget: partBudget * maxParts, mergePolicy: options.mergePolicy });
   options.signal?.throwIfAborted();
 
@@ -361,12 +361,12 @@ async function summarizeParts(
 }
 
 function repairOf(parsed: Extract<ParseResult, { ok: false }>, result: ChatResult): NonNullable<PromptOptions['repair']> {
-  // The thinking text is quoted only when the content is empty, which is what the parser judged.
+  // The thinking text is quoted only when the content is empty, because the parser's problems then describe the thinking.
   const previousAnswer = result.content.trim() === '' ? result.thinking : result.content;
   return { previousAnswer, problems: parsed.problems };
 }
 
-/** The model calls of one report: it sends them, sums their usage and checks each prompt for silent truncation. */
+/** Sender of the model calls of one report, which sums their usage and checks each prompt for silent truncation. */
 class ModelSession {
   readonly model: ModelDescription;
   readonly context: ContextChoice;

@@ -2,26 +2,26 @@ import { InvalidOptionError } from '../errors.js';
 import type { MergePolicy } from '../git/types.js';
 import type { JobPriorityName, NewJob } from '../queue/types.js';
 
-// The report job's shape, apart from the processor, so that the git hook's kick can build
-// jobs without loading the Ollama client.
+// The report job's shape lives apart from the processor, so that the git hook's kick can
+// build jobs without loading the Ollama client.
 
 /** Job kind of report jobs in the queue. */
 export const REPORT_JOB_KIND = 'report';
 
 export const MERGE_POLICIES: readonly MergePolicy[] = ['first-parent', 'skip', 'combined'];
 
-// Characters of a subject kept in a job's payload; git allows any length.
+// Maximum characters of a subject kept in a job's payload, because git allows any length.
 const MAX_SUBJECT_LENGTH = 300;
 
-/** What a report job asks for, stored as the job's payload. */
+/** Request of a report job, stored as the job's payload. */
 export interface ReportJobPayload {
-  /** The model name, as chooseModel returns it. */
+  /** Model name, as chooseModel returns it. */
   model: string;
   /** Generate a new report even when one with the same cache key exists. The old one stays until the new one is stored. */
   force?: boolean;
   /** @default 'first-parent' */
   mergePolicy?: MergePolicy;
-  /** The commit's subject, kept for display only. */
+  /** Commit subject, kept for display only. */
   subject?: string;
 }
 
@@ -35,8 +35,8 @@ export interface ReportJobInput extends ReportJobPayload {
 }
 
 /**
- * Builds the job that asks for `commitSha`'s report. One live job exists per commit and
- * model: a second request while the first waits or runs is deduplicated.
+ * Builds the job that requests `commitSha`'s report. One live job exists per commit and
+ * model, because its dedup key is made of both, so a second request while the first waits or runs is deduplicated.
  */
 export function reportJob(input: ReportJobInput): NewJob {
   const payload = checkPayload({ model: input.model, force: input.force, mergePolicy: input.mergePolicy, subject: input.subject });
@@ -75,7 +75,7 @@ export function checkPayload(value: unknown): ReportJobPayload {
   if (mergePolicy !== undefined) {
     payload.mergePolicy = mergePolicy as MergePolicy;
   }
-  // A subject is shown by status and watch only, so a wrong type is dropped rather than refused.
+  // A subject is shown by status and watch only, so a wrong type is dropped rather than rejected.
   if (typeof subject === 'string') {
     payload.subject = Array.from(subject).slice(0, MAX_SUBJECT_LENGTH).join('');
   }

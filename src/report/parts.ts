@@ -6,7 +6,7 @@ import type { Evidence, EvidenceFile } from '../evidence/types.js';
 import { REPORT_FIELDS } from './schema.js';
 
 /**
- * Parts a commit too large for one prompt is split into at most. Each part costs one model
+ * Maximum number of parts a commit too large for one prompt is split into. Each part costs one model
  * call (two with a repair), so this bounds the calls of one report at
  * MAX_PARTS * 2 + MAX_REPORT_CALLS.
  */
@@ -21,13 +21,13 @@ export interface PartSummary {
   changes: string[];
 }
 
-/** Files named in a part's heading in the final prompt; the rest are counted. */
+/** Number of files named in a part's heading in the final prompt. The rest are only counted. */
 const NAMED_FILES = 3;
-/** Characters of a named path kept, so deep paths cannot crowd out the summaries. */
+/** Maximum characters kept of a named path, so deep paths cannot crowd out the summaries. */
 const NAMED_PATH_LENGTH = 80;
 
 /**
- * Tells whether summarizing parts would show the model more than one prompt does: some
+ * Checks whether summarizing parts would show the model more than one prompt does: some
  * file with a text diff was left out or cut for the budget, or the file list itself did
  * not fit.
  */
@@ -43,7 +43,7 @@ export function needsParts(evidence: Evidence): boolean {
  * Splits evidence built for several prompts into parts of at most `tokenBudget` tokens
  * each, files in path order so a part keeps a directory together. A file too large for one
  * part alone gets its diff cut at a line boundary and is marked partial. Parts beyond
- * `maxParts` are dropped; their files stay in the final prompt's file list.
+ * `maxParts` are dropped, but their files stay in the final prompt's file list.
  */
 export function splitIntoParts(evidence: Evidence, tokenBudget: number, maxParts = MAX_PARTS): Evidence[] {
   const files = evidence.files.filter(hasShownDiff).sort(byPath);
@@ -78,7 +78,7 @@ export function splitIntoParts(evidence: Evidence, tokenBudget: number, maxParts
 }
 
 /**
- * Cache key of a part's summary: a SHA-256 of the model, the prompt version and the
+ * Computes the cache key of a part's summary: a SHA-256 of the model, the prompt version and the
  * part's rendered evidence, so equal parts of different commits share one summary.
  */
 export function partCacheKey(model: string, promptVersion: number, part: Evidence): string {
@@ -115,7 +115,7 @@ export function renderPartSummaries(summaries: readonly PartSummary[]): string {
   return lines.join('\n');
 }
 
-/** The most tokens renderPartSummaries can take for `count` parts, with every field at its limit. */
+/** Returns the maximum tokens renderPartSummaries can take for `count` parts, with every field at its limit. */
 export function maxPartSummaryTokens(count: number): number {
   const perPart =
     100 +

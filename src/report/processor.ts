@@ -19,24 +19,24 @@ import { type Report, REPORT_SCHEMA_VERSION } from './schema.js';
 export { REPORT_JOB_KIND, reportJob, type ReportJobInput, type ReportJobPayload } from './job.js';
 
 /**
- * The queue content of a stored report. Reports keep the schema's own field names, and
- * `facts` holds what git says without a model.
+ * Queue content of a stored report. Reports keep the schema's own field names, and
+ * `facts` contains what git reports about the commit without a model.
  */
 export interface ReportContent {
   report: Report;
   facts: GitFacts;
 }
 
-/** Provenance of a stored report; `reusedFrom` is set on a copy of another commit's report. */
+/** Provenance of a stored report. `reusedFrom` is set on a copy of another commit's report. */
 export interface StoredProvenance extends ReportProvenance {
   cacheKey: string;
   reusedFrom?: { reportId: string; commit: string };
 }
 
-/** The inputs a report's text depends on; reports made from equal inputs are interchangeable. */
+/** Inputs that a report's text depends on, so reports made from equal inputs are interchangeable. */
 export interface CacheKeyInput {
   identity: ChangeIdentity;
-  /** The whole commit message: a reworded commit keeps its patch-id but may change the rationale. */
+  /** Whole commit message, because a reworded commit keeps its patch-id but may change the rationale. */
   message: string;
   model: string;
   mergePolicy: MergePolicy;
@@ -46,7 +46,7 @@ export interface CacheKeyInput {
  * Computes a report's cache key: a SHA-256 over the change identity (patch-id), the commit
  * message, the model name, the prompt and schema versions and the merge policy. A rebased or
  * cherry-picked commit with an unchanged patch and message gets the same key. The model's
- * digest is left out, so reports survive a re-pull of the same model name; `--force`
+ * digest is left out, so reports survive a re-pull of the same model name, and `--force`
  * regenerates them.
  */
 export function reportCacheKey(input: CacheKeyInput): string {
@@ -136,7 +136,7 @@ function toNewReport(generated: GeneratedReport, cacheKey: string): NonNullable<
 }
 
 /**
- * The job's result when a report with its cache key exists: the same stored report for
+ * Builds the job's result when a report with its cache key exists: the same stored report for
  * the same commit, or a copy for a rebased one, so each commit has a report of its own.
  */
 function reuseReport(stored: StoredReport, job: ClaimedJob): ProcessorResult {
@@ -166,9 +166,9 @@ function readPayload(job: ClaimedJob): ReportJobPayload {
 }
 
 /**
- * Opens the job's repository, or reuses the one opened for an earlier job: opening costs two
- * git processes, a quarter of a small report's. An entry whose git directory is gone is
- * opened again, which then fails as it should.
+ * Opens the job's repository, or reuses the one opened for an earlier job, because opening
+ * costs two git processes (a quarter of a small report's). An entry whose git directory is
+ * gone is opened again, so the job fails with NotARepositoryError as it should.
  */
 async function openJobRepository(job: ClaimedJob, repositories: Map<string, Repository>): Promise<Repository> {
   const known = repositories.get(job.repository);
@@ -197,7 +197,7 @@ async function readJobCommit(repo: Repository, job: ClaimedJob): Promise<CommitI
   try {
     return await readCommit(repo, job.commitSha);
   } catch (error) {
-    // After a rebase and `git gc`, the old commit may be gone; its rewritten version has its own job.
+    // After a rebase and `git gc`, the old commit may be gone. Its rewritten version has its own job.
     if (error instanceof UnknownRevisionError) {
       throw new UnrecoverableError(`commit ${job.commitSha} of job ${job.id} no longer exists in ${repo.gitDir}`, { cause: error });
     }

@@ -77,7 +77,7 @@ export async function runReport(revisions: readonly string[], options: ReportCom
   return failed ? 1 : 0;
 }
 
-/** The stable JSON shape of one commit's request. */
+/** Converts one commit's request to its stable JSON shape. */
 function toJson(report: RequestedReport): Record<string, unknown> {
   return {
     jobId: report.jobId,
@@ -121,7 +121,7 @@ async function waitWithSpinner(reports: readonly RequestedReport[], options: Rep
   const showSpinner = !options.quiet && !options.json;
   const { default: ora } = await import('ora');
   // On a pipe or a file, a spinner's frames would be noise, so it stays silent there.
-  // discardStdin off: ora would put a terminal in raw mode, and Ctrl-C would then not interrupt.
+  // discardStdin is off because ora would put a terminal in raw mode, and Ctrl-C would then not interrupt.
   const spinner = ora({
     text: 'waiting for the daemon',
     stream: process.stderr,

@@ -105,7 +105,7 @@ function renderDetail(detail: JobDetail, paint: Paint): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Renders a report as `stepper show` does; only this path loads chalk and the text view. */
+/** Renders a report as `stepper show` does. Only this path loads chalk and the text view. */
 async function renderCommitReport(commitReport: CommitReport): Promise<string> {
   const [{ stdoutChalk }, { renderReportText }, { textWidth }] = await Promise.all([
     import('../render/color.js'),

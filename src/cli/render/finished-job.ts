@@ -17,7 +17,7 @@ export function renderFinishedJob(finished: FinishedJob, request: RequestedRepor
   return renderReportText(toCommitReport(report), { chalk, width });
 }
 
-/** Says why a waited-for job has no report: its error, or the model the daemon holds it for. */
+/** Describes why a waited-for job has no report: its error, or the missing model the daemon holds it for. */
 export function describeUnfinished({ job, held }: FinishedJob): string {
   if (held) {
     return `model ${JSON.stringify(held.model)} is not installed in Ollama: run "${held.pullCommand}"; the job stays queued and runs once the model is there`;

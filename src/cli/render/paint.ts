@@ -1,4 +1,4 @@
-/** The colours the commands use; each returns its text wrapped in escape codes, or as it is. */
+/** Colours the commands use. Each returns its text wrapped in escape codes, or as it is. */
 export interface Paint {
   red(text: string): string;
   green(text: string): string;
@@ -17,7 +17,7 @@ export const PLAIN: Paint = { red: same, green: same, yellow: same, cyan: same, 
 /**
  * Returns chalk when output to `stream` should be coloured, else PLAIN. chalk is imported
  * only then, because loading it costs a command run through a pipe about a tenth of its time.
- * FORCE_COLOR (other than 0) turns colour on and wins over NO_COLOR, as in Node itself.
+ * FORCE_COLOR (other than 0 or false) turns colour on and wins over NO_COLOR, as in Node itself.
  */
 export async function paintFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<Paint> {
   const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
@@ -30,7 +30,7 @@ export async function paintFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessE
   return stdoutChalk(env);
 }
 
-/** The colour of a job state: yellow while it waits, cyan while it runs, then green, red or gray. */
+/** Returns the colour of a job state: yellow while it waits, cyan while it runs, then green, red or gray. */
 export function stateColor(state: string, paint: Paint): (text: string) => string {
   switch (state) {
     case 'waiting':
