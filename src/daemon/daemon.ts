@@ -34,7 +34,10 @@ export interface DaemonExit {
   reason: DaemonExitReason;
 }
 
-/** Builds the processor, once per daemon; the client's chat requests wait for their job's generation slot. */
+/**
+ * Builds the processor once per daemon. The client it receives makes each chat and generate
+ * request wait for its job's generation slot.
+ */
 export type ProcessorFactory = (dependencies: { queue: Queue; client: OllamaClient }) => Processor;
 
 export interface RunDaemonOptions extends Partial<DaemonSettings> {
@@ -50,7 +53,7 @@ export interface RunDaemonOptions extends Partial<DaemonSettings> {
   detached?: boolean;
   /** Stops the daemon gracefully when aborted, as SIGTERM does. */
   signal?: AbortSignal;
-  /** Install SIGTERM and SIGINT handlers. @default true */
+  /** Whether to install SIGTERM and SIGINT handlers. @default true */
   handleSignals?: boolean;
   /** Ollama connection settings, such as test timeouts. @default the host from OLLAMA_HOST */
   ollama?: Omit<OllamaClientOptions, 'env'>;
@@ -91,7 +94,7 @@ export async function runDaemon(options: RunDaemonOptions = {}): Promise<DaemonE
     return { code: 1, reason: 'error' };
   }
 
-  // The caller reports a foreground start that found another daemon; a detached one leaves quietly.
+  // The caller reports a foreground start that found another daemon, but a detached one exits quietly.
   if (!lock) {
     logger.close();
     return { code: options.detached ? 0 : 1, reason: 'already-running' };
@@ -110,7 +113,8 @@ export async function runDaemon(options: RunDaemonOptions = {}): Promise<DaemonE
 
 /**
  * Takes the lock, waiting while its holder is leaving (see isLeaving), such as during an
- * idle exit. Returns undefined when a daemon that stays holds it.
+ * idle exit. Returns undefined when the holder is not leaving, or is still there once the
+ * takeover wait (two heartbeats, the grace period and 5 s) has passed.
  */
 async function takeLock(dataDir: string, settings: DaemonSettings): Promise<DaemonLock | undefined> {
   const takeoverMs = settings.heartbeatMs * 2 + settings.graceMs + 5000;
@@ -237,8 +241,8 @@ class DaemonRun {
   }
 
   /**
-   * Returns the jobs a dead daemon left active to waiting, counting a stall; a job at its
-   * stall limit fails. Returns the number of jobs requeued.
+   * Moves the jobs a dead daemon left active back to waiting and counts a stall for each.
+   * A job at its stall limit fails instead. Returns the number of jobs requeued.
    */
   #recover(): number {
     const result = this.#queue.requeueStalled({ includeUnexpired: true });
@@ -345,8 +349,8 @@ class DaemonRun {
   }
 
   /**
-   * Turns hints the git hook left into jobs. The hook's own kick normally does this at once;
-   * the daemon covers a kick that never ran, such as one killed with its terminal.
+   * Turns hints the git hook left into jobs. The hook's own kick normally does this at once,
+   * so the daemon only covers a kick that never ran, such as one killed with its terminal.
    */
   async #ingestHints(): Promise<void> {
     if (this.#ingestingHints || this.#stopping) {
@@ -378,7 +382,7 @@ class DaemonRun {
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         const onSignal = () => {
           if (this.#stopping) {
-            // A second signal ends at once; the next daemon recovers the active jobs as stalled.
+            // A second signal exits at once, and the next daemon recovers the active jobs as stalled.
             this.#log.warn(`${signal} again: exiting without waiting for active jobs`);
             process.exit(1);
           }
@@ -490,7 +494,7 @@ class DaemonRun {
       this.#tryWrite(() => this.#row.update(this.#instance, { state: 'stopping' }));
     }
 
-    // A job still waiting for a generation slot is released at once; running jobs get the grace period.
+    // A job still waiting for a generation slot is released at once, while running jobs get the grace period.
     this.#gate.close(new RetryLaterError('the daemon is stopping', 0));
     const graceMs = ghost || exit.reason === 'upgrade' ? 0 : this.#settings.graceMs;
     await this.#worker.close({ graceMs });
@@ -558,7 +562,7 @@ function describeError(error: unknown): string {
     return `${firstLine(error.message)} (${error.code})`;
   }
 
-  // The queue's own instructions, whose messages stepper writes.
+  // Errors that tell the queue to retry later or to fail the job carry messages that stepper writes.
   if (error instanceof RetryLaterError || error instanceof UnrecoverableError) {
     return `${firstLine(error.message)} (${error.name})`;
   }
@@ -577,8 +581,10 @@ function firstLine(text: string): string {
 }
 
 /**
- * Wraps a logger so that credentials in OLLAMA_HOST (`user:password@host`) never reach a
- * log line: error messages name the host as the user set it.
+ * Wraps a logger that replaces the OLLAMA_HOST value in every line when it contains
+ * credentials (`user:password@host`). This relies on messages naming the host exactly as the
+ * user set it.
+
  */
 function redactingLogger(logger: DaemonLogger, env: NodeJS.ProcessEnv): DaemonLogger {
   const value = env.OLLAMA_HOST?.trim();

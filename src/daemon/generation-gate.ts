@@ -30,7 +30,7 @@ export class GenerationGate {
     return [...this.#holders].map((ticket) => ticket.jobId);
   }
 
-  /** Rejects every waiting and later request with `reason`; holders keep their slots until they end. */
+  /** Rejects every waiting and later request with `reason`. Jobs that hold a slot keep it until they end. */
   close(reason: Error): void {
     this.#closed = reason;
     for (const waiter of this.#waiters.splice(0)) {
@@ -92,7 +92,8 @@ export class GateTicket {
     this.jobId = jobId;
   }
 
-  /** Resolves once this job holds a slot; later calls share the first wait. */
+  /** Waits until this job holds a slot. Later calls share the first wait unless it failed. */
+
   hold(signal?: AbortSignal): Promise<void> {
     if (!this.#held) {
       const held = this.#gate.acquire(this, signal);

@@ -1,7 +1,8 @@
 // The single-instance lock: a small SQLite file that the daemon opens with
 // `locking_mode=EXCLUSIVE` and writes once, so it holds SQLite's exclusive file lock until
-// its connection closes. The kernel releases that lock when the process dies in any way,
-// SIGKILL included, so a dead daemon never blocks a new one and no PID is trusted.
+// its connection closes. SQLite's default unix VFS uses POSIX advisory (fcntl) locks,
+// which the kernel releases when the process dies in any way, SIGKILL included. A dead
+// daemon therefore never blocks a new one, and no PID is trusted.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -9,7 +10,7 @@ import Database from 'better-sqlite3';
 
 import { LOCK_FILE } from './config.js';
 
-/** The held lock; closing it lets the next daemon start. */
+/** A lock this process holds. Releasing it closes the connection and lets the next daemon start. */
 export interface DaemonLock {
   readonly file: string;
   /** Device and inode of the lock file when it was taken, to notice a deleted or replaced file. */
@@ -75,7 +76,8 @@ function tryLock(file: string, waitMs: number): DaemonLock | undefined {
 }
 
 /**
- * Tells whether a daemon holds the lock in `dataDir`, without waiting and without creating
+ * Probes whether a daemon holds the lock in `dataDir`, without waiting and without creating
+
  * anything. A read needs a shared lock, which SQLite refuses at once while another
  * connection keeps its exclusive lock.
  */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 
-/** Receives one log line at a time. */
+/** Destination of the daemon's log, which receives one message per call. */
 export interface DaemonLogger {
   info(message: string): void;
   warn(message: string): void;
@@ -65,7 +65,7 @@ export class FileLogger implements DaemonLogger {
     try {
       this.#fd = fs.openSync(this.file, 'a', 0o600);
       const stat = fs.fstatSync(this.#fd);
-      // A file that another program created with looser bits is tightened, as the database is.
+      // A file that another program created with looser permission bits is made owner-only, as the database is.
       if ((stat.mode & 0o077) !== 0) {
         fs.fchmodSync(this.#fd, stat.mode & 0o600);
       }
@@ -115,7 +115,8 @@ export class FileLogger implements DaemonLogger {
         renameIfExists(this.file, `${this.file}.1`);
       }
     } catch {
-      // The next open appends to whatever is left; the size check rotates again later.
+      // The next open appends to whatever is left, and a later write tries to rotate again.
+
     }
 
     this.#open();

@@ -13,9 +13,9 @@ export interface ClaimControl {
 export interface OllamaMonitorOptions {
   client: OllamaClient;
   logger: DaemonLogger;
-  /** First wait between probes, doubled after each failure. */
+  /** First wait between probes in milliseconds, doubled after each failure. */
   probeMs: number;
-  /** Maximum wait between probes. */
+  /** Maximum wait between probes, in milliseconds. */
   probeMaxMs: number;
   /** Called after every change of state, detail or held models. */
   onChange: () => void;
@@ -30,7 +30,7 @@ interface HeldModel {
 /**
  * Tracks whether Ollama is reachable and which models are missing. When a job finds Ollama
  * unreachable, claiming pauses and Ollama is probed with a doubling wait up to
- * `probeMaxMs`; claiming resumes once a probe succeeds. A job whose model is not installed
+ * `probeMaxMs`, and claiming resumes once a probe succeeds. A job whose model is not installed
  * puts that model on hold: its jobs stay waiting, other models' jobs go on, and the model is
  * looked up with the same backoff until it appears. In both cases the job is released, so
  * no attempt is spent.
@@ -61,7 +61,8 @@ export class OllamaMonitor {
     return [...this.#held.keys()];
   }
 
-  /** The status line for `stepper daemon status`, or null while Ollama is fine and no model is held. */
+  /** Status line for `stepper daemon status`, or null while Ollama is reachable and no model is held. */
+
   get detail(): string | null {
     const parts: string[] = [];
     if (this.#state === 'unreachable') {

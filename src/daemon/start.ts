@@ -39,7 +39,7 @@ export interface EnsureDaemonOptions {
 }
 
 export interface EnsureDaemonResult {
-  /** True when a new daemon process was spawned; it may still find another daemon and exit. */
+  /** True when a new daemon process was spawned, which may still find another daemon and exit. */
   started: boolean;
   /** Pid of the running daemon, or of the spawned process. */
   pid: number | undefined;
@@ -55,7 +55,8 @@ export interface EnsureDaemonResult {
 export function ensureDaemon(options: EnsureDaemonOptions = {}): EnsureDaemonResult {
   const env = options.env ?? process.env;
   const dataDir = options.dataDir === undefined ? resolveDataDir(env) : checkDataDir(options.dataDir);
-  // A daemon started with an invalid OLLAMA_HOST would only log the error; the caller can show it.
+  // An invalid OLLAMA_HOST throws here, where the caller can show the error, because a daemon
+  // started with it would only log the error.
   resolveOllamaHost(env);
 
   if (probeDaemonLock(dataDir) === 'held') {
@@ -115,13 +116,13 @@ export interface DaemonStatus {
   dataDir: string;
   /** True while a daemon holds the lock. */
   running: boolean;
-  /** The row the current or last daemon wrote; its fields are stale when `running` is false. */
+  /** Row that the current or last daemon wrote. Its fields are stale when `running` is false. */
   row: DaemonRow | undefined;
   logFile: string;
   lockFile: string;
 }
 
-/** Reads whether a daemon runs, and its row, without starting anything. */
+/** Reads whether a daemon is running, and its row, without starting anything. */
 export function readDaemonStatus(options: { dataDir?: string; env?: NodeJS.ProcessEnv } = {}): DaemonStatus {
   const dataDir = options.dataDir === undefined ? resolveDataDir(options.env) : checkDataDir(options.dataDir);
   return {
@@ -159,8 +160,8 @@ export interface StopDaemonResult {
 
 /**
  * Sends SIGTERM to the daemon and waits until its lock is free, which happens when the
- * process has exited. Only the pid the lock holder wrote is signalled, so a stale pid that
- * the system gave to another process is never touched.
+ * process has exited. Only the pid in the row of the lock holder is signalled, not the pid of
+ * a dead daemon, which the system may have given to another process.
  */
 export async function stopDaemon(options: { dataDir?: string; env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<StopDaemonResult> {
   const deadline = Date.now() + options.timeoutMs;
@@ -169,9 +170,11 @@ export async function stopDaemon(options: { dataDir?: string; env?: NodeJS.Proce
     return { wasRunning: false, pid: undefined, stopped: true };
   }
 
-  // A daemon that has just taken the lock writes its row a moment later.
-  // NOTE: in that moment the row still names the previous daemon, so the wait lasts until
-  // the row's state is starting, running or stopping, which only the holder writes.
+  // A daemon that has just taken the lock writes its row a moment later, and until then the
+  // row still names the previous daemon. The wait lasts until the row's state is not stopped.
+  // NOTE: a previous daemon that crashed while stopping left `stopping` in its row, so in that
+  // moment its old pid would be signalled.
+
   while (status.running && (!status.row || status.row.state === 'stopped') && Date.now() < deadline) {
     await sleep(50);
     status = readDaemonStatus(options);

@@ -12,10 +12,10 @@ import { countSpooled } from '../queue/spool.js';
 export type DaemonState = 'starting' | 'running' | 'stopping' | 'stopped';
 
 /**
- * Tells whether the daemon holding the lock is about to release it: it is `stopping`, or
- * wrote `stopped` and has not closed the lock yet, or it is another stepper version, which
- * exits once a newer one migrates the database. A starter that finds such a holder waits
- * for the lock instead of leaving the queue without a daemon.
+ * Returns true when the daemon holding the lock is about to release it. That is a daemon
+ * that is `stopping`, that wrote `stopped` but has not closed the lock yet, or that runs
+ * another stepper version, which exits once a newer one migrates the database. A starter
+ * that finds such a holder waits for the lock instead of leaving the queue without a daemon.
  */
 export function isLeaving(row: Pick<DaemonRow, 'state' | 'version'>, version: string): boolean {
   return row.state === 'stopping' || row.state === 'stopped' || row.version !== version;
@@ -29,7 +29,7 @@ export type OllamaState = 'unknown' | 'ok' | 'unreachable';
 
 export interface DaemonRow {
   pid: number;
-  /** A UUID per daemon start; the worker id in job locks. */
+  /** UUID of one daemon start, also used as the worker id in job locks. */
   instance: string;
   version: string;
   state: DaemonState;
@@ -37,7 +37,7 @@ export interface DaemonRow {
   startedAt: number;
   heartbeatAt: number;
   concurrency: number;
-  /** Jobs this daemon finished, completed or failed. */
+  /** Number of jobs this daemon finished, whether completed or failed. */
   jobsDone: number;
   currentJobId: string | null;
   ollamaHost: string | null;
@@ -81,19 +81,20 @@ function toDaemonRow(raw: RawDaemonRow): DaemonRow {
   };
 }
 
-/** A model whose jobs the daemon holds because Ollama does not have it. */
+/** A model whose jobs the daemon holds back because it is not installed on Ollama. */
 export interface HeldModel {
   model: string;
   /** The command that installs it, such as `ollama pull qwen2.5-coder:7b`. */
   pullCommand: string;
 }
 
-/** Formats a held model for the row's `ollamaDetail`; heldModelsOf reads it back. */
+/** Formats a held model for the row's `ollamaDetail`, in the form that heldModelsOf parses. */
 export function describeHeldModel({ model, pullCommand }: HeldModel): string {
   return `model ${JSON.stringify(model)} not found, its jobs wait: run "${pullCommand}"`;
 }
 
-/** Returns the models the daemon holds, read from the row's `ollamaDetail`. */
+/** Parses the models the daemon holds back from the row's `ollamaDetail`. */
+
 export function heldModelsOf(row: Pick<DaemonRow, 'ollamaDetail'>): HeldModel[] {
   const held: HeldModel[] = [];
   for (const match of (row.ollamaDetail ?? '').matchAll(/model ("(?:[^"\\]|\\.)*") not found, its jobs wait: run "([^"]*)"/g)) {

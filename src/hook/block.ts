@@ -2,7 +2,7 @@
 // The block runs inside git commit, so its common path uses shell builtins only: no git,
 // no node and no other program runs until git has finished.
 
-/** Version of the block's format; a block with a lower number is reported as older. */
+/** Version of the block's format. A block with a lower number is reported as older. */
 export const HOOK_FORMAT_VERSION = 1;
 
 /** The hooks stepper installs. */
@@ -289,8 +289,8 @@ function readAssignment(text: string, name: string): string | undefined {
 }
 
 /**
- * Puts `block` into a hook file's text: in place of an existing block, else at the end.
- * Everything outside the block stays byte for byte.
+ * Inserts `block` into a hook file's text, in place of an existing block or else at the
+ * end. Everything outside the block stays byte for byte.
  */
 export function insertBlock(content: string, block: string): string {
   const found = findBlock(content);
@@ -305,13 +305,13 @@ export function insertBlock(content: string, block: string): string {
   return content.endsWith('\n') ? content + block : `${content}\n${block}`;
 }
 
-/** Removes the block from a hook file's text; returns the text unchanged when it has none. */
+/** Removes the block from a hook file's text, or returns the text unchanged when it has none. */
 export function removeBlock(content: string): string {
   const found = findBlock(content);
   return found ? content.slice(0, found.start) + content.slice(found.end) : content;
 }
 
-/** The interpreter a hook file names in its `#!` line: `sh` for `#!/usr/bin/env sh -e`, undefined without one. */
+/** Returns the interpreter a hook file names in its `#!` line, such as `sh` for `#!/usr/bin/env sh -e`, or undefined without one. */
 export function interpreterOf(content: string): string | undefined {
   if (!content.startsWith('#!')) {
     return undefined;
@@ -329,7 +329,8 @@ export function interpreterOf(content: string): string | undefined {
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh']);
 
 /**
- * Tells whether the block may be added to an existing hook file, which is one git runs
+ * Returns true when the block may be added to an existing hook file, which is one git runs
+
  * with a POSIX shell. That is a file with a sh, bash, dash, zsh or ksh `#!` line, or a
  * text file without one, which git runs with sh.
  */

@@ -23,7 +23,7 @@ export interface Hint {
   file: string;
   /** `post-commit`, `post-rewrite rebase` or `post-rewrite amend`. */
   event: string;
-  /** The git directory the hook ran in; a linked worktree's own git directory for a commit there. */
+  /** Git directory the hook ran in, which is the worktree's own git directory for a commit in a linked worktree. */
   gitDir: string;
   commits: string[];
 }
@@ -49,8 +49,9 @@ export interface IngestHintsOptions {
  * repository is gone. When enqueueing fails (the database and the spool both unusable) the
  * hint stays for the next call. Each outcome is appended to hook.log.
  *
- * Two callers at once may both enqueue a hint's commits: the queue deduplicates live
- * jobs per commit and model, and a finished report is reused by its cache key.
+ * Two callers at once may both enqueue a hint's commits. That is harmless, because the
+ * queue deduplicates live jobs per commit and model and reuses a finished report by its
+ * cache key.
  */
 export async function ingestHookHints(dataDir: string, options: IngestHintsOptions = {}): Promise<HintOutcome[]> {
   const dir = path.join(dataDir, HINTS_DIR);
@@ -138,7 +139,7 @@ async function ingestHint(dataDir: string, file: string, now: number, env: NodeJ
   return { file, status: 'enqueued', hint: parsed, repository, results };
 }
 
-/** Parses a hint file; returns 'incomplete' without its last line, or the reason it is invalid. */
+/** Parses a hint file. Returns 'incomplete' when its last line is missing, or the reason it is invalid. */
 export function parseHint(file: string, text: string): Hint | 'incomplete' | string {
   const lines = text.split('\n');
   if (lines.at(-1) === '') {
@@ -184,7 +185,7 @@ export function parseHint(file: string, text: string): Hint | 'incomplete' | str
   return { file, event, gitDir, commits };
 }
 
-/** Reads `git config stepper.model` of the repository; undefined when unset. */
+/** Reads `git config stepper.model` of the repository, or undefined when the key is unset. */
 async function readModelConfig(gitDir: string): Promise<string | undefined> {
   try {
     const value = await runGit({ cwd: gitDir, gitDir }, ['config', '--get', 'stepper.model']);
@@ -203,7 +204,8 @@ function removeFile(file: string): void {
   try {
     fs.rmSync(file, { force: true });
   } catch {
-    // NOTE: a hint that cannot be deleted is read again; the queue deduplicates its jobs.
+    // NOTE: a hint that cannot be deleted is read again, and the queue deduplicates its jobs.
+
   }
 }
 

@@ -25,7 +25,7 @@ import { HINTS_DIR, KICK_MARKER, readHookLog } from './log.js';
 /** The script the hook starts after a commit. */
 export const KICK_ENTRY = fileURLToPath(new URL('./kick.js', import.meta.url));
 
-/** Failures from hook.log that status shows, newest last. */
+/** Number of the latest failures from hook.log that status shows. */
 const STATUS_FAILURES_SHOWN = 5;
 
 export interface HookCommandOptions {
@@ -46,7 +46,7 @@ export interface InstallOptions extends HookCommandOptions {
 export interface RefusedHook {
   file: string;
   interpreter: string;
-  /** The script stepper wrote beside it, holding the block. */
+  /** Script that stepper wrote beside it, which contains the block. */
   standalone: string;
   /** The command the user's hook should run. */
   callLine: string;
@@ -67,7 +67,7 @@ export interface InstallResult {
   files: InstallFileResult[];
 }
 
-/** Raised by installHooks when a hook file is not a shell script; `result` contains what was installed. */
+/** Raised by installHooks when a hook file is not a shell script. `result` contains what was installed. */
 export class HookRefusedError extends StepperError {
   override name = 'HookRefusedError';
   readonly result: InstallResult;
@@ -180,7 +180,7 @@ function blockPaths(paths: RecordedPaths): { node: string; kick: string; fallbac
 function writeNewScript(file: string, hook: HookName, paths: RecordedPaths): void {
   const block = toBytes(renderBlock({ hook, ...blockPaths(paths), stepperVersion: VERSION, createdFile: true }));
   fs.writeFileSync(file, `#!/bin/sh\n${block}`, { encoding: 'latin1', mode: 0o755, flag: 'wx' });
-  // The umask may have cleared bits of 0755; git runs only an executable hook.
+  // The umask may have cleared bits of 0755, and git runs only an executable hook.
   fs.chmodSync(file, 0o755);
 }
 
@@ -212,7 +212,7 @@ export interface UninstallResult {
 /**
  * Removes stepper's block from the post-commit and post-rewrite hooks and from the
  * `stepper-<hook>` scripts written beside non-shell hooks. A file stepper created is
- * deleted when nothing but its `#!` line is left; any other file keeps its other bytes.
+ * deleted when nothing but its `#!` line is left. Any other file keeps its other bytes.
  */
 export async function uninstallHooks(options: HookCommandOptions = {}): Promise<UninstallResult> {
   const hooksDir = await findHooksDir(options.cwd ?? process.cwd());
@@ -257,7 +257,7 @@ export interface HookFileStatus {
   standalone?: string;
   formatVersion?: number;
   stepperVersion?: string;
-  /** The block matches this stepper's format and version. */
+  /** Whether the block matches this stepper's format and version. */
   current: boolean;
   node?: { path: string; usable: boolean };
   kick?: { path: string; usable: boolean };
@@ -270,11 +270,15 @@ export interface HookStatus {
   hooks: HookFileStatus[];
   /** Hint files no kick has read yet. */
   pendingHints: number;
-  /** Whether a kick is announced; one that stays after commits stopped means kicks cannot start. */
+  /**
+   * Whether the marker that the hook writes when it starts a kick exists. The kick removes
+   * it, so a marker that stays after commits have stopped means that kicks cannot start.
+   */
   kickPending: boolean;
   /** The last failures from hook.log, oldest first. */
   failures: Array<{ time: string | undefined; message: string }>;
-  /** Every warning of the hooks, for a quick check. */
+  /** Warnings of all hooks in one list, for a quick check. */
+
   warnings: string[];
 }
 

@@ -44,7 +44,7 @@ async function expectReported(user: E2eUser, repo: string, daemonPid: number): P
   const status = await waitForReports(user, repo, [sha]);
   expect(jobsOf(status, sha)).toHaveLength(1);
   expect(status.counts.failed).toBe(0);
-  expect(hookLog(user).filter((line) => line.includes(`info post-commit ${path.join(repo, '.git')}: enqueued 1 report jobs`))).toHaveLength(1);
+  expect(hookLog(user).filter((line) => line.includes(`info post-commit ${path.join(repo, '.git')}: enqueued 1 report job `))).toHaveLength(1);
 
   // The running daemon wrote the report, so the kick started no daemon of its own.
   const daemon = await stepperJson<DaemonStatusJson>(user, repo, ['daemon', 'status']);

@@ -258,7 +258,7 @@ describe('stepper hook status', () => {
     fs.writeFileSync(
       path.join(sandbox.dataDir, 'hook.log'),
       [
-        '2026-01-01T00:00:00.000Z info post-commit /r/.git: enqueued 1 report jobs (abc)',
+        '2026-01-01T00:00:00.000Z info post-commit /r/.git: enqueued 1 report job (abc)',
         '2026-01-01T00:00:01.000Z error hint 1-0.hint removed: no commit ids',
         '- error kick cannot start: /x/node or /x/kick.js is missing; run stepper hook install again',
         '',
@@ -268,7 +268,7 @@ describe('stepper hook status', () => {
     const result = await stepper(sandbox, sandbox.repo, ['hook', 'status']);
 
     expect(result.stdout).toContain('recent failures from hook.log:\n  2026-01-01T00:00:01.000Z hint 1-0.hint removed: no commit ids\n  (time unknown) kick cannot start');
-    expect(result.stdout).not.toContain('enqueued 1 report jobs');
+    expect(result.stdout).not.toContain('enqueued 1 report job ');
   });
 
   it('finds the block beside a python hook', async () => {

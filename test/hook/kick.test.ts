@@ -59,7 +59,7 @@ describe('hook kick', () => {
     });
     expect(hintFiles(sandbox)).toEqual([]);
     expect(fs.existsSync(path.join(sandbox.hintsDir, 'kick.pending'))).toBe(false);
-    expect(hookLog(sandbox)).toMatch(/^\S+Z info post-commit .*: enqueued 1 report jobs \([0-9a-f]{12}\)\n$/);
+    expect(hookLog(sandbox)).toMatch(/^\S+Z info post-commit .*: enqueued 1 report job \([0-9a-f]{12}\)\n$/);
   });
 
   it('enqueues a rewrite at low priority, once per commit', async () => {
