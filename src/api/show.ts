@@ -6,6 +6,7 @@ import type { Coverage } from '../evidence/types.js';
 import { openRepository } from '../git/repository.js';
 import { resolveCommit } from '../git/revisions.js';
 import { openQueue } from '../queue/queue.js';
+import { type ReportRow, toReport } from '../queue/rows.js';
 import type { Job, Report as StoredReport } from '../queue/types.js';
 import type { GitFacts } from '../report/generate.js';
 import type { ReportContent, StoredProvenance } from '../report/processor.js';
@@ -162,23 +163,8 @@ function findReportOfModel(db: SqliteDatabase, repository: string, sha: string, 
         WHERE repository = ? AND commit_sha = ? AND kind = 'report' AND json_extract(provenance, '$.model') = ?
         ORDER BY created_at DESC, rowid DESC LIMIT 1`,
     )
-    .get(repository, sha, model) as
-    | { id: string; kind: string; repository: string; commit_sha: string; content: string; cache_key: string | null; provenance: string | null; created_at: number }
-    | undefined;
-  if (!row) {
-    return undefined;
-  }
-
-  return {
-    id: row.id,
-    kind: row.kind,
-    repository: row.repository,
-    commitSha: row.commit_sha,
-    content: JSON.parse(row.content) as unknown,
-    cacheKey: row.cache_key,
-    provenance: row.provenance === null ? null : (JSON.parse(row.provenance) as unknown),
-    createdAt: row.created_at,
-  };
+    .get(repository, sha, model) as ReportRow | undefined;
+  return row ? toReport(row) : undefined;
 }
 
 function modelOfJob(job: Job): string | undefined {
