@@ -10,8 +10,8 @@
 // 3. status: `stepper status` with --jobs jobs in the database against `stepper --version`.
 // 4. range: `stepper report A..B` of --range commits (a fresh data directory each run, so
 //    every job is inserted) against `git log -p A..B`.
-// Ollama is the fake server from test/fake-ollama, answering at once, so the daemon's work
-// stays small; it still runs, as it would for a user.
+// Ollama is the fake server from test/fake-ollama, which responds at once, so the daemon's
+// work stays small. The daemon still runs, as it would for a user.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { openQueue } from '../../dist/queue/queue.js';
 import { startFakeOllama } from '../../test/fake-ollama/server.mjs';
 import { isolatedGitEnvironment } from '../evidence/generate.mjs';
+import { readCount } from '../lib/flags.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(benchDir, '..', '..');
@@ -41,19 +42,10 @@ const { values: flags } = parseArgs({
   },
 });
 
-function readCount(name, minimum) {
-  const value = Number(flags[name]);
-  if (!Number.isSafeInteger(value) || value < minimum) {
-    console.error(`invalid --${name} ${JSON.stringify(flags[name])}: expected an integer >= ${minimum}`);
-    process.exit(2);
-  }
-  return value;
-}
-
-const commits = readCount('commits', 3);
-const runs = readCount('runs', 3);
-const jobCount = readCount('jobs', 1);
-const rangeSize = readCount('range', 2);
+const commits = readCount(flags, 'commits', 3);
+const runs = readCount(flags, 'runs', 3);
+const jobCount = readCount(flags, 'jobs', 1);
+const rangeSize = readCount(flags, 'range', 2);
 const only = new Set(flags.only.split(','));
 // Wait between two commit samples, so the hook's deferred node start falls between them as
 // it does for a person, rather than into the next commit.
@@ -230,7 +222,7 @@ if (only.has('commit')) {
 if (only.has('report')) {
   const repo = makeRepository('report', 20);
   const dataDir = newDataDir('report');
-  // Async spawns: the fake Ollama runs in this process and must keep answering meanwhile.
+  // Async spawns, because the fake Ollama runs in this process and must keep responding meanwhile.
   await timed(process.execPath, [BIN, 'daemon', 'start'], { cwd: repo, env: stepperEnv(dataDir) });
   // The first report is generated; the measured ones find it stored and complete at once.
   await timed(process.execPath, [BIN, 'report', '--wait', '-q'], { cwd: repo, env: stepperEnv(dataDir) });

@@ -38,6 +38,7 @@ import { ensureDaemon, openQueue, openRepository, reportJob, stopDaemon } from '
 import { startFakeOllama } from '../../test/fake-ollama/server.mjs';
 import { isolatedGitEnvironment } from '../evidence/generate.mjs';
 import { buildHistory } from './repo.mjs';
+import { readCount } from '../lib/flags.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const resultsDir = path.join(benchDir, '..', 'results');
@@ -59,20 +60,11 @@ const { values: flags } = parseArgs({
   },
 });
 
-function readCount(name, minimum) {
-  const value = Number(flags[name]);
-  if (!Number.isSafeInteger(value) || value < minimum) {
-    console.error(`invalid --${name} ${JSON.stringify(flags[name])}: expected an integer >= ${minimum}`);
-    process.exit(2);
-  }
-  return value;
-}
-
-const runs = readCount('runs', 1);
-const jobCount = readCount('jobs', 1);
-const memoryJobs = readCount('memory-jobs', 1);
-const idleJobs = readCount('idle-jobs', 2);
-const tokenMs = readCount('token-ms', 1);
+const runs = readCount(flags, 'runs', 1);
+const jobCount = readCount(flags, 'jobs', 1);
+const memoryJobs = readCount(flags, 'memory-jobs', 1);
+const idleJobs = readCount(flags, 'idle-jobs', 2);
+const tokenMs = readCount(flags, 'token-ms', 1);
 if (idleJobs > jobCount) {
   console.error(`invalid --idle-jobs ${idleJobs}: at most --jobs (${jobCount}), since it uses the same commits`);
   process.exit(2);

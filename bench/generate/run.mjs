@@ -23,6 +23,7 @@ import { createOllamaClient, resolveOllamaHost } from '../../dist/ollama/index.j
 import { startFakeOllama } from '../../test/fake-ollama/server.mjs';
 import { isolatedGitEnvironment } from '../evidence/generate.mjs';
 import { buildRepository, COMMITS } from './repos.mjs';
+import { readCount } from '../lib/flags.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const resultsDir = path.join(benchDir, '..', 'results');
@@ -37,18 +38,9 @@ const { values: flags } = parseArgs({
   },
 });
 
-function readCount(name, minimum) {
-  const value = Number(flags[name]);
-  if (!Number.isSafeInteger(value) || value < minimum) {
-    console.error(`invalid --${name} ${JSON.stringify(flags[name])}: expected an integer >= ${minimum}`);
-    process.exit(2);
-  }
-  return value;
-}
-
-const runs = readCount('runs', 1);
-const reports = readCount('reports', 1);
-const warmup = readCount('warmup', 0);
+const runs = readCount(flags, 'runs', 1);
+const reports = readCount(flags, 'reports', 1);
+const warmup = readCount(flags, 'warmup', 0);
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stepper-bench-generate-'));
 process.on('exit', () => fs.rmSync(workDir, { recursive: true, force: true }));
