@@ -24,8 +24,8 @@ export async function openRepository(folder: string): Promise<Repository> {
   }
 
   const context: GitContext = { cwd: absolute };
-  // Asked at once beside the first call, which says whether the folder is in a worktree; it
-  // fails outside one, and its answer is then not used.
+  // Started beside the first call, which reports whether the folder is in a worktree. It
+  // fails outside one, and its output is then not used.
   const toplevel = runGit(context, ['rev-parse', '--show-toplevel']);
   toplevel.catch(() => {});
 

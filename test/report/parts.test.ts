@@ -20,7 +20,7 @@ import { evidenceFile } from '../helpers/evidence.js';
 const SHA = '1'.repeat(40);
 const PARENT = '2'.repeat(40);
 
-/** A file whose diff has `lines` added lines of 40 bytes each. */
+/** Builds a file whose diff adds `lines` short lines of code. */
 function fileWithDiff(path: string, lines: number, overrides: Partial<EvidenceFile> = {}): EvidenceFile {
   const body = Array.from({ length: lines }, (_, index) => `+const value${String(index).padStart(4, '0')} = compute(${index});\n`).join('');
   const patch = `@@ -0,0 +1,${lines} @@\n${body}`;
@@ -145,7 +145,7 @@ describe('splitIntoParts', () => {
     expect(paths).not.toContain('logo.png');
   });
 
-  it('a file larger than a part is cut at a line and marked partial', () => {
+  it('oversized file is cut and partial', () => {
     const huge = fileWithDiff('src/huge.ts', 2000);
     const [part] = splitIntoParts(evidence([huge]), budget);
     const shown = part?.files[0];
