@@ -12,6 +12,7 @@ export type StepperErrorCode =
   | 'DATABASE_FULL'
   | 'DATABASE_BUSY'
   | 'DATABASE_UNAVAILABLE'
+  | 'DATABASE_EMPTY'
   | 'SCHEMA_TOO_NEW'
   | 'WAL_UNAVAILABLE'
   | 'JOB_NOT_FOUND'

@@ -19,6 +19,7 @@ export {
   type JobLock,
   type ListEventsOptions,
   type ListJobsOptions,
+  openExistingQueue,
   openQueue,
   type OpenQueueOptions,
   Queue,

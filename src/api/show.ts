@@ -1,17 +1,14 @@
-import fs from 'node:fs';
-import path from 'node:path';
-
 import { InvalidOptionError, StepperError, checkDataDir } from '../errors.js';
 import type { Coverage } from '../evidence/types.js';
 import { openRepository } from '../git/repository.js';
 import { resolveCommit } from '../git/revisions.js';
-import { openQueue } from '../queue/queue.js';
+import { openExistingQueue } from '../queue/queue.js';
 import { type ReportRow, toReport } from '../queue/rows.js';
 import type { Job, Report as StoredReport } from '../queue/types.js';
 import type { GitFacts } from '../report/generate.js';
 import type { ReportContent, StoredProvenance } from '../report/processor.js';
 import { REPORT_FIELD_NAMES, REPORT_FIELDS, type Report } from '../report/schema.js';
-import { DATABASE_FILE, resolveDataDir } from '../store/data-dir.js';
+import { resolveDataDir } from '../store/data-dir.js';
 import type { SqliteDatabase } from '../store/database.js';
 
 export interface ReadCommitReportOptions {
@@ -98,12 +95,12 @@ export async function lookupCommitReport(options: ReadCommitReportOptions): Prom
   const lookup: ReportLookup = { sha, repo: repo.gitDir, report: null, liveJob: null, databaseExists: false };
 
   // Opening read-only creates nothing, so a missing database means no report has been made yet.
-  if (!fs.existsSync(path.join(dataDir, DATABASE_FILE))) {
+  const queue = openExistingQueue({ dataDir });
+  if (!queue) {
     return lookup;
   }
 
   lookup.databaseExists = true;
-  const queue = openQueue({ dataDir, readonly: true });
   try {
     const stored = model === undefined ? queue.findReportForCommit(repo.gitDir, sha) : findReportOfModel(queue.database, repo.gitDir, sha, model);
     if (stored) {

@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
-
 import { readGitConfig } from '../config/git-config.js';
 import { readDaemonStatus } from '../daemon/start.js';
 import { checkPositiveInteger, JobNotFoundError } from '../errors.js';
@@ -12,11 +9,11 @@ import type { Repository } from '../git/types.js';
 import { describeOllamaHost, resolveOllamaHost } from '../ollama/host.js';
 import { probeOllama } from '../ollama/probe.js';
 import { chooseModel } from '../ollama/model.js';
-import { openQueue, type Queue } from '../queue/queue.js';
+import { openExistingQueue, type Queue } from '../queue/queue.js';
 import { JOB_PRIORITY, type Job, type JobState } from '../queue/types.js';
 import type { Report } from '../report/schema.js';
 import { type CommitReport, toCommitReport } from './show.js';
-import { DATABASE_FILE, resolveDataDir } from '../store/data-dir.js';
+import { resolveDataDir } from '../store/data-dir.js';
 
 export interface StatusOptions {
   /** A folder of the repository whose jobs are listed. @default process.cwd() */
@@ -172,11 +169,7 @@ async function findJobByRevision(queue: Queue, revision: string, cwd: string | u
 }
 
 function openExisting(dataDir: string): Queue | undefined {
-  if (!fs.existsSync(path.join(dataDir, DATABASE_FILE))) {
-    return undefined;
-  }
-
-  return openQueue({ dataDir, readonly: true });
+  return openExistingQueue({ dataDir });
 }
 
 async function openCurrentRepository(cwd: string | undefined, optional: boolean): Promise<Repository | undefined> {

@@ -1,11 +1,9 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { checkDataDir, checkPositiveInteger } from '../errors.js';
-import { openQueue, type Queue } from '../queue/queue.js';
+import { openExistingQueue, type Queue } from '../queue/queue.js';
 import { FINISHED_STATES, type Job, type JobEventType, type JobState, LIVE_STATES } from '../queue/types.js';
-import { DATABASE_FILE, resolveDataDir } from '../store/data-dir.js';
+import { resolveDataDir } from '../store/data-dir.js';
 
 /** A queue event with the commit of its job. */
 export interface WatchEvent {
@@ -86,16 +84,16 @@ export async function* watchQueue(options: WatchQueueOptions = {}): AsyncGenerat
   const dataDir = options.dataDir === undefined ? resolveDataDir() : checkDataDir(options.dataDir);
   const intervalMs = checkPositiveInteger('intervalMs', options.intervalMs ?? DEFAULT_WATCH_INTERVAL_MS);
   const recentLimit = checkPositiveInteger('recentLimit', options.recentLimit ?? 5);
-  const file = path.join(dataDir, DATABASE_FILE);
   const signal = options.signal;
 
   let reader: EventReader | undefined;
   let firstPoll = true;
   try {
     while (!signal?.aborted) {
-      if (!reader && fs.existsSync(file)) {
+      const queue = reader ? undefined : openExistingQueue({ dataDir });
+      if (queue) {
         // A database that appears while watching holds only new events, so all of them are read.
-        reader = new EventReader(openQueue({ dataDir, readonly: true }), recentLimit);
+        reader = new EventReader(queue, recentLimit);
         reader.start(firstPoll ? 'now' : 'beginning', options.replayLive ?? true);
       }
       firstPoll = false;

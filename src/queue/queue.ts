@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 
-import { InvalidOptionError, JobNotFoundError, JobStateError, checkDataDir, queueActionOf } from '../errors.js';
+import { DatabaseError, InvalidOptionError, JobNotFoundError, JobStateError, checkDataDir, queueActionOf } from '../errors.js';
 import { DATABASE_FILE, ensureDataDir, resolveDataDir } from '../store/data-dir.js';
 import { type OpenDatabaseOptions, type SqliteDatabase, openDatabase } from '../store/database.js';
 import { backoffDelay } from './backoff.js';
@@ -93,6 +94,27 @@ export function openQueue(options: OpenQueueOptions = {}): Queue {
     return new Queue(db, file, warnings, options);
   } catch (error) {
     db.close();
+    throw error;
+  }
+}
+
+/**
+ * Opens the queue read-only when its database exists and has a schema, and returns
+ * undefined otherwise. A file another process has just created and not yet migrated
+ * counts as missing, so readers racing the first enqueue see an empty queue.
+ */
+export function openExistingQueue(options: Omit<OpenQueueOptions, 'readonly'> = {}): Queue | undefined {
+  const dataDir = options.dataDir === undefined ? resolveDataDir() : checkDataDir(options.dataDir);
+  if (!fs.existsSync(path.join(dataDir, DATABASE_FILE))) {
+    return undefined;
+  }
+
+  try {
+    return openQueue({ ...options, dataDir, readonly: true });
+  } catch (error) {
+    if (error instanceof DatabaseError && error.code === 'DATABASE_EMPTY') {
+      return undefined;
+    }
     throw error;
   }
 }

@@ -216,6 +216,16 @@ function checkIdentity(db: SqliteDatabase, file: string, verifyIntegrity: boolea
     checkIntegrity(db, file);
   }
 
+  // A file without tables is one that an enqueue has created and not yet migrated, or
+  // whose creation stopped half way. Readers treat it like a missing file.
+  if (reader && version === 0) {
+    throw new DatabaseError(
+      'DATABASE_EMPTY',
+      file,
+      `database ${file} has no stepper schema yet: the first enqueue creates it`,
+    );
+  }
+
   if (reader && version < SCHEMA_VERSION) {
     throw new DatabaseError(
       'DATABASE_UNAVAILABLE',

@@ -181,6 +181,25 @@ describe('stepper show', () => {
     expect(fs.existsSync(dataDir)).toBe(false);
   });
 
+  it('treats a database not yet migrated as missing', async () => {
+    // The first enqueue creates the file empty and migrates it a moment later.
+    const builder = newRepo();
+    builder.write('a.txt', 'a\n');
+    builder.commit('Add a\n');
+    const dataDir = makeTempDir();
+    const file = path.join(dataDir, 'stepper.db');
+    fs.writeFileSync(file, '', { mode: 0o600 });
+
+    const showResult = await stepper(['show'], builder.dir, dataDir);
+    const status = await stepper(['status', '--json'], builder.dir, dataDir, { OLLAMA_HOST: '127.0.0.1:9' });
+
+    expect(showResult.code).toBe(1);
+    expect(showResult.stderr).toContain('no report has been made in this data directory yet');
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout).counts).toEqual({ waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0 });
+    expect(fs.statSync(file).size).toBe(0);
+  });
+
   it('filters by model', async () => {
     const { stand, builder } = await setUp();
 

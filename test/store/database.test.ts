@@ -8,11 +8,11 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { DatabaseError, InvalidOptionError } from '../../src/errors.js';
-import { type Queue, openQueue } from '../../src/queue/queue.js';
+import { type Queue, openExistingQueue, openQueue } from '../../src/queue/queue.js';
 import type { NewJob } from '../../src/queue/types.js';
 import { DATABASE_FILE } from '../../src/store/data-dir.js';
 import { openDatabase } from '../../src/store/database.js';
-import { SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { FIXTURES, waitForExit } from '../helpers/processes.js';
 import { fakeSha } from '../helpers/commits.js';
 import { makeTempDir } from '../helpers/temp.js';
@@ -340,13 +340,22 @@ describe('SQLite database of another program', () => {
     }
   });
 
-  it('read-only open of a file without tables asks for a write open', () => {
+  it('read-only open of a file without tables reports it empty', () => {
     const { dataDir } = makeForeignDatabase(`CREATE TABLE scratch (x TEXT); DROP TABLE scratch`);
 
     const error = catchError(() => openQueue({ dataDir, readonly: true }));
 
+    expect((error as DatabaseError).code).toBe('DATABASE_EMPTY');
+    expect((error as DatabaseError).message).toContain('has no stepper schema yet');
+  });
+
+  it('read-only open of an older schema asks for a write open', () => {
+    const { dataDir } = makeForeignDatabase(`${MIGRATIONS[0]}; PRAGMA user_version = 1`);
+
+    const error = catchError(() => openQueue({ dataDir, readonly: true }));
+
     expect((error as DatabaseError).code).toBe('DATABASE_UNAVAILABLE');
-    expect((error as DatabaseError).message).toContain(`schema version 0, older than this stepper's ${SCHEMA_VERSION}`);
+    expect((error as DatabaseError).message).toContain(`schema version 1, older than this stepper's ${SCHEMA_VERSION}`);
     expect((error as DatabaseError).message).toContain('open it once for writing');
   });
 });
@@ -720,5 +729,48 @@ describe('schema migration', () => {
     } finally {
       queue.close();
     }
+  });
+});
+
+describe('openExistingQueue', () => {
+  it('returns undefined without a database file', () => {
+    const dataDir = makeTempDir();
+
+    expect(openExistingQueue({ dataDir })).toBeUndefined();
+    expect(fs.existsSync(path.join(dataDir, DATABASE_FILE))).toBe(false);
+  });
+
+  it('returns undefined for a file not yet migrated', () => {
+    // An enqueue creates the file empty first and migrates it a moment later.
+    const dataDir = makeTempDir();
+    const file = path.join(dataDir, DATABASE_FILE);
+    fs.writeFileSync(file, '', { mode: 0o600 });
+
+    expect(openExistingQueue({ dataDir })).toBeUndefined();
+    expect(fs.statSync(file).size).toBe(0);
+  });
+
+  it('opens a migrated database read-only', () => {
+    const { dataDir, ids } = makeDatabase(3);
+
+    const queue = openExistingQueue({ dataDir });
+    try {
+      expect(queue).toBeDefined();
+      expect(queue?.getJobs({ limit: 10 }).map((job) => job.id).sort()).toEqual([...ids].sort());
+      expect(() => queue?.add(commitJob('sha-new'))).toThrow();
+    } finally {
+      queue?.close();
+    }
+  });
+
+  it('still rejects a newer schema', () => {
+    const { dataDir, file } = makeDatabase(1);
+    const db = new Database(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+
+    const error = catchError(() => openExistingQueue({ dataDir }));
+
+    expect((error as DatabaseError).code).toBe('SCHEMA_TOO_NEW');
   });
 });
