@@ -1,9 +1,10 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 
 import { StepperError, type StepperErrorCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import type { ReportCommandOptions } from './commands/report.js';
 import { CommandExit } from './exit.js';
+import { parseInteger } from './options.js';
 
 /** Exit status for usage errors (unknown options, bad arguments), as git and commander use it. */
 export const EXIT_USAGE = 2;
@@ -11,17 +12,6 @@ export const EXIT_FAILURE = 1;
 
 /** Errors in what the user typed, which exit with EXIT_USAGE like commander's own. */
 const USAGE_ERROR_CODES = new Set<StepperErrorCode>(['INVALID_OPTION', 'UNKNOWN_REVISION', 'AMBIGUOUS_REVISION', 'NOT_A_REPOSITORY']);
-
-/** Returns a commander parser that accepts a non-negative integer for `option`. */
-function parseInteger(option: string): (value: string) => number {
-  return (value) => {
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
-      throw new InvalidArgumentError(`${option} expects a whole number below 2^53, got ${JSON.stringify(value)}`);
-    }
-
-    return Number(value);
-  };
-}
 
 /**
  * Builds the command tree. Commands import their modules inside their actions, so
