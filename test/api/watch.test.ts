@@ -145,11 +145,12 @@ describe('estimateJob', () => {
     expect(estimate.basis).toBe('mean of 3 recent jobs');
   });
 
-  it('never goes below zero past the mean', () => {
+  it('is unknown past the mean', () => {
     const estimate = estimateJob(activeJob(null), snapshotWith(2_000, 1), 10_000, 1024);
 
-    expect(estimate.remainingMs).toBe(0);
+    expect(estimate.remainingMs).toBeNull();
     expect(estimate.fraction).toBe(0.99);
+    expect(estimate.basis).toBe('running longer than the mean of 1 recent job');
   });
 
   it('is unknown without a rate or history', () => {

@@ -100,7 +100,7 @@ export function renderWatchView(snapshot: QueueSnapshot | null, options: WatchVi
  * Estimates a job's progress. While the model generates at a known rate, the bar is the share
  * of the output budget used, and the ETA assumes the model writes the whole budget, so it is
  * an upper bound for the current model call. Otherwise the ETA is the mean duration of
- * recent completed jobs minus the time this one has run.
+ * recent completed jobs minus the time this one has run, and unknown once the job runs longer.
  */
 export function estimateJob(job: Job, snapshot: QueueSnapshot, now: number, outputBudgetTokens: number): JobEstimate {
   const progress = readProgress(job);
@@ -120,9 +120,15 @@ export function estimateJob(job: Job, snapshot: QueueSnapshot, now: number, outp
   if (snapshot.averageDurationMs !== null && job.startedAt !== null) {
     const elapsed = Math.max(0, now - job.startedAt);
     const jobs = `${snapshot.averageOver} recent ${snapshot.averageOver === 1 ? 'job' : 'jobs'}`;
+
+    // A job past the mean gives the mean nothing more to say, and "~ 0 ms" would read as done.
+    if (elapsed >= snapshot.averageDurationMs) {
+      return { fraction: 0.99, remainingMs: null, basis: `running longer than the mean of ${jobs}`, atMost: false };
+    }
+
     return {
       fraction: Math.min(0.99, elapsed / Math.max(1, snapshot.averageDurationMs)),
-      remainingMs: Math.max(0, snapshot.averageDurationMs - elapsed),
+      remainingMs: snapshot.averageDurationMs - elapsed,
       basis: `mean of ${jobs}`,
       atMost: false,
     };
