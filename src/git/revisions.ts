@@ -1,4 +1,4 @@
-import { checkPositiveInteger, InvalidOptionError } from '../errors.js';
+import { checkPositiveInteger, InvalidOptionError, StepperError } from '../errors.js';
 import { AmbiguousRevisionError, GitError, UnknownRevisionError } from './errors.js';
 import { queryGit, readGit, runGit } from './git.js';
 import { objectContext, worktreeContext } from './repository.js';
@@ -36,7 +36,7 @@ const PARENT_SHORTHAND = /^(.+)(\^(?:!|@|-\d*))$/s;
  * Specs keep their order: the result lists the first spec's commits, then the second's,
  * and a commit already listed is not repeated. `since`, `until` and `author` filter
  * commits named one by one too, because a caller that sets them means every commit;
- * `maxCount` caps ranges only.
+ * `maxCount` caps ranges only, so without a range it raises a StepperError coded INVALID_OPTION.
  *
  * Raises UnknownRevisionError or AmbiguousRevisionError naming the failing spec or side, and
  * InvalidOptionError when git cannot compile the `author` pattern. A spec starting with `-` is read as a revision, never as an option.
@@ -55,12 +55,21 @@ export async function resolveRevisions(repo: Repository, specs: readonly string[
 
 async function resolveSpecs(repo: Repository, specs: readonly string[], limits: RevisionLimits): Promise<string[]> {
   const limitArgs = buildLimitArgs(limits);
+  const parsedSpecs = specs.map(parseSpec);
+
+  // A count that caps nothing would hand back every named commit as if it had worked.
+  if (limits.maxCount !== undefined && specs.length > 0 && parsedSpecs.every((parsed) => parsed.kind === 'commit')) {
+    throw new StepperError(
+      'INVALID_OPTION',
+      `--max-count limits ranges, but ${specs.map((spec) => JSON.stringify(spec)).join(', ')} ${specs.length === 1 ? 'names one commit' : 'name single commits'}: ` +
+        'give a range such as HEAD~50..HEAD, or drop --max-count',
+    );
+  }
+
   const perSpec: Array<{ single: boolean; shas: string[] }> = [];
   const singles: string[] = [];
 
-  for (const spec of specs) {
-    const parsed = parseSpec(spec);
-
+  for (const parsed of parsedSpecs) {
     if (parsed.kind === 'commit') {
       const sha = await resolveCommit(repo, parsed.revision);
       singles.push(sha);

@@ -248,6 +248,7 @@ describe('stepper report', () => {
     [['report', '--model', 'bad name!'], 2, /^stepper: invalid --model/],
     [['report', '--author', '[', 'HEAD~2..HEAD'], 2, /^stepper: invalid --author: expected a regular expression git accepts/],
     [['report', '--max-count', '0', 'HEAD~2..HEAD'], 2, /^stepper: invalid --max-count: expected an integer >= 1/],
+    [['report', '--max-count', '5', 'HEAD'], 2, /^stepper: --max-count limits ranges, but "HEAD" names one commit: give a range/],
   ])('%j exits %i with a clear error', async (args, code, message) => {
     const context = await setup();
 

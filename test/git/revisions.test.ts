@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { InvalidOptionError } from '../../src/errors.js';
+import { InvalidOptionError, type StepperError } from '../../src/errors.js';
 import { AmbiguousRevisionError, UnknownRevisionError } from '../../src/git/errors.js';
 import { openRepository } from '../../src/git/repository.js';
 import { resolveCommit, resolveRevisions } from '../../src/git/revisions.js';
@@ -132,8 +132,17 @@ describe('resolveRevisions limits', () => {
     expect(await resolveRevisions(repo, ['HEAD~4', 'HEAD'], { since: '2024-01-03 00:00:00 +0000' })).toEqual([c.c5]);
   });
 
-  it('maxCount ignores single commits', async () => {
-    expect(await resolveRevisions(repo, ['HEAD~2', 'HEAD~1', 'HEAD'], { maxCount: 1 })).toEqual([c.c3, c.c4, c.c5]);
+  it('maxCount ignores single commits beside a range', async () => {
+    expect(await resolveRevisions(repo, ['HEAD~2', `${c.c3}..main`], { maxCount: 1 })).toEqual([c.c3, c.c5]);
+  });
+
+  it('maxCount without a range is rejected', async () => {
+    const error = await captureError(resolveRevisions(repo, ['HEAD~1', 'HEAD'], { maxCount: 1 }));
+
+    expect((error as StepperError).code).toBe('INVALID_OPTION');
+    expect((error as Error).message).toBe(
+      '--max-count limits ranges, but "HEAD~1", "HEAD" name single commits: give a range such as HEAD~50..HEAD, or drop --max-count',
+    );
   });
 
   it('maxCount below 1 is rejected', async () => {
