@@ -182,7 +182,9 @@ describe('Worker across processes', () => {
     expect(enqueued.code).toBe(0);
     const output = JSON.parse(enqueued.stdout.trim()) as { spooled: boolean; jobId: string };
     expect(output.spooled).toBe(false);
-    expect(consumer.process.exitCode).toBeNull();
+    // No check that the consumer still runs here: it may claim, complete and exit before
+    // the enqueuing process has finished exiting. Waiting for `running` above already shows
+    // that the job was added to a queue the consumer had found empty.
 
     const consumed = await consumer.exited;
     expect(consumed.stderr).toBe('');
