@@ -23,6 +23,9 @@ import {
 } from './parts.js';
 import { buildMessages, PROMPT_VERSION, type PromptMessage, type PromptOptions } from './prompt.js';
 import { formatProblems, type Report, REPORT_SCHEMA_VERSION, type ReportProblem, reportJsonSchema } from './schema.js';
+import { type ConventionalSubject, parseConventionalSubject } from './conventional.js';
+
+export { CONVENTIONAL_TYPES, type ConventionalSubject, type ConventionalType, parseConventionalSubject } from './conventional.js';
 
 /**
  * Sampling temperature of every report request. Ollama's API examples use 0 for structured
@@ -39,11 +42,6 @@ const PROGRESS_INTERVAL_MS = 100;
 
 /** Model calls for one report at most: the first, one repair and one strict retry. */
 export const MAX_REPORT_CALLS = 3;
-
-/** Conventional Commits types that `git.conventional` recognises. */
-export const CONVENTIONAL_TYPES = ['feat', 'fix', 'docs', 'chore', 'refactor', 'test', 'perf', 'build', 'ci', 'style', 'revert'] as const;
-
-export type ConventionalType = (typeof CONVENTIONAL_TYPES)[number];
 
 export interface GenerateReportOptions {
   client: OllamaClient;
@@ -134,14 +132,6 @@ export interface GitFileFacts {
   additions: number | null;
   deletions: number | null;
   binary: boolean;
-}
-
-export interface ConventionalSubject {
-  type: ConventionalType;
-  scope: string | null;
-  /** Set by a `!` before the colon. */
-  breaking: boolean;
-  description: string;
 }
 
 /** Facts about the commit that git states without a model. */
@@ -478,30 +468,3 @@ export function describeGitFacts(evidence: Evidence): GitFacts {
   return { subject: evidence.commit.subject, files, totals, conventional: parseConventionalSubject(evidence.commit.subject) };
 }
 
-// type, optional (scope) without parentheses or line breaks inside, optional !, colon, space, description.
-const CONVENTIONAL_PATTERN = /^([a-z]+)(?:\(([^()\r\n]+)\))?(!)?: +(\S.*)$/i;
-
-/**
- * Parses a Conventional Commits subject such as `fix(parser)!: reject empty input`. The type
- * is matched without regard to case and returned in lower case. Returns null for other
- * subjects and for types outside CONVENTIONAL_TYPES.
- */
-export function parseConventionalSubject(subject: string): ConventionalSubject | null {
-  const match = CONVENTIONAL_PATTERN.exec(subject.trim());
-  if (!match) {
-    return null;
-  }
-
-  const type = (match[1] as string).toLowerCase();
-  if (!(CONVENTIONAL_TYPES as readonly string[]).includes(type)) {
-    return null;
-  }
-
-  const scope = match[2]?.trim();
-  return {
-    type: type as ConventionalType,
-    scope: scope ? scope : null,
-    breaking: match[3] === '!',
-    description: (match[4] as string).trim(),
-  };
-}
