@@ -77,3 +77,5 @@ export * from './daemon/index.js';
 export * from './api/index.js';
 export * from './hook/index.js';
 export { readGitConfig } from './config/git-config.js';
+export { CONFIG_KEYS, type ConfigKey, type ConfigValueType, EXCLUDE_KEY, MODEL_KEY } from './config/keys.js';
+export { type PruneCounts, type StaleReport, type StaleReportQuery } from './queue/maintenance.js';

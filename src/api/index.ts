@@ -11,6 +11,38 @@ export {
   ReportNotFoundError,
   type ShownProvenance,
 } from './show.js';
+export {
+  type ConfigEntry,
+  type ConfigOptions,
+  type ConfigScope,
+  type ConfigValue,
+  getConfig,
+  listConfig,
+  type ListConfigOptions,
+  setConfig,
+  type SetConfigOptions,
+  type SetConfigResult,
+  unsetConfig,
+  type UnsetConfigResult,
+} from './config.js';
+export {
+  cancelJobs,
+  type CancelJobsOptions,
+  type ChangedJob,
+  DEFAULT_PRUNE_AGE,
+  type MaintenanceOptions,
+  parseDuration,
+  pruneData,
+  type PruneOptions,
+  type PruneResult,
+  redoStale,
+  type RedoEntry,
+  type RedoStaleOptions,
+  type RedoStaleResult,
+  retryJobs,
+  type RetryJobsOptions,
+  type RetryJobsResult,
+} from './maintenance.js';
 export { getJobStatus, getQueueStatus, type JobDetail, type JobStatus, type QueueStatus, type StatusOptions } from './status.js';
 export { type FinishedJob, waitForJobs, type WaitOptions } from './wait.js';
 export { DEFAULT_WATCH_INTERVAL_MS, type QueueSnapshot, type WatchEvent, watchQueue, type WatchQueueOptions, type WatchUpdate } from './watch.js';

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import { readGitConfig } from '../config/git-config.js';
+import { MODEL_KEY } from '../config/keys.js';
 import { ensureDaemon } from '../daemon/start.js';
 import { ingestHookHints } from '../hook/hints.js';
 import { resolveDataDir } from '../store/data-dir.js';
@@ -78,7 +79,7 @@ export async function requestReports(options: RequestReportsOptions = {}): Promi
   const repo = await openRepository(options.cwd ?? process.cwd());
   // The model's git config and the commits are read side by side, because each is a git process.
   const [configured, commits] = await Promise.all([
-    readGitConfig(repo, 'stepper.model'),
+    readGitConfig(repo, MODEL_KEY),
     resolveRevisions(repo, revisions, options).then((shas) => readCommits(repo, shas)),
   ]);
   const model = chooseModel({ flag: options.model, env: options.env, gitConfig: configured });

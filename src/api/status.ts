@@ -1,4 +1,5 @@
 import { readGitConfig } from '../config/git-config.js';
+import { MODEL_KEY } from '../config/keys.js';
 import { readDaemonStatus } from '../daemon/start.js';
 import { checkPositiveInteger, JobNotFoundError } from '../errors.js';
 import { readCommits } from '../git/commit.js';
@@ -84,7 +85,7 @@ export async function getQueueStatus(options: StatusOptions = {}): Promise<Queue
   const probing = checkOllama(options.env, options.probeTimeoutMs ?? 1500);
   const repo = await openCurrentRepository(options.cwd, options.all === true);
   const daemon = readDaemonStatus({ dataDir, env: options.env });
-  const model = chooseModel({ env: options.env, gitConfig: repo ? await readGitConfig(repo, 'stepper.model') : undefined });
+  const model = chooseModel({ env: options.env, gitConfig: repo ? await readGitConfig(repo, MODEL_KEY) : undefined });
   const ollama = await probing;
 
   const row = daemon.running ? daemon.row : undefined;

@@ -45,6 +45,8 @@ export function buildProgram(): Command {
   addStatusCommand(program);
   addDaemonCommands(program);
   addHookCommands(program);
+  addMaintenanceCommands(program);
+  addConfigCommands(program);
 
   program
     .command('show')
@@ -118,7 +120,6 @@ function addStatusCommand(program: Command): void {
       await runStatus(target, options);
     });
 }
-
 
 function addDaemonCommands(program: Command): void {
   const daemon = program
@@ -195,6 +196,109 @@ function addHookCommands(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const { runHookStatus } = await import('./commands/hook.js');
       await runHookStatus(options);
+    });
+}
+
+function addMaintenanceCommands(program: Command): void {
+  program
+    .command('retry')
+    .description('move a failed or cancelled job, or every failed job with --failed, back to waiting with all its attempts; starts the daemon')
+    .argument('[job-id]', 'the job, as stepper report and status print it')
+    .option('--failed', 'retry every failed job of this repository')
+    .option('--all', 'with --failed, the failed jobs of every repository')
+    .option('--json', 'print the jobs as JSON')
+    .action(async (jobId: string | undefined, options: { failed?: boolean; all?: boolean; json?: boolean }) => {
+      const { runRetry } = await import('./commands/maintenance.js');
+      await runRetry(jobId, options);
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a job, an active one too (the daemon aborts its Ollama request), or every waiting and delayed job with --waiting')
+    .argument('[job-id]', 'the job, as stepper report and status print it')
+    .option('--waiting', 'cancel every waiting and delayed job of this repository')
+    .option('--all', 'with --waiting, the jobs of every repository')
+    .option('--json', 'print the jobs as JSON')
+    .action(async (jobId: string | undefined, options: { waiting?: boolean; all?: boolean; json?: boolean }) => {
+      const { runCancel } = await import('./commands/maintenance.js');
+      await runCancel(jobId, options);
+    });
+
+  program
+    .command('prune')
+    .description('remove finished jobs, their events, unused part summaries and ingested spool records older than a duration, then checkpoint the database')
+    .option('--older-than <duration>', 'age of what is removed: a whole number with s, m, h, d or w, such as 30d, 12h or 2w', '30d')
+    .option('--reports', 'also remove reports older than the duration that a newer report of the same commit and model replaced')
+    .option('--dry-run', 'print what would be removed and change nothing')
+    .option('--json', 'print the counts as JSON')
+    .action(async (options: { olderThan: string; reports?: boolean; dryRun?: boolean; json?: boolean }) => {
+      const { runPrune } = await import('./commands/maintenance.js');
+      runPrune(options);
+    });
+
+  program
+    .command('redo')
+    .description('queue new reports for commits whose reports were made with another model or an older prompt or schema; the old reports stay until the new ones are stored')
+    .option('--stale', 'select the commits with no report of the current model, prompt and schema version (required)')
+    .option('--all', 'the reports of every repository, not only this one')
+    .option('--model <name>', 'Ollama model of the new reports (default: STEPPER_MODEL, git config stepper.model, then qwen2.5-coder:7b)')
+    .option('--dry-run', 'list the stale reports and queue nothing')
+    .option('--json', 'print the reports and jobs as JSON')
+    .action(async (options: { stale?: boolean; all?: boolean; model?: string; dryRun?: boolean; json?: boolean }) => {
+      const { runRedo } = await import('./commands/maintenance.js');
+      await runRedo(options);
+    });
+}
+
+function addConfigCommands(program: Command): void {
+  const config = program
+    .command('config')
+    .description("read and write stepper's settings, the stepper.* keys of git config, in this repository or with --global for the user");
+
+  config
+    .command('get')
+    .description('print the value in effect, or every value of a multi-valued key; exit 1 when it is not set')
+    .argument('<key>', 'a key such as stepper.model (see stepper config list --all)')
+    .option('--global', 'read only the global config (~/.gitconfig)')
+    .option('--json', 'print the key, its documentation and every value with its scope as JSON')
+    .action(async (key: string, options: { global?: boolean; json?: boolean }) => {
+      const { runConfigGet } = await import('./commands/config.js');
+      await runConfigGet(key, options);
+    });
+
+  config
+    .command('set')
+    .description("check a value against its key's type and store it in the repository's config, or the global one with --global")
+    .argument('<key>', 'a key such as stepper.model (see stepper config list --all)')
+    .argument('<value>', 'the value')
+    .option('--global', 'write the global config (~/.gitconfig), which works outside a repository too')
+    .option('--add', 'add one more value to a multi-valued key such as stepper.exclude, not replacing the others')
+    .option('--json', 'print the stored value as JSON')
+    .action(async (key: string, value: string, options: { global?: boolean; add?: boolean; json?: boolean }) => {
+      const { runConfigSet } = await import('./commands/config.js');
+      await runConfigSet(key, value, options);
+    });
+
+  config
+    .command('unset')
+    .description("remove every value of a key from the repository's config, or the global one with --global")
+    .argument('<key>', 'a key such as stepper.model (see stepper config list --all)')
+    .option('--global', 'write the global config (~/.gitconfig)')
+    .option('--json', 'print what was removed as JSON')
+    .action(async (key: string, options: { global?: boolean; json?: boolean }) => {
+      const { runConfigUnset } = await import('./commands/config.js');
+      await runConfigUnset(key, options);
+    });
+
+  config
+    .command('list')
+    .description('list the stepper.* keys that are set, with their scope; with --all every key with its type, default and description')
+    .option('--all', 'every key stepper reads, set or not, with its documentation')
+    .option('--global', 'read only the global config (~/.gitconfig)')
+    .option('--json', 'print the keys as JSON')
+    .action(async (options: { all?: boolean; global?: boolean; json?: boolean }) => {
+      const { runConfigList } = await import('./commands/config.js');
+      await runConfigList(options);
     });
 }
 

@@ -1,5 +1,6 @@
 import path from 'node:path/posix';
 
+import { EXCLUDE_KEY } from '../config/keys.js';
 import { GitError } from '../git/errors.js';
 import type { ObjectReader } from '../git/cat-file.js';
 import { readGit, runGit } from '../git/git.js';
@@ -13,7 +14,7 @@ import { type ParsedAttributes, parseGitAttributes } from './gitattributes.js';
  */
 export async function readExcludePatterns(repo: Repository): Promise<string[]> {
   try {
-    const output = await runGit(worktreeContext(repo), ['config', '--null', '--get-all', 'stepper.exclude']);
+    const output = await runGit(worktreeContext(repo), ['config', '--null', '--get-all', EXCLUDE_KEY]);
     return output.split('\0').filter((pattern) => pattern.trim().length > 0);
   } catch (error) {
     // `git config --get-all` exits with 1 when the key is not set.

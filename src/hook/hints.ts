@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { MODEL_KEY } from '../config/keys.js';
 import { StepperError } from '../errors.js';
 import { GitError } from '../git/errors.js';
 import { runGit } from '../git/git.js';
@@ -188,7 +189,7 @@ export function parseHint(file: string, text: string): Hint | 'incomplete' | str
 /** Reads `git config stepper.model` of the repository, or undefined when the key is unset. */
 async function readModelConfig(gitDir: string): Promise<string | undefined> {
   try {
-    const value = await runGit({ cwd: gitDir, gitDir }, ['config', '--get', 'stepper.model']);
+    const value = await runGit({ cwd: gitDir, gitDir }, ['config', '--get', MODEL_KEY]);
     return value.trim() || undefined;
   } catch (error) {
     // git config exits with 1 for an unset key.

@@ -28,7 +28,8 @@ export function cleanFinished(db: SqliteDatabase, retention: Required<RetentionO
   };
 }
 
-function deleteFinished(db: SqliteDatabase, state: string, keep: KeepOptions, now: number): number {
+/** Deletes finished jobs of `state` beyond the newest `keep.count` that finished more than `keep.ageMs` ago. */
+export function deleteFinished(db: SqliteDatabase, state: string, keep: KeepOptions, now: number): number {
   // Rows ordered newest first: OFFSET skips the `count` kept by number, and the age test
   // keeps the young ones among the rest.
   return db
