@@ -12,6 +12,15 @@ export {
   type ShownProvenance,
 } from './show.js';
 export {
+  type CheckResult,
+  type CheckStatus,
+  DEFAULT_CHECK_TIMEOUT_MS,
+  type DoctorOptions,
+  type HostLookup,
+  type OllamaProbe,
+  runDiagnostics,
+} from './doctor.js';
+export {
   type ConfigEntry,
   type ConfigOptions,
   type ConfigScope,

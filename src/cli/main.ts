@@ -49,6 +49,17 @@ export function buildProgram(): Command {
   addConfigCommands(program);
 
   program
+    .command('doctor')
+    .description('check git, the data directory, the database, the daemon, the hooks, Ollama and the model; exit 1 if any check fails')
+    .option('--json', 'print the results as JSON')
+    .option('--model <name>', 'check this model (default: STEPPER_MODEL, git config stepper.model, then qwen2.5-coder:7b)')
+    .option('--timeout <seconds>', 'time each check may take, in seconds (default: 10)', parseInteger('--timeout'))
+    .action(async (options: { json?: boolean; model?: string; timeout?: number }) => {
+      const { runDoctor } = await import('./commands/doctor.js');
+      await runDoctor(options);
+    });
+
+  program
     .command('show')
     .description('print the stored report of a commit: sections, changed files, coverage and provenance')
     .argument('[revision]', 'the commit, as git rev-parse accepts it', 'HEAD')

@@ -1,0 +1,67 @@
+import path from 'node:path';
+
+import { CRASH_LOG_FILE, resolveDaemonSettings } from '../daemon/config.js';
+import { readDaemonStatus } from '../daemon/start.js';
+import { VERSION } from '../version.js';
+import type { Check, CheckOutcome, DoctorContext } from './types.js';
+
+/**
+ * Heartbeats a running daemon may miss before the check warns. The daemon writes one every
+ * heartbeat interval (STEPPER_DAEMON_HEARTBEAT_MS, 10 s by default), but a job that blocks the
+ * event loop, such as a large git diff, delays it.
+ */
+const MISSED_HEARTBEATS = 6;
+
+export const daemonCheck: Check = {
+  id: 'daemon',
+  title: 'daemon',
+  run: checkDaemon,
+};
+
+function checkDaemon(context: DoctorContext): CheckOutcome {
+  if (context.dataDir.error) {
+    return { status: 'skip', detail: 'the data directory is invalid, see the data directory check' };
+  }
+
+  const status = readDaemonStatus({ dataDir: context.dataDir.path });
+  const row = status.row;
+  const crashLog = path.join(status.dataDir, CRASH_LOG_FILE);
+
+  if (!status.running) {
+    // A daemon that exits cleanly writes `stopped` last; any other state is a daemon that died.
+    if (row && row.state !== 'stopped') {
+      return {
+        status: 'warn',
+        detail: `not running; the last daemon (pid ${row.pid}, stepper ${row.version}) ended without a clean exit while ${row.state}, last heartbeat ${new Date(row.heartbeatAt).toISOString()}`,
+        fix: `read the end of ${status.logFile} and ${crashLog}; the next report starts a new daemon, and jobs it left active are recovered`,
+      };
+    }
+
+    return { status: 'pass', detail: 'not running; the next report or commit starts it' };
+  }
+
+  if (!row) {
+    return { status: 'pass', detail: 'starting (it holds the lock but has not written its state yet)' };
+  }
+
+  const running = `${row.state} (pid ${row.pid}, stepper ${row.version})`;
+  if (row.version !== VERSION) {
+    return {
+      status: 'warn',
+      detail: `${running}, but this is stepper ${VERSION}`,
+      fix: 'run stepper daemon stop, then stepper daemon start, so the daemon runs this version',
+    };
+  }
+
+  const heartbeatMs = resolveDaemonSettings({}, context.env).heartbeatMs;
+  const silentMs = Date.now() - row.heartbeatAt;
+  if (row.state === 'running' && silentMs > MISSED_HEARTBEATS * heartbeatMs) {
+    return {
+      status: 'warn',
+      detail: `${running}, but its last heartbeat was ${Math.round(silentMs / 1000)} s ago`,
+      fix: `read the end of ${status.logFile}; if it stays silent, run stepper daemon stop, then stepper daemon start`,
+    };
+  }
+
+  return { status: 'pass', detail: running };
+}

@@ -1,0 +1,86 @@
+import path from 'node:path';
+
+import Database from 'better-sqlite3';
+import { describe, expect, test } from 'vitest';
+
+import { stopDaemon, VERSION } from '../../src/index.js';
+import { autoStart, daemonEnvironment, waitForNoDaemon, waitForRunning } from '../daemon/helpers.js';
+import { startFake } from '../fake-ollama/helpers.js';
+import { makeTempDir } from '../helpers/temp.js';
+import { diagnose } from './helpers.js';
+
+/** Starts a test daemon (the real runDaemon) against the fake Ollama, and returns its environment and pid. */
+async function startDaemon(overrides: Record<string, string> = {}): Promise<{ env: NodeJS.ProcessEnv; dataDir: string; pid: number }> {
+  const fake = await startFake();
+  const dataDir = path.join(makeTempDir(), 'stepper');
+  const env = daemonEnvironment(dataDir, fake.url, overrides);
+  autoStart(dataDir, env);
+  const pid = await waitForRunning(dataDir);
+  return { env, dataDir, pid };
+}
+
+function updateDaemonRow(dataDir: string, assignments: string): void {
+  const db = new Database(path.join(dataDir, 'stepper.db'), { timeout: 5000 });
+  db.exec(`UPDATE daemon SET ${assignments} WHERE id = 1`);
+  db.close();
+}
+
+describe('daemon check', () => {
+  test('running daemon passes', async () => {
+    const { env, dataDir, pid } = await startDaemon();
+
+    const results = await diagnose(env);
+    await stopDaemon({ dataDir, timeoutMs: 20_000 });
+
+    expect(results.daemon?.status).toBe('pass');
+    expect(results.daemon?.detail).toBe(`running (pid ${pid}, stepper ${VERSION})`);
+  });
+
+  test('killed daemon warns as stale', async () => {
+    const { env, dataDir, pid } = await startDaemon();
+    process.kill(pid, 'SIGKILL');
+    await waitForNoDaemon(dataDir);
+
+    const results = await diagnose(env);
+    const check = results.daemon;
+
+    expect(check?.status).toBe('warn');
+    expect(check?.detail).toContain(`the last daemon (pid ${pid}, stepper ${VERSION}) ended without a clean exit while running`);
+    expect(check?.fix).toContain(path.join(dataDir, 'daemon.crash.log'));
+  });
+
+  test('cleanly stopped daemon passes', async () => {
+    const { env, dataDir } = await startDaemon();
+    const stopped = await stopDaemon({ dataDir, timeoutMs: 20_000 });
+
+    const results = await diagnose(env);
+
+    expect(stopped.stopped).toBe(true);
+    expect(results.daemon?.status).toBe('pass');
+    expect(results.daemon?.detail).toBe('not running; the next report or commit starts it');
+  });
+
+  test('daemon of another version warns', async () => {
+    const { env, dataDir, pid } = await startDaemon();
+    updateDaemonRow(dataDir, "version = '0.0.1-old'");
+
+    const results = await diagnose(env);
+    await stopDaemon({ dataDir, timeoutMs: 20_000 });
+
+    expect(results.daemon?.status).toBe('warn');
+    expect(results.daemon?.detail).toBe(`running (pid ${pid}, stepper 0.0.1-old), but this is stepper ${VERSION}`);
+    expect(results.daemon?.fix).toBe('run stepper daemon stop, then stepper daemon start, so the daemon runs this version');
+  });
+
+  test('silent heartbeat warns', async () => {
+    // The daemon beats every 10 minutes, so the heartbeat written below stays; the check expects one every second.
+    const { env, dataDir } = await startDaemon({ STEPPER_DAEMON_HEARTBEAT_MS: '600000' });
+    updateDaemonRow(dataDir, `heartbeat_at = ${Date.now() - 60_000}`);
+
+    const results = await diagnose({ ...env, STEPPER_DAEMON_HEARTBEAT_MS: '1000' });
+    await stopDaemon({ dataDir, timeoutMs: 20_000 });
+
+    expect(results.daemon?.status).toBe('warn');
+    expect(results.daemon?.detail).toMatch(/, but its last heartbeat was 6\d s ago$/);
+  });
+});
