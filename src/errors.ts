@@ -34,7 +34,8 @@ export type StepperErrorCode =
   | 'OLLAMA_STREAM_FAILED'
   | 'OLLAMA_TIMEOUT'
   | 'OLLAMA_INVALID_REQUEST'
-  | 'DAEMON_FAILED';
+  | 'DAEMON_FAILED'
+  | 'NOTES_REF_MOVED';
 
 /** Base class of every error stepper raises on purpose. */
 export class StepperError extends Error {

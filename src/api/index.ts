@@ -1,6 +1,7 @@
 // The operations the commands run, as a library: request reports, wait for them, read the
 // queue's status, read a commit's report and follow the queue's events.
 export { requestReports, type RequestedReport, type RequestReportsOptions, type RequestReportsResult } from './report.js';
+export { EXPORT_FORMATS, type ExportFormat, exportReports, type ExportReportsOptions, type ExportResult } from './export.js';
 export {
   type CommitReport,
   lookupCommitReport,

@@ -81,6 +81,19 @@ export function buildProgram(): Command {
       await runWatch(options);
     });
 
+  program
+    .command('export')
+    .description('export the stored reports as git notes, JSON Lines or a git-cliff context')
+    .argument('[revisions...]', 'only these commits and ranges (A..B, A...B, A^!), as git accepts them; default: every commit with a report')
+    .requiredOption('--format <format>', 'git-notes, jsonl or git-cliff')
+    .option('--ref <notes-ref>', 'notes ref of the git-notes format (default: refs/notes/stepper)')
+    .option('--output <file>', 'file for the jsonl and git-cliff formats, written with mode 0600 (default: standard output)')
+    .option('--json', 'print the outcome as JSON')
+    .action(async (revisions: string[], options: import('./commands/export.js').ExportCommandOptions) => {
+      const { runExport } = await import('./commands/export.js');
+      await runExport(revisions, options);
+    });
+
   // Without a matching command, a word is an unknown command, which commander alone
   // would report as "too many arguments".
   program.argument('[command]').action((command: string | undefined) => {
