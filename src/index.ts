@@ -75,6 +75,7 @@ export type { Report } from './report/schema.js';
 export type { Report as StoredReport } from './queue/types.js';
 export * from './daemon/index.js';
 export * from './api/index.js';
+export type * from './diary/types.js';
 export * from './hook/index.js';
 export { readGitConfig } from './config/git-config.js';
 export { CONFIG_KEYS, type ConfigKey, type ConfigValueType, EXCLUDE_KEY, MODEL_KEY } from './config/keys.js';

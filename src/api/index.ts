@@ -54,5 +54,6 @@ export {
   type RetryJobsResult,
 } from './maintenance.js';
 export { getJobStatus, getQueueStatus, type JobDetail, type JobStatus, type QueueStatus, type StatusOptions } from './status.js';
+export { buildDiary, DIARY_GROUPINGS, type DiaryOptions } from './diary.js';
 export { type FinishedJob, waitForJobs, type WaitOptions } from './wait.js';
 export { DEFAULT_WATCH_INTERVAL_MS, type QueueSnapshot, type WatchEvent, watchQueue, type WatchQueueOptions, type WatchUpdate } from './watch.js';

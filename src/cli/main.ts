@@ -72,6 +72,22 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('diary')
+    .description('print commits with their report titles and summaries, grouped by day, week or month, with counts per type and lines changed')
+    .option('--since <date>', 'only commits authored after this date, as git log --since reads it (read in --time-zone)')
+    .option('--until <date>', 'only commits authored before this date')
+    .option('--by <period>', 'period length: day, week (ISO, from Monday) or month', 'day')
+    .option('--author <pattern>', 'only commits whose author matches this regular expression')
+    .option('--all-repos', 'every repository the database has jobs or reports for, not only the current one')
+    .option('--time-zone <iana>', 'time zone the periods are cut in, such as Europe/Berlin (default: TZ or the system zone)')
+    .option('--format <format>', 'output format: text, markdown, json or html (one self-contained page)', undefined)
+    .option('--json', 'print the diary as JSON (the same as --format json)')
+    .action(async (options: import('./commands/diary.js').DiaryCommandOptions) => {
+      const { runDiary } = await import('./commands/diary.js');
+      await runDiary(options);
+    });
+
+  program
     .command('watch')
     .description('show the queue live: active jobs with progress and ETA, and recent results; ends when the queue is empty')
     .option('--follow', 'keep watching after the queue is empty, until Ctrl-C')
@@ -144,6 +160,7 @@ function addStatusCommand(program: Command): void {
       await runStatus(target, options);
     });
 }
+
 
 function addDaemonCommands(program: Command): void {
   const daemon = program

@@ -45,7 +45,7 @@ describe('stepper program', () => {
   });
 
   // Words close to real commands, which a newcomer may type.
-  it.each(['diary', 'reports'])('rejects the unknown command %s with exit 2', async (word) => {
+  it.each(['journal', 'reports'])('rejects the unknown command %s with exit 2', async (word) => {
     const result = await stepper([word]);
 
     expect(result.code).toBe(2);
