@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { readGitConfig } from '../config/git-config.js';
 import { MODEL_KEY } from '../config/keys.js';
-import { ensureDaemon } from '../daemon/start.js';
+import { checkDaemonEnvironment, ensureDaemon } from '../daemon/start.js';
 import { ingestHookHints } from '../hook/hints.js';
 import { resolveDataDir } from '../store/data-dir.js';
 import { readCommits } from '../git/commit.js';
@@ -74,6 +74,11 @@ export async function requestReports(options: RequestReportsOptions = {}): Promi
   const priority = options.priority ?? (revisions.some((spec) => RANGE_SPEC.test(spec)) ? 'low' : 'high');
   if (!Object.hasOwn(JOB_PRIORITY, priority)) {
     throw new InvalidOptionError('priority', 'high, normal or low', priority);
+  }
+
+  // A daemon could not start with an invalid setting, so nothing is queued for it.
+  if (options.startDaemon !== false) {
+    checkDaemonEnvironment(options.env);
   }
 
   const repo = await openRepository(options.cwd ?? process.cwd());

@@ -6,10 +6,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { checkDataDir } from '../errors.js';
+import { readTimeoutsFromEnv } from '../ollama/timeouts.js';
 import { resolveOllamaHost } from '../ollama/host.js';
 import { DATABASE_FILE, ensureDataDir, resolveDataDir } from '../store/data-dir.js';
 import { VERSION } from '../version.js';
-import { CRASH_LOG_FILE, LOCK_FILE, LOG_FILE } from './config.js';
+import { CRASH_LOG_FILE, LOCK_FILE, LOG_FILE, resolveDaemonSettings } from './config.js';
 import { probeDaemonLock } from './lock.js';
 import { type DaemonRow, isLeaving, readDaemonRowFromFile } from './state.js';
 
@@ -46,6 +47,18 @@ export interface EnsureDaemonResult {
 }
 
 /**
+ * Checks the variables a daemon started with `env` would read: OLLAMA_HOST, the
+ * STEPPER_OLLAMA_*_MS time limits and the STEPPER_DAEMON_* settings. An invalid one throws
+ * InvalidOptionError (or InvalidOllamaHostError) here, where the caller can show it, because
+ * a daemon started with it would only log the error.
+ */
+export function checkDaemonEnvironment(env: NodeJS.ProcessEnv = process.env): void {
+  resolveOllamaHost(env);
+  readTimeoutsFromEnv(env);
+  resolveDaemonSettings({}, env);
+}
+
+/**
  * Starts a daemon for the data directory unless a live one holds the lock and is not
  * leaving, and returns without waiting for it. The daemon runs detached in its own session,
  * with no stdin, its output in daemon.crash.log, its working folder in the data directory
@@ -55,9 +68,7 @@ export interface EnsureDaemonResult {
 export function ensureDaemon(options: EnsureDaemonOptions = {}): EnsureDaemonResult {
   const env = options.env ?? process.env;
   const dataDir = options.dataDir === undefined ? resolveDataDir(env) : checkDataDir(options.dataDir);
-  // An invalid OLLAMA_HOST throws here, where the caller can show the error, because a daemon
-  // started with it would only log the error.
-  resolveOllamaHost(env);
+  checkDaemonEnvironment(env);
 
   if (probeDaemonLock(dataDir) === 'held') {
     const row = readDaemonRowFromFile(path.join(dataDir, DATABASE_FILE));

@@ -1,57 +1,24 @@
 import { Ollama } from 'ollama';
 import { Agent, DecoratorHandler, type Dispatcher } from 'undici';
 
-import { InvalidOptionError } from '../errors.js';
 import { classifyOllamaError, WatchdogTimeoutError } from './errors.js';
 import { type OllamaHost, resolveOllamaHost } from './host.js';
+import { type OllamaTimeouts, readTimeoutsFromEnv, resolveTimeouts } from './timeouts.js';
 
-/** Largest delay setTimeout accepts; a larger one fires after 1 ms instead. */
-const MAX_TIMER_MS = 2_147_483_647;
-
-/** stepper's own time limits on Ollama requests, in milliseconds. */
-export interface OllamaTimeouts {
-  /**
-   * From sending a chat request to its first streamed chunk. Ollama sends nothing, not even
-   * response headers, while the request waits for the model, the model loads and the prompt is
-   * evaluated, so this covers all three.
-   * @default 900000 (15 minutes)
-   */
-  firstTokenTimeoutMs: number;
-  /** Maximum gap between two streamed chunks once the first arrived. @default 300000 (5 minutes) */
-  idleTimeoutMs: number;
-  /** From sending a chat request to its last chunk. @default 3600000 (60 minutes) */
-  totalTimeoutMs: number;
-  /** Whole duration of a request that generates nothing, such as /api/show or /api/version. @default 60000 */
-  requestTimeoutMs: number;
-}
-
-/**
- * Defaults sized for CPU-only machines, the slowest setup stepper supports. The numbers below are
- * estimates for a 7B model at 4-bit quantization, not measurements.
- * - firstTokenTimeoutMs, 15 minutes: the request may first wait behind another one, because
- *   Ollama runs one request per model at a time by default. Loading the model may then take
- *   minutes, and Ollama itself gives up on a stalled load after 5 minutes. An old CPU may then
- *   evaluate the prompt at a few tokens per second, so a diff of a few thousand tokens alone
- *   takes about 10 minutes.
- * - idleTimeoutMs, 5 minutes: once generation runs, chunks arrive every few seconds at worst, so
- *   a gap this long means the runner is stuck.
- * - totalTimeoutMs, 60 minutes: the first-token allowance plus about 1,000 output tokens at one
- *   token per second, with room for models that think before they answer.
- * - requestTimeoutMs, 1 minute: /api/show, /api/tags and /api/version read metadata and load
- *   no model.
- */
-export const DEFAULT_OLLAMA_TIMEOUTS: Readonly<OllamaTimeouts> = Object.freeze({
-  firstTokenTimeoutMs: 15 * 60_000,
-  idleTimeoutMs: 5 * 60_000,
-  totalTimeoutMs: 60 * 60_000,
-  requestTimeoutMs: 60_000,
-});
+export {
+  DEFAULT_OLLAMA_TIMEOUTS,
+  OLLAMA_TIMEOUT_ENV_VARIABLES,
+  type OllamaTimeouts,
+  readTimeoutsFromEnv,
+  resolveTimeouts,
+} from './timeouts.js';
 
 export interface OllamaClientOptions {
   /** The server; default: resolveOllamaHost(env). */
   host?: OllamaHost;
-  /** Environment that OLLAMA_HOST is read from when `host` is not given. @default process.env */
+  /** Environment that OLLAMA_HOST and the STEPPER_OLLAMA_*_MS limits are read from. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** Time limits; each one given here wins over its environment variable, which wins over the default. */
   timeouts?: Partial<OllamaTimeouts>;
   /**
    * The undici dispatcher every request goes through. The default is one Agent shared by all
@@ -87,7 +54,7 @@ export class OllamaClient {
 
   constructor(options: OllamaClientOptions = {}) {
     this.host = options.host ?? resolveOllamaHost(options.env);
-    this.timeouts = resolveTimeouts(options.timeouts);
+    this.timeouts = resolveTimeouts({ ...readTimeoutsFromEnv(options.env ?? process.env), ...definedTimeouts(options.timeouts) });
     this.#dispatcher = options.dispatcher ?? defaultDispatcher();
   }
 
@@ -133,23 +100,9 @@ export function createOllamaClient(options: OllamaClientOptions = {}): OllamaCli
   return new OllamaClient(options);
 }
 
-/** Fills in and checks the time limits; each must be a whole number of milliseconds that setTimeout accepts. */
-export function resolveTimeouts(timeouts: Partial<OllamaTimeouts> = {}): Readonly<OllamaTimeouts> {
-  const resolved = { ...DEFAULT_OLLAMA_TIMEOUTS };
-  for (const key of Object.keys(DEFAULT_OLLAMA_TIMEOUTS) as Array<keyof OllamaTimeouts>) {
-    const value = timeouts[key];
-    if (value === undefined) {
-      continue;
-    }
-
-    if (!Number.isSafeInteger(value) || value < 1 || value > MAX_TIMER_MS) {
-      throw new InvalidOptionError(key, `an integer from 1 to ${MAX_TIMER_MS} (milliseconds)`, value);
-    }
-
-    resolved[key] = value;
-  }
-
-  return Object.freeze(resolved);
+/** Drops the keys set to undefined, so that they do not hide an environment variable. */
+function definedTimeouts(timeouts: Partial<OllamaTimeouts> = {}): Partial<OllamaTimeouts> {
+  return Object.fromEntries(Object.entries(timeouts).filter(([, value]) => value !== undefined));
 }
 
 /**

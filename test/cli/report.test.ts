@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -267,6 +268,38 @@ describe('stepper report', () => {
 
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(outside);
+  });
+
+  it.each([
+    ['OLLAMA_HOST', 'http://[::1', /^stepper: invalid OLLAMA_HOST/],
+    ['STEPPER_OLLAMA_FIRST_TOKEN_MS', '15min', /^stepper: invalid STEPPER_OLLAMA_FIRST_TOKEN_MS: expected a whole number of milliseconds/],
+    ['STEPPER_DAEMON_IDLE_MS', 'soon', /^stepper: invalid STEPPER_DAEMON_IDLE_MS: expected a whole number >= 1, received "soon"/],
+  ])('invalid %s exits 2 and queues nothing', async (variable, value, message) => {
+    const context = await setup();
+    context.env[variable] = value;
+
+    const result = await stepper(['report'], context);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(fs.existsSync(path.join(context.env.STEPPER_HOME as string, 'stepper.db'))).toBe(false);
+  });
+
+  it('daemon takes Ollama time limits from the environment', async () => {
+    const context = await setup();
+    context.env.STEPPER_OLLAMA_FIRST_TOKEN_MS = '300';
+    context.fake.enqueue({ fault: { kind: 'slow_headers', delayMs: 5000 }, match: { path: '/api/chat' } });
+    const [entry] = JSON.parse((await stepper(['report', '--json'], context)).stdout) as Array<{ jobId: string }>;
+
+    let detail: { state: string; error: string | null } = { state: 'waiting', error: null };
+    for (let tries = 0; tries < 200 && detail.error === null; tries += 1) {
+      detail = JSON.parse((await stepper(['status', entry?.jobId as string, '--json'], context)).stdout) as typeof detail;
+    }
+
+    // The first chat request waits 5 s for its headers, so only the 300 ms limit explains an error now.
+    expect(detail.state).toBe('delayed');
+    expect(detail.error).toMatch(/300 ms/);
   });
 
   it('a bad request leaves stored jobs unchanged', async () => {

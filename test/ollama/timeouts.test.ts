@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { InvalidOptionError } from '../../src/errors.js';
 import { type ChatProgress, streamChat, type StreamChatOptions } from '../../src/ollama/chat.js';
-import { DEFAULT_OLLAMA_TIMEOUTS, defaultDispatcher, OllamaClient, type OllamaClientOptions, resolveTimeouts } from '../../src/ollama/client.js';
+import { DEFAULT_OLLAMA_TIMEOUTS, defaultDispatcher, OllamaClient, type OllamaClientOptions, readTimeoutsFromEnv, resolveTimeouts } from '../../src/ollama/client.js';
 import { StreamError, WatchdogTimeoutError } from '../../src/ollama/errors.js';
 import { startFake } from '../fake-ollama/helpers.js';
 import type { FakeOllama, FakeOllamaOptions, RecordedRequest } from '../fake-ollama/server.mjs';
@@ -371,5 +371,36 @@ describe('resolveTimeouts', () => {
 
   it('message names the option', () => {
     expect(() => resolveTimeouts({ firstTokenTimeoutMs: 0 })).toThrow('invalid firstTokenTimeoutMs: expected an integer from 1 to 2147483647 (milliseconds), received 0');
+  });
+});
+
+describe('readTimeoutsFromEnv', () => {
+  it('reads each variable in milliseconds', () => {
+    const env = {
+      STEPPER_OLLAMA_FIRST_TOKEN_MS: '1800000',
+      STEPPER_OLLAMA_IDLE_MS: ' 600000 ',
+      STEPPER_OLLAMA_TOTAL_MS: '7200000',
+      STEPPER_OLLAMA_REQUEST_MS: '5000',
+    };
+
+    expect(readTimeoutsFromEnv(env)).toEqual({ firstTokenTimeoutMs: 1_800_000, idleTimeoutMs: 600_000, totalTimeoutMs: 7_200_000, requestTimeoutMs: 5000 });
+  });
+
+  it('skips unset and empty variables', () => {
+    expect(readTimeoutsFromEnv({ STEPPER_OLLAMA_IDLE_MS: '' })).toEqual({});
+  });
+
+  it.each(['0', '-5', '1.5', '10s', '2147483648'])('rejects %j naming the variable', (value) => {
+    expect(() => readTimeoutsFromEnv({ STEPPER_OLLAMA_IDLE_MS: value })).toThrow(
+      `invalid STEPPER_OLLAMA_IDLE_MS: expected a whole number of milliseconds from 1 to 2147483647, received ${JSON.stringify(value)}`,
+    );
+  });
+
+  it('client takes the environment below explicit limits', () => {
+    const env = { STEPPER_OLLAMA_FIRST_TOKEN_MS: '1234', STEPPER_OLLAMA_IDLE_MS: '999' };
+
+    const client = new OllamaClient({ env, timeouts: { idleTimeoutMs: 42, totalTimeoutMs: undefined } });
+
+    expect(client.timeouts).toEqual({ ...DEFAULT_OLLAMA_TIMEOUTS, firstTokenTimeoutMs: 1234, idleTimeoutMs: 42 });
   });
 });
