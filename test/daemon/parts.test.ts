@@ -1,5 +1,6 @@
 // The daemon's parts in one process: settings, lock, log rotation, the generation gate,
 // auto-start decisions, and the claim filter and pause that the daemon added to the queue.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,10 +11,11 @@ import { InvalidOptionError, openQueue, resolveDaemonSettings, scrubEnvironment,
 import { GenerationGate } from '../../src/daemon/generation-gate.js';
 import { acquireDaemonLock, probeDaemonLock } from '../../src/daemon/lock.js';
 import { FileLogger } from '../../src/daemon/log.js';
-import { ensureDaemon } from '../../src/daemon/start.js';
+import { DAEMON_ENTRY, ensureDaemon } from '../../src/daemon/start.js';
 import { DaemonRowWriter } from '../../src/daemon/state.js';
 import { fakeSha } from '../helpers/commits.js';
 import { captureError } from '../helpers/errors.js';
+import { waitForExit } from '../helpers/processes.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { waitFor } from './helpers.js';
 
@@ -216,18 +218,30 @@ describe('ensureDaemon', () => {
     expect(fs.statSync(crashLog).mode & 0o777).toBe(0o600);
   });
 
-  test('invalid setting: crash log names it', async () => {
+  test('invalid setting: ensureDaemon raises and spawns nothing', () => {
     const dataDir = makeTempDir();
 
-    ensureDaemon({ dataDir, env: { PATH: process.env.PATH, STEPPER_DAEMON_GRACE_MS: 'soon' } });
+    const start = () => ensureDaemon({ dataDir, env: { PATH: process.env.PATH, STEPPER_DAEMON_GRACE_MS: 'soon' } });
 
-    const crashLog = path.join(dataDir, 'daemon.crash.log');
-    const text = await waitFor(() => {
-      const content = fs.readFileSync(crashLog, 'utf8');
-      return content.includes('failed to start') ? content : undefined;
-    }, 'the crash log');
-    expect(text).toContain('stepper daemon failed to start: invalid STEPPER_DAEMON_GRACE_MS');
-    await waitFor(() => probeDaemonLock(dataDir) === 'free', 'the failed daemon to exit');
+    expect(start).toThrow(InvalidOptionError);
+    expect(start).toThrow('invalid STEPPER_DAEMON_GRACE_MS: expected a whole number >= 0, received "soon"');
+    expect(fs.existsSync(path.join(dataDir, 'daemon.crash.log'))).toBe(false);
+    expect(probeDaemonLock(dataDir)).toBe('free');
+  });
+
+  test('invalid setting: a daemon started anyway names it', async () => {
+    // A daemon started without ensureDaemon, as a service manager would, checks again.
+    const dataDir = makeTempDir();
+    const child = spawn(process.execPath, [DAEMON_ENTRY, dataDir], {
+      env: { PATH: process.env.PATH, STEPPER_DAEMON_GRACE_MS: 'soon' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+
+    const result = await waitForExit(child);
+
+    expect(result.code).not.toBe(0);
+    expect(result.stdout + result.stderr).toContain('stepper daemon failed to start: invalid STEPPER_DAEMON_GRACE_MS');
+    expect(probeDaemonLock(dataDir)).toBe('free');
   });
 
   test('scrubEnvironment drops every GIT_ variable', () => {
