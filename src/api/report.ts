@@ -48,6 +48,8 @@ export interface RequestedReport {
   cached: boolean;
   /** Set when the database was busy or unusable, so the job was written to the spool for the daemon to ingest. */
   spooled: boolean;
+  /** Why the job went to the spool: the database error's message. Set only with `spooled`. */
+  spoolReason?: string;
 }
 
 export interface RequestReportsResult {
@@ -100,7 +102,16 @@ export async function requestReports(options: RequestReportsOptions = {}): Promi
   const reports = results.map((result, index): RequestedReport => {
     const commit = commits[index] as (typeof commits)[number];
     if (result.spooled) {
-      return { jobId: result.jobId, sha: commit.sha, subject: commit.subject, state: 'waiting', deduplicated: false, cached: false, spooled: true };
+      return {
+        jobId: result.jobId,
+        sha: commit.sha,
+        subject: commit.subject,
+        state: 'waiting',
+        deduplicated: false,
+        cached: false,
+        spooled: true,
+        spoolReason: result.reason.message,
+      };
     }
 
     return {

@@ -1,7 +1,7 @@
 import { readGitConfig } from '../config/git-config.js';
 import { MODEL_KEY } from '../config/keys.js';
 import { readDaemonStatus } from '../daemon/start.js';
-import { checkPositiveInteger, JobNotFoundError } from '../errors.js';
+import { checkPositiveInteger, InvalidOptionError, JobNotFoundError, StepperError } from '../errors.js';
 import { readCommits } from '../git/commit.js';
 import { NotARepositoryError } from '../git/errors.js';
 import { openRepository } from '../git/repository.js';
@@ -11,6 +11,7 @@ import { describeOllamaHost, resolveOllamaHost } from '../ollama/host.js';
 import { probeOllama } from '../ollama/probe.js';
 import { chooseModel } from '../ollama/model.js';
 import { openExistingQueue, type Queue } from '../queue/queue.js';
+import { countSpooled, isSpooled } from '../queue/spool.js';
 import { JOB_PRIORITY, type Job, type JobState } from '../queue/types.js';
 import type { Report } from '../report/schema.js';
 import { type CommitReport, toCommitReport } from './show.js';
@@ -50,8 +51,14 @@ export interface JobStatus {
 
 export interface QueueStatus {
   daemon: { state: 'running' | 'stopped'; pid: number | null; startedAt: number | null; version: string | null; currentJobId: string | null };
-  ollama: { host: string; reachable: boolean; model: string; detail: string | null };
+  /**
+   * `model` is the model new jobs get. When the configured name is invalid, `model` is that
+   * name as configured and `modelError` describes the problem; otherwise `modelError` is null.
+   */
+  ollama: { host: string; reachable: boolean; model: string; modelError: string | null; detail: string | null };
   counts: Record<JobState, number>;
+  /** Jobs written to the spool folder because the database did not take them, which the daemon has not added yet. */
+  spooled: number;
   /** Age of the job that has waited longest, or null when none waits. */
   oldestWaitingAgeMs: number | null;
   jobs: JobStatus[];
@@ -85,7 +92,7 @@ export async function getQueueStatus(options: StatusOptions = {}): Promise<Queue
   const probing = checkOllama(options.env, options.probeTimeoutMs ?? 1500);
   const repo = await openCurrentRepository(options.cwd, options.all === true);
   const daemon = readDaemonStatus({ dataDir, env: options.env });
-  const model = chooseModel({ env: options.env, gitConfig: repo ? await readGitConfig(repo, MODEL_KEY) : undefined });
+  const model = chooseModelForStatus(options.env, repo ? await readGitConfig(repo, MODEL_KEY) : undefined);
   const ollama = await probing;
 
   const row = daemon.running ? daemon.row : undefined;
@@ -97,8 +104,9 @@ export async function getQueueStatus(options: StatusOptions = {}): Promise<Queue
       version: row?.version ?? null,
       currentJobId: row?.currentJobId ?? null,
     },
-    ollama: { ...ollama, model: model.name },
+    ollama: { ...ollama, model: model.name, modelError: model.error },
     counts: { ...EMPTY_COUNTS },
+    spooled: countSpooled(dataDir),
     oldestWaitingAgeMs: null,
     jobs: [],
   };
@@ -140,13 +148,13 @@ export async function describeJob(target: string, options: Pick<StatusOptions, '
   const dataDir = options.dataDir ?? resolveDataDir(options.env);
   const queue = openExisting(dataDir);
   if (!queue) {
-    throw new JobNotFoundError(target);
+    throw jobNotFound(dataDir, target);
   }
 
   try {
-    const job = JOB_ID.test(target) ? queue.getJob(target) : await findJobByRevision(queue, target, options.cwd);
+    const job = JOB_ID.test(target) ? queue.getJob(target.toLowerCase()) : await findJobByRevision(queue, target, options.cwd);
     if (!job) {
-      throw new JobNotFoundError(target);
+      throw jobNotFound(dataDir, target);
     }
 
     const [detail] = (await describeJobs([job])) as [JobDetail];
@@ -163,10 +171,39 @@ export async function describeJob(target: string, options: Pick<StatusOptions, '
   }
 }
 
+/** Names the spool when the job waits there, because "not found" would send the user the wrong way. */
+function jobNotFound(dataDir: string, target: string): StepperError {
+  if (JOB_ID.test(target) && isSpooled(dataDir, target.toLowerCase())) {
+    return new StepperError(
+      'JOB_NOT_FOUND',
+      `job ${target} is in the spool folder, because the database did not take it; the daemon adds it once it can write to the database. Run \`stepper doctor\` to check it`,
+    );
+  }
+
+  return new JobNotFoundError(target);
+}
+
 async function findJobByRevision(queue: Queue, revision: string, cwd: string | undefined): Promise<Job | undefined> {
   const repo = await openRepository(cwd ?? process.cwd());
   const sha = await resolveCommit(repo, revision);
   return queue.getJobs({ repository: repo.gitDir, commitSha: sha, limit: 1 })[0];
+}
+
+/**
+ * Chooses the model as every command does, but returns an invalid name with the reason
+ * instead of raising, because status is where a user looks when reports do not appear.
+ */
+function chooseModelForStatus(env: NodeJS.ProcessEnv | undefined, gitConfig: string | undefined): { name: string; error: string | null } {
+  try {
+    return { name: chooseModel({ env, gitConfig }).name, error: null };
+  } catch (error) {
+    if (!(error instanceof InvalidOptionError)) {
+      throw error;
+    }
+
+    const configured = (env ?? process.env).STEPPER_MODEL?.trim() || gitConfig?.trim() || '';
+    return { name: configured, error: error.message };
+  }
 }
 
 function openExisting(dataDir: string): Queue | undefined {

@@ -135,6 +135,15 @@ export function ingestSpool(queue: Queue, dataDir: string, now = Date.now()): In
   return result;
 }
 
+/** Returns whether a record of the job with `jobId` waits in the spool folder. */
+export function isSpooled(dataDir: string, jobId: string): boolean {
+  try {
+    return fs.readdirSync(path.join(dataDir, SPOOL_DIR)).some((name) => name.endsWith(`-${jobId}.json`) && !name.startsWith('.'));
+  } catch {
+    return false;
+  }
+}
+
 /** Counts the records waiting in the spool folder. */
 export function countSpooled(dataDir: string): number {
   try {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { openQueue } from '../../src/queue/queue.js';
@@ -302,6 +303,41 @@ describe('stepper report', () => {
     expect(detail.error).toMatch(/300 ms/);
   });
 
+  it('warns when jobs go to the spool', async () => {
+    const context = await setup();
+    const dataDir = context.env.STEPPER_HOME as string;
+    openQueue({ dataDir }).close();
+    // A writer that holds the lock past the enqueue's busy timeout sends the job to the spool.
+    const blocker = new Database(path.join(dataDir, 'stepper.db'));
+    blocker.exec('BEGIN IMMEDIATE');
+
+    let entry: { jobId: string; state: string } | undefined;
+    try {
+      const result = await stepper(['report', '--json'], context);
+      [entry] = JSON.parse(result.stdout) as Array<{ jobId: string; state: string }>;
+      const status = await stepper(['status', '--json'], context);
+      const detail = await stepper(['status', entry?.jobId.toUpperCase() as string], context);
+
+      expect(result.code).toBe(0);
+      expect(entry?.state).toBe('waiting');
+      expect(result.stderr).toMatch(/^stepper: warning: 1 job went to the spool because the database did not take them \(.+\); .*`stepper doctor`/);
+      expect((JSON.parse(status.stdout) as { spooled: number }).spooled).toBe(1);
+      expect(detail.code).toBe(1);
+      expect(detail.stderr).toContain(`job ${entry?.jobId.toUpperCase()} is in the spool folder, because the database did not take it`);
+    } finally {
+      blocker.exec('ROLLBACK');
+      blocker.close();
+    }
+
+    // Nothing is lost: the daemon adds the spooled job and writes its report.
+    let state = '';
+    for (let tries = 0; tries < 200 && state !== 'completed'; tries += 1) {
+      const detail = await stepper(['status', entry?.jobId as string, '--json'], context);
+      state = detail.code === 0 ? (JSON.parse(detail.stdout) as { state: string }).state : '';
+    }
+    expect(state).toBe('completed');
+  });
+
   it('a bad request leaves stored jobs unchanged', async () => {
     const context = await setup();
     await stepper(['report', '--wait'], context);
@@ -338,10 +374,26 @@ describe('stepper status', () => {
 
     const status = JSON.parse((await stepper(['status', '--json'], context)).stdout) as Record<string, Record<string, unknown>>;
 
-    expect(Object.keys(status)).toEqual(['daemon', 'ollama', 'counts', 'oldestWaitingAgeMs', 'jobs']);
+    expect(Object.keys(status)).toEqual(['daemon', 'ollama', 'counts', 'spooled', 'oldestWaitingAgeMs', 'jobs']);
     expect(Object.keys(status.daemon ?? {})).toEqual(['state', 'pid', 'startedAt', 'version', 'currentJobId']);
     expect(status.ollama).toMatchObject({ host: expect.stringContaining(context.fake.url), reachable: true, model: 'qwen2.5-coder:7b' });
     expect(status.counts).toEqual({ waiting: 0, delayed: 0, active: 0, completed: 1, failed: 0, cancelled: 0 });
+  });
+
+  it('shows an invalid configured model instead of failing', async () => {
+    const context = await setup();
+    context.repo.git(['config', 'stepper.model', 'not valid!!']);
+
+    const json = await stepper(['status', '--json'], context);
+    const text = await stepper(['status'], context);
+
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as { ollama: Record<string, unknown> }).ollama).toMatchObject({
+      model: 'not valid!!',
+      modelError: expect.stringContaining('invalid git config stepper.model'),
+    });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^ollama +reachable at .*invalid git config stepper\.model: expected an Ollama model name/m);
   });
 
   it('a job id shows its detail and report', async () => {

@@ -51,6 +51,8 @@ export async function runReport(revisions: readonly string[], options: ReportCom
     return 0;
   }
 
+  warnAboutSpool(result.reports);
+
   if (!options.wait) {
     if (options.json) {
       process.stdout.write(`${JSON.stringify(result.reports.map(toJson), null, 2)}\n`);
@@ -96,6 +98,23 @@ function waitedJson(finished: FinishedJob): Record<string, unknown> {
   }
 
   return { state: job.state, error: describeUnfinished(finished) };
+}
+
+/**
+ * Writes to stderr why jobs went to the spool. They are safe there, but a database that keeps
+ * refusing writes needs the user, and the job lines alone would not say so.
+ */
+function warnAboutSpool(reports: readonly RequestedReport[]): void {
+  const spooled = reports.filter((report) => report.spooled);
+  if (spooled.length === 0) {
+    return;
+  }
+
+  const jobs = spooled.length === 1 ? '1 job' : `${spooled.length} jobs`;
+  process.stderr.write(
+    `stepper: warning: ${jobs} went to the spool because the database did not take them (${spooled[0]?.spoolReason ?? 'unknown reason'}); ` +
+      'the daemon adds them once it can write to the database. Run `stepper doctor` to check it\n',
+  );
 }
 
 function renderLine(report: RequestedReport, paint: Paint): string {

@@ -38,6 +38,11 @@ function renderStatus(status: QueueStatus, all: boolean, paint: Paint): string {
     `${label('queue', paint)}${JOB_STATES.map((state) => `${status.counts[state]} ${state}`).join(', ')}`,
   ];
 
+  if (status.spooled > 0) {
+    const jobs = status.spooled === 1 ? '1 job' : `${status.spooled} jobs`;
+    lines.push(`${label('spool', paint)}${paint.yellow(jobs)} the database did not take, waiting for the daemon to add them; run \`stepper doctor\` if they stay`);
+  }
+
   if (status.oldestWaitingAgeMs !== null) {
     lines.push(`${label('oldest', paint)}waiting for ${formatAge(status.oldestWaitingAgeMs)}`);
   }
@@ -66,11 +71,12 @@ function describeDaemon(status: QueueStatus, paint: Paint): string {
 
 function describeOllama(status: QueueStatus, paint: Paint): string {
   const { ollama } = status;
+  const model = ollama.modelError === null ? `model ${ollama.model}` : paint.red(sanitize(ollama.modelError));
   if (ollama.reachable) {
-    return `${paint.green('reachable')} at ${ollama.host}, model ${ollama.model}`;
+    return `${paint.green('reachable')} at ${ollama.host}, ${model}`;
   }
 
-  return `${paint.red('not reachable')} at ${ollama.host}: ${sanitize(ollama.detail ?? 'no answer')}; model ${ollama.model}`;
+  return `${paint.red('not reachable')} at ${ollama.host}: ${sanitize(ollama.detail ?? 'no answer')}; ${model}`;
 }
 
 function renderJobLine(job: JobStatus, withRepository: boolean, paint: Paint): string {
