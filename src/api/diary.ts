@@ -21,7 +21,7 @@ export interface DiaryOptions {
   until?: string;
   /** Length of a period. @default 'day' */
   by?: DiaryGrouping;
-  /** Regular expression matched against the author's name and email, as `git log --author` does. */
+  /** Extended regular expression matched against the author's name and email, as `git log -E --author` matches it. */
   author?: string;
   /** Read every repository the queue has jobs or reports for, not the one of `cwd`. @default false */
   allRepos?: boolean;
@@ -54,6 +54,9 @@ export async function buildDiary(options: DiaryOptions = {}): Promise<Diary> {
     options.since === undefined ? null : parseGitDate('--since', options.since, timeZone),
     options.until === undefined ? null : parseGitDate('--until', options.until, timeZone),
   ]);
+  if (sinceSeconds !== null && untilSeconds !== null && sinceSeconds > untilSeconds) {
+    throw new InvalidOptionError('--since', `a date before --until (${options.until}, read as ${new Date(untilSeconds * 1000).toISOString()})`, options.since);
+  }
 
   const current = options.allRepos ? null : await openRepository(options.cwd ?? process.cwd());
   // Opening read-only creates nothing, so a missing database means no report has been made yet.
@@ -124,10 +127,16 @@ async function readRepository(repository: string, limits: Parameters<typeof logC
   try {
     return { commits: (await logCommits(repository, limits)).reverse() };
   } catch (error) {
-    if (raise || !(error instanceof GitError)) {
+    if (raise || error instanceof InvalidOptionError) {
       throw error;
     }
-    return { reason: error.stderr.trim().split('\n').pop() || error.message };
+
+    // Anything else about one of several repositories skips it, such as a `.git` folder that
+    // became a file (spawn fails with ENOTDIR) or a history git cannot read.
+    if (error instanceof GitError) {
+      return { reason: error.stderr.trim().split('\n').pop() || error.message };
+    }
+    return { reason: error instanceof Error ? error.message : String(error) };
   }
 }
 

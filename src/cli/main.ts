@@ -77,7 +77,7 @@ export function buildProgram(): Command {
     .option('--since <date>', 'only commits authored after this date, as git log --since reads it (read in --time-zone)')
     .option('--until <date>', 'only commits authored before this date')
     .option('--by <period>', 'period length: day, week (ISO, from Monday) or month', 'day')
-    .option('--author <pattern>', 'only commits whose author matches this regular expression')
+    .option('--author <pattern>', 'only commits whose author name or email matches this extended regular expression, such as "Ada|Grace"')
     .option('--all-repos', 'every repository the database has jobs or reports for, not only the current one')
     .option('--time-zone <iana>', 'time zone the periods are cut in, such as Europe/Berlin (default: TZ or the system zone)')
     .option('--format <format>', 'output format: text, markdown, json or html (one self-contained page)', undefined)
@@ -135,7 +135,7 @@ function addReportCommands(program: Command): void {
     .option('--priority <level>', 'high, normal or low (default: high for single commits, low for ranges)')
     .option('--since <date>', 'only commits committed after this date, as git log --since reads it')
     .option('--until <date>', 'only commits committed before this date')
-    .option('--author <pattern>', 'only commits whose author matches this regular expression')
+    .option('--author <pattern>', 'only commits whose author name or email matches this extended regular expression, such as "Ada|Grace"')
     .option('--max-count <n>', 'at most this many commits of each range, newest first', parseInteger('--max-count'))
     .option('-q, --quiet', 'print nothing but errors')
     .action(async (revisions: string[], options: ReportCommandOptions) => {

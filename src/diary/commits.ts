@@ -21,7 +21,7 @@ export interface LoggedCommit {
 }
 
 export interface LogOptions {
-  /** Regular expression matched against the author as `git log --author` matches it. */
+  /** Extended regular expression matched against the author, as `git log -E --author` matches it. */
   author?: string;
   /** Only commits authored at or after this instant, in epoch seconds. */
   sinceSeconds?: number;
@@ -56,7 +56,7 @@ export async function logCommits(gitDir: string, options: LogOptions = {}): Prom
     '--no-use-mailmap',
     '--no-show-signature',
     `--format=${FIELDS.join('%x00')}`,
-    ...(options.author === undefined ? [] : [`--author=${options.author}`]),
+    ...(options.author === undefined ? [] : [`--author=${options.author}`, '--extended-regexp']),
     '--branches',
   ];
 

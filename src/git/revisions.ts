@@ -10,7 +10,7 @@ export interface RevisionLimits {
   since?: string;
   /** A date in the same forms as `since`. */
   until?: string;
-  /** A regular expression matched against the author's name and email, as `git log --author` does. */
+  /** An extended regular expression matched against the author's name and email, as `git log -E --author` does. */
   author?: string;
   /** Keeps the newest `maxCount` commits of each range. Commits named one by one do not count. */
   maxCount?: number;
@@ -183,6 +183,10 @@ function buildLimitArgs(limits: RevisionLimits): string[] {
       throw new InvalidOptionError(option, 'a non-empty string', value);
     }
     args.push(`--${option}=${value}`);
+    // Extended syntax, so `Ada|Grace` means either name, as users of most regex engines expect.
+    if (option === 'author') {
+      args.push('--extended-regexp');
+    }
   }
 
   if (limits.maxCount !== undefined) {

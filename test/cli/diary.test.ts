@@ -189,6 +189,7 @@ describe('stepper diary', () => {
       [['--author', '['], dir, /^stepper: invalid --author: expected a regular expression git accepts, such as "Ada\|Grace", received "\[" \(string\)\n$/],
       [[], makeTempDir('stepper-outside-'), /^stepper: not a git repository: .*run stepper inside a git worktree or a bare repository\n$/],
       [['--by'], dir, /^stepper: option '--by <period>' argument missing/],
+      [['--since', '2026-03-10 00:00', '--until', '2026-03-01 00:00'], dir, /^stepper: invalid --since: expected a date before --until \(2026-03-01 00:00, read as 2026-03-01T00:00:00.000Z\), received "2026-03-10 00:00"/],
     ];
     for (const [args, cwd, message] of cases) {
       const result = await stepper(['diary', ...args], cwd, dataDir);

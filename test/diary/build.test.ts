@@ -223,6 +223,14 @@ describe('buildDiary', () => {
     expect(diary.periods.map((period) => period.key)).toEqual(['2026-03-27', '2026-03-28', '2026-03-29']);
   });
 
+  it('reads the author pattern as extended syntax', async () => {
+    const { builder, dataDir, shas } = buildScene();
+
+    const diary = await buildDiary({ cwd: builder.dir, dataDir, timeZone: 'Europe/Berlin', author: 'nobody|alice@' });
+
+    expect(diary.periods.flatMap(shasOf)).toEqual([shas.login, shas.docs]);
+  });
+
   it('filters by author date window', async () => {
     const { builder, dataDir, shas } = buildScene();
 
@@ -282,6 +290,29 @@ describe('buildDiary', () => {
     const saturday = periodByKey(diary, '2026-03-28');
     expect(saturday.commits.map((commit) => [commit.repositoryName, commit.report?.title])).toEqual([['other', 'Start the other project']]);
     expect(diary.totals.commits).toBe(9);
+  });
+
+  it('skips a repository whose git folder became a file', async () => {
+    const { gitDir, dataDir } = buildScene();
+    const other = newDiaryRepo('absorbed');
+    other.write('a.txt', 'a\n');
+    const otherSha = commitAt(other, 'feat: start\n', '2026-03-28T12:00:00Z');
+    const otherGitDir = fs.realpathSync(path.join(other.dir, '.git'));
+    const queue = openQueue({ dataDir });
+    try {
+      storePending(queue, otherGitDir, otherSha);
+    } finally {
+      queue.close();
+    }
+    fs.rmSync(otherGitDir, { recursive: true });
+    fs.writeFileSync(otherGitDir, 'gitdir: /nowhere\n');
+
+    const diary = await buildDiary({ cwd: makeTempDir('stepper-diary-outside-'), dataDir, timeZone: 'Europe/Berlin', allRepos: true });
+
+    expect(diary.repositories).toEqual([gitDir]);
+    expect(diary.skipped).toHaveLength(1);
+    expect(diary.skipped[0]?.repository).toBe(otherGitDir);
+    expect(diary.skipped[0]?.reason).not.toBe('');
   });
 
   it('rejects bad options by name', async () => {

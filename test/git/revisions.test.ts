@@ -124,6 +124,10 @@ describe('resolveRevisions limits', () => {
     expect(await resolveRevisions(repo, [`${c.c1}..main`], { maxCount: 2 })).toEqual([c.c4, c.c5]);
   });
 
+  it('author is an extended regular expression', async () => {
+    expect(await resolveRevisions(repo, [`${c.c1}..main`], { author: 'Bob|nobody' })).toEqual([c.c2, c.c5]);
+  });
+
   it('author filters single commits', async () => {
     expect(await resolveRevisions(repo, [c.c1 as string, c.c2 as string, 'HEAD'], { author: 'bob@example.com' })).toEqual([c.c2, c.c5]);
   });

@@ -6,6 +6,7 @@ import { InvalidOptionError } from '../../errors.js';
 import { CommandExit } from '../exit.js';
 import { describeUnfinished, renderFinishedJob } from '../render/finished-job.js';
 import { type Paint, paintFor, stateColor } from '../render/paint.js';
+import { neutralizeControls } from '../render/text.js';
 import type { Job, JobPriorityName } from '../../queue/types.js';
 
 export interface ReportCommandOptions {
@@ -196,5 +197,5 @@ function describeProgress(jobs: ReadonlyArray<Job | undefined>, reports: readonl
 
 /** Shows control characters as `^X`, so a subject cannot send escape sequences to the terminal. */
 function sanitize(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, (char) => (char === '\u007f' ? '^?' : `^${String.fromCharCode(char.charCodeAt(0) + 64)}`));
+  return neutralizeControls(text.replace(/[\n\t]/g, ' '));
 }

@@ -2,6 +2,7 @@ import type { CommitReport } from '../../api/show.js';
 import { describeJob, getQueueStatus, type JobDetail, type JobStatus, type QueueStatus } from '../../api/status.js';
 import { JOB_STATES } from '../../queue/types.js';
 import { type Paint, paintFor, stateColor } from '../render/paint.js';
+import { neutralizeControls } from '../render/text.js';
 
 export interface StatusCommandOptions {
   json?: boolean;
@@ -151,5 +152,5 @@ function firstLine(text: string): string {
 }
 
 function sanitize(text: string): string {
-  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, (char) => (char === '\u007f' ? '^?' : `^${String.fromCharCode(char.charCodeAt(0) + 64)}`));
+  return neutralizeControls(text.replace(/\t/g, ' '));
 }

@@ -1,11 +1,18 @@
 /**
  * Shows control characters other than newline and tab as `^X`, so a commit message or a
- * model's response cannot send escape sequences to the user's terminal.
+ * model's response cannot send escape sequences to the user's terminal. C1 controls (a
+ * terminal may read U+009B as an escape sequence) and the bidirectional overrides and
+ * isolates, which can make a line read differently from its bytes, are shown as `\uXXXX`.
  */
 export function neutralizeControls(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (char) =>
-    char === '\u007f' ? '^?' : `^${String.fromCharCode(char.charCodeAt(0) + 64)}`,
-  );
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (char) => {
+    const code = char.charCodeAt(0);
+    if (code < 0x20) {
+      return `^${String.fromCharCode(code + 64)}`;
+    }
+
+    return code === 0x7f ? '^?' : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** Shows every control character, newline and tab included, so the text stays on one line. */
