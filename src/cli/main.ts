@@ -29,86 +29,16 @@ export function buildProgram(): Command {
     })
     .exitOverride();
 
-  program
-    .command('evidence')
-    .description('print what the model is shown about a commit: message, files with coverage marks, and the diffs that fit')
-    .argument('[revision]', 'the commit, as git rev-parse accepts it', 'HEAD')
-    .option('--budget <tokens>', 'token budget of the evidence', parseInteger('--budget'), 8192)
-    .option('--merge <policy>', 'how a merge commit is shown: first-parent, skip or combined', 'first-parent')
-    .option('--json', 'print the evidence as JSON')
-    .action(async (revision: string, options: { budget: number; merge: string; json?: boolean }) => {
-      const { runEvidence } = await import('./commands/evidence.js');
-      await runEvidence(revision, options);
-    });
-
+  // Commands are listed in this order in `stepper --help`: the daily ones first.
   addReportCommands(program);
   addStatusCommand(program);
-  addDaemonCommands(program);
+  addReadingCommands(program);
+  addEvidenceCommand(program);
   addHookCommands(program);
+  addDaemonCommands(program);
   addMaintenanceCommands(program);
   addConfigCommands(program);
-
-  program
-    .command('doctor')
-    .description('check git, the data directory, the database, the daemon, the hooks, Ollama and the model; exit 1 if any check fails')
-    .option('--json', 'print the results as JSON')
-    .option('--model <name>', 'check this model (default: STEPPER_MODEL, git config stepper.model, then qwen2.5-coder:7b)')
-    .option('--timeout <seconds>', 'time each check may take, in seconds (default: 10)', parseInteger('--timeout'))
-    .action(async (options: { json?: boolean; model?: string; timeout?: number }) => {
-      const { runDoctor } = await import('./commands/doctor.js');
-      await runDoctor(options);
-    });
-
-  program
-    .command('show')
-    .description('print the stored report of a commit: sections, changed files, coverage and provenance')
-    .argument('[revision]', 'the commit, as git rev-parse accepts it', 'HEAD')
-    .option('--format <format>', 'output format: text, markdown or json', undefined)
-    .option('--json', 'print the report as JSON (the same as --format json)')
-    .option('--model <name>', 'show the report this model wrote, not the newest of any model')
-    .action(async (revision: string, options: { format?: string; json?: boolean; model?: string }) => {
-      const { runShow } = await import('./commands/show.js');
-      await runShow(revision, options);
-    });
-
-  program
-    .command('diary')
-    .description('print commits with their report titles and summaries, grouped by day, week or month, with counts per type and lines changed')
-    .option('--since <date>', 'only commits authored after this date, as git log --since reads it (read in --time-zone)')
-    .option('--until <date>', 'only commits authored before this date')
-    .option('--by <period>', 'period length: day, week (ISO, from Monday) or month', 'day')
-    .option('--author <pattern>', 'only commits whose author name or email matches this extended regular expression, such as "Ada|Grace"')
-    .option('--all-repos', 'every repository the database has jobs or reports for, not only the current one')
-    .option('--time-zone <iana>', 'time zone the periods are cut in, such as Europe/Berlin (default: TZ or the system zone)')
-    .option('--format <format>', 'output format: text, markdown, json or html (one self-contained page)', undefined)
-    .option('--json', 'print the diary as JSON (the same as --format json)')
-    .action(async (options: import('./commands/diary.js').DiaryCommandOptions) => {
-      const { runDiary } = await import('./commands/diary.js');
-      await runDiary(options);
-    });
-
-  program
-    .command('watch')
-    .description('show the queue live: active jobs with progress and ETA, and recent results; ends when the queue is empty')
-    .option('--follow', 'keep watching after the queue is empty, until Ctrl-C')
-    .option('--json', 'print one JSON object per job event (the output when stdout is not a terminal)')
-    .action(async (options: { follow?: boolean; json?: boolean }) => {
-      const { runWatch } = await import('./commands/watch.js');
-      await runWatch(options);
-    });
-
-  program
-    .command('export')
-    .description('export the stored reports as git notes, JSON Lines or a git-cliff context')
-    .argument('[revisions...]', 'only these commits and ranges (A..B, A...B, A^!), as git accepts them; default: every commit with a report')
-    .requiredOption('--format <format>', 'git-notes, jsonl or git-cliff')
-    .option('--ref <notes-ref>', 'notes ref of the git-notes format (default: refs/notes/stepper)')
-    .option('--output <file>', 'file for the jsonl and git-cliff formats, written with mode 0600 (default: standard output)')
-    .option('--json', 'print the outcome as JSON')
-    .action(async (revisions: string[], options: import('./commands/export.js').ExportCommandOptions) => {
-      const { runExport } = await import('./commands/export.js');
-      await runExport(revisions, options);
-    });
+  addDoctorCommand(program);
 
   // Without a matching command, a word is an unknown command, which commander alone
   // would report as "too many arguments".
@@ -161,6 +91,85 @@ function addStatusCommand(program: Command): void {
     });
 }
 
+function addReadingCommands(program: Command): void {
+  program
+    .command('show')
+    .description('print the stored report of a commit: sections, changed files, coverage and provenance')
+    .argument('[revision]', 'the commit, as git rev-parse accepts it', 'HEAD')
+    .option('--format <format>', 'output format: text, markdown or json', undefined)
+    .option('--json', 'print the report as JSON (the same as --format json)')
+    .option('--model <name>', 'show the report this model wrote, not the newest of any model')
+    .action(async (revision: string, options: { format?: string; json?: boolean; model?: string }) => {
+      const { runShow } = await import('./commands/show.js');
+      await runShow(revision, options);
+    });
+
+  program
+    .command('watch')
+    .description('show the queue live: active jobs with progress and ETA, and recent results; ends when the queue is empty')
+    .option('--follow', 'keep watching after the queue is empty, until Ctrl-C')
+    .option('--json', 'print one JSON object per job event (the output when stdout is not a terminal)')
+    .action(async (options: { follow?: boolean; json?: boolean }) => {
+      const { runWatch } = await import('./commands/watch.js');
+      await runWatch(options);
+    });
+
+  program
+    .command('diary')
+    .description('print commits with their report titles and summaries, grouped by day, week or month, with counts per type and lines changed')
+    .option('--since <date>', 'only commits authored at or after this date, in any form git log --since reads (read in --time-zone)')
+    .option('--until <date>', 'only commits authored at or before this date')
+    .option('--by <period>', 'period length: day, week (ISO, from Monday) or month', 'day')
+    .option('--author <pattern>', 'only commits whose author name or email matches this extended regular expression, such as "Ada|Grace"')
+    .option('--all-repos', 'every repository the database has jobs or reports for, not only the current one')
+    .option('--time-zone <iana>', 'time zone the periods are cut in, such as Europe/Berlin (default: TZ or the system zone)')
+    .option('--format <format>', 'output format: text, markdown, json or html (one self-contained page)', undefined)
+    .option('--json', 'print the diary as JSON (the same as --format json)')
+    .action(async (options: import('./commands/diary.js').DiaryCommandOptions) => {
+      const { runDiary } = await import('./commands/diary.js');
+      await runDiary(options);
+    });
+
+  program
+    .command('export')
+    .description('export the stored reports as git notes, JSON Lines or a git-cliff context')
+    .argument('[revisions...]', 'only these commits and ranges (A..B, A...B, A^!), as git accepts them; default: every commit with a report')
+    .requiredOption('--format <format>', 'git-notes, jsonl or git-cliff')
+    .option('--ref <notes-ref>', 'notes ref of the git-notes format (default: refs/notes/stepper)')
+    .option('--output <file>', 'file for the jsonl and git-cliff formats, written with mode 0600 (default: standard output)')
+    .option('--json', 'print the outcome as JSON')
+    .action(async (revisions: string[], options: import('./commands/export.js').ExportCommandOptions) => {
+      const { runExport } = await import('./commands/export.js');
+      await runExport(revisions, options);
+    });
+}
+
+function addEvidenceCommand(program: Command): void {
+  program
+    .command('evidence')
+    .description('print what the model is shown about a commit: message, files with coverage marks, and the diffs that fit')
+    .argument('[revision]', 'the commit, as git rev-parse accepts it', 'HEAD')
+    .option('--budget <tokens>', 'token budget of the evidence', parseInteger('--budget'), 8192)
+    .option('--merge <policy>', 'how a merge commit is shown: first-parent, skip or combined', 'first-parent')
+    .option('--json', 'print the evidence as JSON')
+    .action(async (revision: string, options: { budget: number; merge: string; json?: boolean }) => {
+      const { runEvidence } = await import('./commands/evidence.js');
+      await runEvidence(revision, options);
+    });
+}
+
+function addDoctorCommand(program: Command): void {
+  program
+    .command('doctor')
+    .description('check git, the data directory, the database, the daemon, the hooks, Ollama and the model; exit 1 if any check fails')
+    .option('--json', 'print the results as JSON')
+    .option('--model <name>', 'check this model (default: STEPPER_MODEL, git config stepper.model, then qwen2.5-coder:7b)')
+    .option('--timeout <seconds>', 'time each check may take, in seconds (default: 10)', parseInteger('--timeout'))
+    .action(async (options: { json?: boolean; model?: string; timeout?: number }) => {
+      const { runDoctor } = await import('./commands/doctor.js');
+      await runDoctor(options);
+    });
+}
 
 function addDaemonCommands(program: Command): void {
   const daemon = program
