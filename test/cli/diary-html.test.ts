@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { planSeries } from '../../src/cli/render/diary-chart.js';
 import { renderDiaryHtml } from '../../src/cli/render/diary-html.js';
 import { escapeHtml } from '../../src/cli/render/html.js';
-import { HOSTILE_SUBJECT, largeDiary, makeCommit, makeDiary, makePeriod, sampleDiary } from '../helpers/diary-fixture.js';
+import { dayDiary, HOSTILE_SUBJECT, largeDiary, makeCommit, makeDiary, makePeriod, sampleDiary } from '../helpers/diary-fixture.js';
 
 /** Elements that would load something or run code, none of which may appear as a tag. */
 const LOADING_TAGS = /<(script|link|img|iframe|object|embed|audio|video|source|base|form|frame|use|image|foreignObject)\b/i;
@@ -63,6 +63,15 @@ function nestingProblem(html: string): string | null {
   }
 
   return stack.length === 0 ? null : `unclosed: ${stack.join(' > ')}`;
+}
+
+/** Text and x position of every x-axis label of the chart, left to right. */
+function axisLabels(html: string): Array<{ x: number; text: string }> {
+  return [...html.matchAll(/<text class="x-label" x="([\d.]+)"[^>]*>([^<]*)<\/text>/g)].map((match) => ({ x: Number(match[1]), text: match[2] as string }));
+}
+
+function heading(html: string): string {
+  return /<h1>([^<]*)<\/h1>/.exec(html)?.[1] ?? '';
 }
 
 function count(html: string, pattern: RegExp): number {
@@ -334,6 +343,110 @@ describe('renderDiaryHtml', () => {
     expect(count(html, /<li class="commit /g)).toBe(5000);
     expect(count(html, /<g class="period"/g)).toBe(365);
     expect(html.length).toBeLessThan(5000 * 1200);
+    expect(nestingProblem(html)).toBeNull();
+  });
+
+  it('heading ends at last period', () => {
+    const diary = dayDiary('2026-03-27', 3, [0, 2], { since: null, until: null });
+    const html = renderDiaryHtml(diary, { now: Date.parse('2026-12-05T01:00:00Z') });
+
+    expect(heading(html)).toBe('27 Mar 2026 \u2013 29 Mar 2026');
+    expect(html).toContain('<title>Diary \u00b7 27 Mar 2026 \u2013 29 Mar 2026 \u00b7 UTC');
+  });
+
+  it('heading says now in last period', () => {
+    const diary = dayDiary('2026-03-27', 3, [0], { since: '2026-03-27T00:00:00+00:00', until: null });
+    const html = renderDiaryHtml(diary, { now: Date.parse('2026-03-29T15:00:00Z') });
+
+    expect(heading(html)).toBe('27 Mar 2026 \u2013 now');
+  });
+
+  it('heading includes period starting at until', () => {
+    // An until at midnight belongs to the day that starts then, so the diary lists 3 November.
+    const diary = dayDiary('2026-11-01', 3, [0], { since: '2026-11-01T00:00:00+00:00', until: '2026-11-03T00:00:00+00:00' });
+    const html = renderDiaryHtml(diary, { now: Date.parse('2026-12-05T01:00:00Z') });
+
+    expect(html).toContain('<h2>Monday 2 November 2026 to Tuesday 3 November 2026</h2>');
+    expect(heading(html)).toBe('1 Nov 2026 \u2013 3 Nov 2026');
+  });
+
+  it('heading starts at first period', () => {
+    // A week diary asked for since Wednesday starts with the Monday of that week.
+    const diary = sampleDiary();
+    const html = renderDiaryHtml({ ...diary, since: '2026-03-25T12:00:00+01:00', until: '2026-04-15T12:00:00+02:00' }, { now: Date.parse('2026-12-05T01:00:00Z') });
+
+    expect(heading(html)).toBe('23 Mar 2026 \u2013 19 Apr 2026');
+  });
+
+  it('axis labels carry years across years', () => {
+    const diary = dayDiary('2025-11-20', 430, [0, 50, 200, 429]);
+    const labels = axisLabels(renderDiaryHtml(diary));
+    const times = labels.map((label) => Date.parse(`1 ${label.text}`));
+
+    expect(labels.length).toBeGreaterThan(3);
+    for (const label of labels) {
+      expect(label.text).toMatch(/^[A-Z][a-z]{2} 20(25|26|27)$/);
+    }
+    for (let index = 1; index < times.length; index += 1) {
+      expect(times[index]).toBeGreaterThan(times[index - 1] as number);
+      expect((labels[index] as { x: number }).x - (labels[index - 1] as { x: number }).x).toBeGreaterThanOrEqual(64);
+    }
+  });
+
+  it('axis labels over decades show years', () => {
+    const labels = axisLabels(renderDiaryHtml(dayDiary('2000-01-01', 9000, [0, 8999])));
+
+    expect(labels[0]?.text).toBe('2000');
+    for (const label of labels) {
+      expect(label.text).toMatch(/^20\d\d$/);
+    }
+    for (let index = 1; index < labels.length; index += 1) {
+      expect(Number(labels[index]?.text)).toBeGreaterThan(Number(labels[index - 1]?.text));
+      expect((labels[index] as { x: number }).x - (labels[index - 1] as { x: number }).x).toBeGreaterThanOrEqual(64);
+    }
+  });
+
+  it('axis labels near New Year name days', () => {
+    const labels = axisLabels(renderDiaryHtml(dayDiary('2025-12-20', 22, [0, 21])));
+
+    expect(labels[0]?.text).toBe('20 Dec 2025');
+    expect(labels.map((label) => label.text)).toContain('1 Jan 2026');
+    for (let index = 1; index < labels.length; index += 1) {
+      expect((labels[index] as { x: number }).x - (labels[index - 1] as { x: number }).x).toBeGreaterThanOrEqual(84);
+    }
+  });
+
+  it('axis labels in one year stay short', () => {
+    const labels = axisLabels(renderDiaryHtml(sampleDiary()));
+
+    expect(labels.map((label) => label.text)).toEqual(['W13', 'W14', 'W15', 'W16']);
+  });
+
+  it('empty periods in a row share one line', () => {
+    const diary = dayDiary('2026-03-30', 4, [0, 3]);
+    const html = renderDiaryHtml(diary);
+    const table = /<table>([\s\S]*?)<\/table>/.exec(html)?.[1] ?? '';
+
+    expect(html).toContain('<section class="period empty" id="p-2026-03-31"><h2>Tuesday 31 March 2026 to Wednesday 1 April 2026</h2><p>No commits (2 days)</p></section>');
+    expect(count(html, /<section class="period empty"/g)).toBe(1);
+    expect(count(html, /<g class="period"/g)).toBe(4);
+    expect(count(table, /<tr><th scope="row">/g)).toBe(3);
+    expect(table).toContain('<a href="#p-2026-03-31">Tuesday 31 March 2026 to Wednesday 1 April 2026</a>');
+    expect(nestingProblem(html)).toBeNull();
+  });
+
+  it('9,000 mostly empty days stay small', () => {
+    // 18 commits 500 days apart leave 19 runs of empty days. The chart keeps one group with a
+    // tooltip per day, about 160 bytes, so the page may grow by 200 bytes a day and 100 kB
+    // for the rest; one line per empty day took 4.6 MB for 9,836 days.
+    const diary = dayDiary('2000-01-01', 9000, Array.from({ length: 18 }, (_, index) => index * 500));
+    const html = renderDiaryHtml(diary);
+    const main = /<main>([\s\S]*?)<\/main>/.exec(html)?.[1] ?? '';
+
+    expect(count(html, /<g class="period"/g)).toBe(9000);
+    expect(count(main, /<section class="period empty"/g)).toBe(18);
+    expect(main.length).toBeLessThan(40_000);
+    expect(html.length).toBeLessThan(9000 * 200 + 100_000);
     expect(nestingProblem(html)).toBeNull();
   });
 });

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { renderDiaryHtml } from '../../src/cli/render/diary-html.js';
 import type { Diary } from '../../src/diary/types.js';
-import { HOSTILE_SUBJECT, largeDiary, sampleDiary } from '../helpers/diary-fixture.js';
+import { dayDiary, HOSTILE_SUBJECT, largeDiary, sampleDiary } from '../helpers/diary-fixture.js';
 import { commitAll, git, initRepository, startUser, stepper, stepperJson } from '../helpers/e2e.js';
 import { makeTempDir } from '../helpers/temp.js';
 
@@ -217,4 +217,23 @@ describe('diary HTML in Chromium', () => {
     expect(await result.page.locator('li.commit').count()).toBe(5000);
     expectQuiet(result);
   });
+
+  it('long range renders quietly with apart labels', async () => {
+    const diary = dayDiary('2000-01-01', 9000, Array.from({ length: 18 }, (_, index) => index * 500));
+    const result = await visit(renderDiaryHtml(diary), 'light');
+    const { page } = result;
+
+    await expectChart(page, diary);
+    await screenshot(page, 'diary-long');
+    expect(await page.locator('.period.empty').count()).toBe(18);
+
+    // Neighbouring x-axis labels, as laid out by the browser, never overlap.
+    const boxes = await page.locator('svg.chart text.x-label').evaluateAll((nodes) => nodes.map((node) => node.getBoundingClientRect()).map((box) => [box.left, box.right]));
+    expect(boxes.length).toBeGreaterThan(5);
+    for (let index = 1; index < boxes.length; index += 1) {
+      expect((boxes[index] as number[])[0]).toBeGreaterThan((boxes[index - 1] as number[])[1] as number);
+    }
+    expectQuiet(result);
+  });
 });
+

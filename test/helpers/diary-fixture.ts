@@ -171,3 +171,26 @@ export function largeDiary(count: number): Diary {
 
   return makeDiary(periods, { grouping: 'day', timeZone: 'UTC' });
 }
+
+const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/**
+ * Builds a diary by day in UTC from `firstDay` (`2026-03-27`) over `days` days, with one
+ * commit on each day whose index is in `commitDays` and no commits on the others. Labels read
+ * as the diary builder writes them, such as `Tuesday 31 March 2026`.
+ */
+export function dayDiary(firstDay: string, days: number, commitDays: readonly number[], fields: Partial<Diary> = {}): Diary {
+  const first = Date.parse(`${firstDay}T00:00:00Z`);
+  const periods: DiaryPeriod[] = [];
+  for (let day = 0; day < days; day += 1) {
+    const date = new Date(first + day * 86_400_000);
+    const start = date.toISOString().replace('.000Z', '+00:00');
+    const end = new Date(first + (day + 1) * 86_400_000).toISOString().replace('.000Z', '+00:00');
+    const label = `${DAY_NAMES[date.getUTCDay()]} ${date.getUTCDate()} ${MONTH_NAMES[date.getUTCMonth()]} ${date.getUTCFullYear()}`;
+    const commits = commitDays.includes(day) ? [makeCommit({ authoredAt: new Date(first + day * 86_400_000 + 36_000_000).toISOString(), subject: `feat: change on day ${day}` })] : [];
+    periods.push(makePeriod(start.slice(0, 10), label, start, end, commits));
+  }
+
+  return makeDiary(periods, { grouping: 'day', timeZone: 'UTC', ...fields });
+}

@@ -62,6 +62,10 @@ const HEIGHT = LABELS_Y + 10;
 const MAX_BAR_WIDTH = 56;
 /** Narrowest room per x-axis label in viewBox units, which sets how many labels are skipped. */
 const LABEL_ROOM = 64;
+/** Narrowest room per x-axis label with a day and a year, as `29 Dec 2025`, at the 11px axis font. */
+const WIDE_LABEL_ROOM = 84;
+/** Months between labels on a long range: 1 to 6 months label months, 12 and more label years. */
+const MONTH_STEPS = [1, 2, 3, 6, 12, 24, 60, 120, 240, 600, 1200];
 
 /**
  * Renders the activity chart as inline SVG: commits per period stacked by type above, lines
@@ -114,7 +118,7 @@ export function renderDiaryChart(diary: Diary, plan: SeriesPlan): string {
     out.push(`<text class="no-data" x="${LEFT + PLOT_WIDTH / 2}" y="${COMMITS_TOP + COMMITS_HEIGHT / 2}" text-anchor="middle">No commits in this window</text>`);
   }
 
-  const labelEvery = Math.max(1, Math.ceil(LABEL_ROOM / band));
+  const labels = planAxisLabels(periods, diary.grouping, band);
   periods.forEach((period, position) => {
     const center = LEFT + band * (position + 0.5);
     const x = round(center - barWidth / 2);
@@ -147,8 +151,9 @@ export function renderDiaryChart(diary: Diary, plan: SeriesPlan): string {
       out.push(`<rect class="bar removed" x="${x}" y="${zeroY}" width="${round(barWidth)}" height="${round(height)}"/>`);
     }
 
-    if (position % labelEvery === 0) {
-      out.push(`<text class="x-label" x="${round(center)}" y="${LABELS_Y}" text-anchor="middle">${escapeLine(shortPeriodLabel(period.key, diary.grouping))}</text>`);
+    const text = labels.get(position);
+    if (text !== undefined) {
+      out.push(`<text class="x-label" x="${round(center)}" y="${LABELS_Y}" text-anchor="middle">${escapeLine(text)}</text>`);
     }
     out.push('</g>');
   });
@@ -211,6 +216,93 @@ export function shortPeriodLabel(key: string, grouping: DiaryGrouping): string {
   }
 
   return key;
+}
+
+/**
+ * Plans the x-axis labels by period position, at least one label's room apart so they never
+ * overlap. Periods within one calendar year get short labels without the year. Across years
+ * every label carries its year, so a label never reads as earlier than the one before it: each
+ * period's own label when they fit, else the first period of every n-th month (`Dec 2025`) or
+ * year (`2026`), whichever is the finest step that fits.
+ */
+export function planAxisLabels(periods: readonly DiaryPeriod[], grouping: DiaryGrouping, band: number): Map<number, string> {
+  const labels = new Map<number, string>();
+  const months = periods.map((period) => startMonth(period));
+  const firstYear = months[0] === undefined || months[0] === null ? null : Math.floor(months[0] / 12);
+  const lastMonth = months[months.length - 1];
+  const lastYear = lastMonth === undefined || lastMonth === null ? null : Math.floor(lastMonth / 12);
+
+  if (firstYear === lastYear) {
+    const every = Math.max(1, Math.ceil(LABEL_ROOM / band));
+    periods.forEach((period, position) => {
+      if (position % every === 0) {
+        labels.set(position, shortPeriodLabel(period.key, grouping));
+      }
+    });
+    return labels;
+  }
+
+  const calendar = calendarLabels(months, /^\d{4}-\d{2}-01/.test(periods[0]?.start ?? ''), band);
+  const every = Math.max(1, Math.ceil(WIDE_LABEL_ROOM / band));
+  // Calendar labels are sparse on a short range, such as a few weeks of days around New Year,
+  // where every n-th period with its year gives more labels.
+  if (every === 1 || calendar.size < 3) {
+    periods.forEach((period, position) => {
+      if (position % every === 0) {
+        labels.set(position, periodLabelWithYear(period, grouping));
+      }
+    });
+    return labels;
+  }
+
+  return calendar;
+}
+
+/** Labels the first period of every n-th month or year, with the finest step whose labels do not overlap. */
+function calendarLabels(months: ReadonlyArray<number | null>, firstStartsMonth: boolean, band: number): Map<number, string> {
+  // A period starts a month when its start falls in another month than the previous period's,
+  // or, for the first period, when it starts on the 1st.
+  const boundaries: Array<{ position: number; month: number }> = [];
+  months.forEach((month, position) => {
+    const starts = position === 0 ? firstStartsMonth : months[position - 1] !== month;
+    if (month !== null && starts) {
+      boundaries.push({ position, month });
+    }
+  });
+
+  let chosen = new Map<number, string>();
+  for (const step of MONTH_STEPS) {
+    const selected = boundaries.filter((boundary) => boundary.month % step === 0);
+    const fits = selected.every((boundary, index) => index === 0 || (boundary.position - (selected[index - 1] as { position: number }).position) * band >= LABEL_ROOM);
+    chosen = new Map(selected.map((boundary) => [boundary.position, monthLabel(boundary.month, step >= 12)]));
+    if (fits) {
+      break;
+    }
+  }
+
+  return chosen;
+}
+
+/** Month of a period's start as `year * 12 + month - 1`, read from the local date of its ISO 8601 start, or null. */
+function startMonth(period: DiaryPeriod): number | null {
+  const match = /^(\d{4})-(\d{2})/.exec(period.start);
+  return match ? Number(match[1]) * 12 + Number(match[2]) - 1 : null;
+}
+
+function monthLabel(month: number, yearOnly: boolean): string {
+  const year = String(Math.floor(month / 12));
+  return yearOnly ? year : `${MONTHS[month % 12]} ${year}`;
+}
+
+/** X-axis label of one period with its year: `29 Dec 2025`, `W52 2025` or `Dec 2025`. */
+function periodLabelWithYear(period: DiaryPeriod, grouping: DiaryGrouping): string {
+  const short = shortPeriodLabel(period.key, grouping);
+  const year = /^(\d{4})/.exec(period.key)?.[1];
+  if (grouping === 'month' || year === undefined || short === period.key) {
+    return short;
+  }
+
+  return `${short} ${year}`;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Diary, DiaryCommit, DiaryGrouping, DiaryPeriod, DiaryReportState }
 import { VERSION } from '../../version.js';
 import { planSeries, plural, renderDiaryChart, type SeriesPlan } from './diary-chart.js';
 import { DIARY_CSS } from './diary-html-style.js';
+import { groupEmptyRuns } from './diary-text.js';
 import { bdi, escapeHtml, escapeLine, fragmentId } from './html.js';
 import { formatCount, shortSha } from './text.js';
 
@@ -27,17 +28,25 @@ const STATE_BADGES: Record<Exclude<DiaryReportState, 'reported'>, string> = {
   none: 'no report',
 };
 
+export interface DiaryHtmlOptions {
+  /** Current time in epoch milliseconds, which decides whether the heading ends in "now". Defaults to Date.now(). */
+  now?: number;
+}
+
+/** Names of the grouping units in plural, for runs of empty periods. */
+const UNIT_PLURALS: Record<DiaryGrouping, string> = { day: 'days', week: 'weeks', month: 'months' };
+
 /**
  * Renders the diary as one self-contained HTML5 page: inline CSS with light, dark and print
  * styles, an inline SVG activity chart drawn here, no script, and no reference to anything
  * outside the page, so it reads the same offline. Every string from git or the model is
  * escaped, and a strict Content-Security-Policy blocks whatever escaping might miss.
  */
-export function renderDiaryHtml(diary: Diary): string {
+export function renderDiaryHtml(diary: Diary, options: DiaryHtmlOptions = {}): string {
   const dates = new DiaryDates(diary.timeZone);
   const plan = planSeries(diary);
   const names = repositoryNames(diary);
-  const window = describeWindow(diary, dates);
+  const window = describeWindow(diary, dates, options.now ?? Date.now());
   const pageTitle = `Diary \u00b7 ${window} \u00b7 ${diary.timeZone} \u00b7 ${[...names.values()].join(', ') || 'no repositories'}`;
   const out: string[] = [];
 
@@ -61,8 +70,8 @@ export function renderDiaryHtml(diary: Diary): string {
   out.push(...renderTotals(diary));
   out.push(...renderChartCard(diary, plan));
   out.push('<main>');
-  for (const period of diary.periods) {
-    out.push(...renderPeriod(period, diary, plan, dates, names.size > 1));
+  for (const run of groupEmptyRuns(diary.periods)) {
+    out.push(...(run.length > 1 ? renderEmptyRun(run, diary.grouping) : renderPeriod(run[0] as DiaryPeriod, diary, plan, dates, names.size > 1)));
   }
   out.push('</main>');
 
@@ -158,7 +167,11 @@ function renderChartCard(diary: Diary, plan: SeriesPlan): string[] {
   return out;
 }
 
-/** Renders the chart's numbers as a table, for screen readers and for copying. */
+/**
+ * Renders the chart's numbers as a table, for screen readers and for copying. Two or more
+ * empty periods in a row share one row, as they share one line on the page, so a long
+ * window with few commits stays small.
+ */
 function renderChartTable(diary: Diary): string[] {
   const out = [
     '<details>',
@@ -167,9 +180,10 @@ function renderChartTable(diary: Diary): string[] {
     `<thead><tr><th scope="col">${capitalize(diary.grouping)}</th><th scope="col" class="num">Commits</th><th scope="col">Types</th><th scope="col" class="num">Added</th><th scope="col" class="num">Removed</th><th scope="col" class="num">Reported</th></tr></thead>`,
     '<tbody>',
   ];
-  for (const period of diary.periods) {
+  for (const run of groupEmptyRuns(diary.periods)) {
+    const period = run[0] as DiaryPeriod;
     out.push(
-      `<tr><th scope="row"><a href="#${fragmentId('p', period.key)}">${escapeLine(period.label)}</a></th>` +
+      `<tr><th scope="row"><a href="#${fragmentId('p', period.key)}">${escapeLine(runLabel(run))}</a></th>` +
         `<td class="num">${formatCount(period.commits.length)}</td>` +
         `<td>${bdi(formatTypes(period.types))}</td>` +
         `<td class="num add">+${formatCount(period.additions)}</td>` +
@@ -179,6 +193,19 @@ function renderChartTable(diary: Diary): string[] {
   }
   out.push('</tbody>', '</table>', '</details>');
   return out;
+}
+
+/** Renders two or more consecutive empty periods as one line, as the text view does. */
+function renderEmptyRun(run: DiaryPeriod[], grouping: DiaryGrouping): string[] {
+  const id = fragmentId('p', (run[0] as DiaryPeriod).key);
+  return [`<section class="period empty" id="${id}"><h2>${escapeLine(runLabel(run))}</h2><p>No commits (${formatCount(run.length)} ${UNIT_PLURALS[grouping]})</p></section>`];
+}
+
+/** Label of a run of periods: the period's own label, or `first to last`. */
+function runLabel(run: DiaryPeriod[]): string {
+  const first = run[0] as DiaryPeriod;
+  const last = run[run.length - 1] as DiaryPeriod;
+  return run.length === 1 ? first.label : `${first.label} to ${last.label}`;
 }
 
 function renderPeriod(period: DiaryPeriod, diary: Diary, plan: SeriesPlan, dates: DiaryDates, showRepository: boolean): string[] {
@@ -269,19 +296,10 @@ class DiaryDates {
     return Number.isNaN(ms) ? timestamp : this.#date.format(ms);
   }
 
-  /**
-   * Formats the last day a window end includes. An end at local midnight is the first
-   * instant after the window, as period ends are, so the day before it is shown.
-   */
-  lastDay(timestamp: string): string {
-    const ms = Date.parse(timestamp);
-    if (Number.isNaN(ms)) {
-      return timestamp;
-    }
-
-    const parts = Object.fromEntries(this.#parts.formatToParts(ms).map((part) => [part.type, part.value]));
-    const midnight = parts.hour === '00' && parts.minute === '00' && new Date(ms).getUTCSeconds() === 0 && new Date(ms).getUTCMilliseconds() === 0;
-    return this.#date.format(midnight ? ms - 1 : ms);
+  /** Formats the last day before a period end, which is the first instant after the period. */
+  dayBefore(end: string): string {
+    const ms = Date.parse(end);
+    return Number.isNaN(ms) ? end : this.#date.format(ms - 1);
   }
 
   /** Local time of a commit: `14:05` in a day, `Mon 14:05` in a week, `Mon 17 Mar 14:05` in a month. */
@@ -309,11 +327,24 @@ function validTimeZone(timeZone: string): string {
   }
 }
 
-function describeWindow(diary: Diary, dates: DiaryDates): string {
-  const first = diary.since ?? diary.periods[0]?.start ?? null;
-  const from = first === null ? 'the first commit' : dates.date(first);
-  const to = diary.until === null ? 'now' : dates.lastDay(diary.until);
-  return `${from} \u2013 ${to}`;
+/**
+ * Describes the span the periods cover, from the first period's first day to the last
+ * period's last day, so the heading matches the periods listed even when --since or --until
+ * falls inside a period or is left out. It ends in "now" only when the last period contains
+ * `now`. Without periods it falls back to the window the diary was asked for.
+ */
+function describeWindow(diary: Diary, dates: DiaryDates, now: number): string {
+  const first = diary.periods[0];
+  const last = diary.periods[diary.periods.length - 1];
+  if (first === undefined || last === undefined) {
+    const from = diary.since === null ? 'the first commit' : dates.date(diary.since);
+    const to = diary.until === null ? 'now' : dates.date(diary.until);
+    return `${from} \u2013 ${to}`;
+  }
+
+  const current = Date.parse(last.start) <= now && now < Date.parse(last.end);
+  const to = current ? 'now' : dates.dayBefore(last.end);
+  return `${dates.date(first.start)} \u2013 ${to}`;
 }
 
 /** Display name of each repository read: the name its commits carry, else the name of its work tree folder. */
