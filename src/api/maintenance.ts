@@ -87,9 +87,14 @@ export interface PruneResult extends PruneCounts {
   spoolIngested: number;
   /** Files in `spool/rejected/` older than the duration. */
   spoolRejected: number;
-  /** Database and WAL size in bytes before and after, read from the files. */
+  /** Database and WAL size in bytes before the command, read from the files. */
   bytesBefore: number;
-  bytesAfter: number;
+  /**
+   * Database and WAL size in bytes after the checkpoint, or null in a dry run. A dry run
+   * deletes inside a transaction and rolls it back, which appends to the WAL, so the files
+   * then tell nothing about the size a real run leaves.
+   */
+  bytesAfter: number | null;
 }
 
 export interface RedoStaleOptions extends MaintenanceOptions {
@@ -107,7 +112,7 @@ export interface RedoStaleOptions extends MaintenanceOptions {
 export interface RedoEntry extends StaleReport {
   /** Id of the queued job; null in a dry run or when the commit was skipped. */
   jobId: string | null;
-  /** Why no job was queued: the repository or the commit is gone. Null when a job was queued or in a dry run. */
+  /** Why no job was queued, or in a dry run would be: the repository or the commit is gone. Null otherwise. */
   skipped: string | null;
   /** Set when a job for this commit and model was waiting or running already, and it is the one returned. */
   deduplicated: boolean;
@@ -144,9 +149,16 @@ const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
 export function parseDuration(option: string, text: string): number {
   const match = /^(\d+)([smhdw])$/.exec(text.trim());
   const amount = match ? Number(match[1]) : Number.NaN;
-  const milliseconds = match ? amount * (DURATION_UNITS_MS[match[2] as string] as number) : Number.NaN;
-  if (!match || amount <= 0 || !Number.isSafeInteger(milliseconds)) {
+  if (!match || amount <= 0) {
     throw new InvalidOptionError(option, 'a positive whole number with a unit of s, m, h, d or w, such as 30d, 12h or 2w', text);
+  }
+
+  // Durations are milliseconds in a JavaScript number, which is exact up to Number.MAX_SAFE_INTEGER.
+  const unit = match[2] as string;
+  const unitMs = DURATION_UNITS_MS[unit] as number;
+  const milliseconds = amount * unitMs;
+  if (!Number.isSafeInteger(amount) || !Number.isSafeInteger(milliseconds)) {
+    throw new StepperError('INVALID_OPTION', `invalid ${option}: ${JSON.stringify(text)} is too large; the maximum is ${Math.floor(Number.MAX_SAFE_INTEGER / unitMs)}${unit}`);
   }
 
   return milliseconds;
@@ -161,13 +173,13 @@ export function parseDuration(option: string, text: string): number {
  *   JobNotFoundError; JobStateError for a job that is not failed or cancelled
  */
 export async function retryJobs(options: RetryJobsOptions): Promise<RetryJobsResult> {
-  checkTarget('retry', options.jobId, options.failed === true, '--failed');
+  const jobId = checkTarget('retry', options.jobId, options.failed === true, '--failed', options.all === true);
   const dataDir = options.dataDir ?? resolveDataDir(options.env);
-  const repository = options.jobId === undefined ? await currentRepository(options) : undefined;
+  const repository = jobId === undefined ? await currentRepository(options) : undefined;
 
-  const jobs = withQueue(dataDir, options.jobId, (queue) =>
+  const jobs = withQueue(dataDir, jobId, (queue) =>
     queue.batch(() => {
-      const targets = options.jobId === undefined ? listJobs(queue, ['failed'], repository) : [requireJob(queue, options.jobId)];
+      const targets = jobId === undefined ? listJobs(queue, ['failed'], repository) : [requireJob(queue, jobId)];
       return targets.map((job) => describeRetry(job, queue.retry(job.id)));
     }),
   );
@@ -186,13 +198,13 @@ export async function retryJobs(options: RetryJobsOptions): Promise<RetryJobsRes
  *   JobNotFoundError; JobStateError for a finished job
  */
 export async function cancelJobs(options: CancelJobsOptions): Promise<ChangedJob[]> {
-  checkTarget('cancel', options.jobId, options.waiting === true, '--waiting');
+  const jobId = checkTarget('cancel', options.jobId, options.waiting === true, '--waiting', options.all === true);
   const dataDir = options.dataDir ?? resolveDataDir(options.env);
-  const repository = options.jobId === undefined ? await currentRepository(options) : undefined;
+  const repository = jobId === undefined ? await currentRepository(options) : undefined;
 
-  return withQueue(dataDir, options.jobId, (queue) =>
+  return withQueue(dataDir, jobId, (queue) =>
     queue.batch(() => {
-      const targets = options.jobId === undefined ? listJobs(queue, ['waiting', 'delayed'], repository) : [requireJob(queue, options.jobId)];
+      const targets = jobId === undefined ? listJobs(queue, ['waiting', 'delayed'], repository) : [requireJob(queue, jobId)];
       return targets.map((job) => toChangedJob(job, queue.cancel(job.id), false));
     }),
   );
@@ -223,7 +235,7 @@ export function pruneData(options: PruneOptions = {}): PruneResult {
     spoolIngested: 0,
     spoolRejected: 0,
     bytesBefore: databaseBytes(file),
-    bytesAfter: 0,
+    bytesAfter: dryRun ? null : 0,
   };
 
   if (!fs.existsSync(file)) {
@@ -245,7 +257,10 @@ export function pruneData(options: PruneOptions = {}): PruneResult {
     queue.close();
   }
 
-  result.bytesAfter = databaseBytes(file);
+  if (!dryRun) {
+    result.bytesAfter = databaseBytes(file);
+  }
+
   return result;
 }
 
@@ -281,15 +296,19 @@ export async function redoStale(options: RedoStaleOptions = {}): Promise<RedoSta
   }
 
   result.reports = stale.map((report) => ({ ...report, jobId: null, skipped: null, deduplicated: false }));
-  if (dryRun || stale.length === 0) {
+  if (stale.length === 0) {
     return result;
   }
 
+  // The dry run skips the same commits as the real run, so its count matches what a real run queues.
   const missing = await findMissingCommits(stale);
   const queued = result.reports.filter((entry) => {
     entry.skipped = missing.get(`${entry.repository}\0${entry.commitSha}`) ?? null;
     return entry.skipped === null;
   });
+  if (dryRun) {
+    return result;
+  }
 
   const jobs = queued.map((entry) =>
     reportJob({
@@ -316,7 +335,15 @@ export async function redoStale(options: RedoStaleOptions = {}): Promise<RedoSta
   return result;
 }
 
-function checkTarget(command: string, jobId: string | undefined, bulk: boolean, bulkOption: string): void {
+/**
+ * Checks the target options of retry or cancel and returns the job id in lower case, the
+ * form the queue stores UUIDs in, or undefined for a bulk command.
+ */
+function checkTarget(command: string, jobId: string | undefined, bulk: boolean, bulkOption: string, all: boolean): string | undefined {
+  if (all && !bulk) {
+    throw new StepperError('INVALID_OPTION', `stepper ${command} --all only goes with ${bulkOption}: run stepper ${command} ${bulkOption} --all, or give a job id without --all`);
+  }
+
   if (jobId !== undefined && bulk) {
     throw new StepperError('INVALID_OPTION', `stepper ${command} takes a job id or ${bulkOption}, not both: drop ${jobId} or ${bulkOption}`);
   }
@@ -328,6 +355,8 @@ function checkTarget(command: string, jobId: string | undefined, bulk: boolean, 
   if (jobId !== undefined && !JOB_ID.test(jobId)) {
     throw new InvalidOptionError('job id', 'a job id as stepper report and status print it, such as ed550d3d-bbe5-49f3-bdab-994cfbe822de', jobId);
   }
+
+  return jobId?.toLowerCase();
 }
 
 /** Returns the repository's identity, or undefined with `all`. */

@@ -97,34 +97,47 @@ function isPattern(value: string): boolean {
   return value.trim().length > 0 && !/[\n\r\0]/.test(value);
 }
 
-/** Returns the known key closest to `name` by edit distance, when it is close enough to be a typo. */
+/** Edit distance up to which an unknown key is taken for a typo of a known one. */
+const MAX_TYPO_DISTANCE = 2;
+
+/**
+ * Returns the known key whose variable part, the text after `stepper.`, is within
+ * MAX_TYPO_DISTANCE edits of the one in `name`. A name without the section, such as
+ * `modle`, is compared as a whole.
+ */
 function nearestKeyName(name: string): string | undefined {
   const wanted = name.toLowerCase();
+  const variable = wanted.startsWith('stepper.') ? wanted.slice('stepper.'.length) : wanted;
   let best: { name: string; distance: number } | undefined;
   for (const key of CONFIG_KEYS) {
-    // A name without the section, such as `model`, is compared with the variable part too.
-    const variable = key.name.slice('stepper.'.length);
-    const distance = Math.min(editDistance(wanted, key.name), editDistance(wanted, variable));
+    const distance = editDistance(variable, key.name.slice('stepper.'.length));
     if (!best || distance < best.distance) {
       best = { name: key.name, distance };
     }
   }
 
-  const limit = Math.max(2, Math.floor(wanted.length / 3));
-  return best && best.distance <= limit ? best.name : undefined;
+  return best && best.distance <= MAX_TYPO_DISTANCE ? best.name : undefined;
 }
 
-/** Levenshtein distance: the fewest insertions, deletions and substitutions that turn `a` into `b`. */
+/**
+ * Damerau-Levenshtein distance (optimal string alignment): the fewest insertions,
+ * deletions, substitutions and swaps of two adjacent characters that turn `a` into `b`.
+ */
 function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, index) => index)];
   for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
+    const row = [i];
     for (let j = 1; j <= b.length; j += 1) {
-      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
+      const above = rows[i - 1] as number[];
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let distance = Math.min((above[j] as number) + 1, (row[j - 1] as number) + 1, (above[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        distance = Math.min(distance, ((rows[i - 2] as number[])[j - 2] as number) + 1);
+      }
+      row.push(distance);
     }
-    previous = current;
+    rows.push(row);
   }
 
-  return previous[b.length] as number;
+  return (rows[a.length] as number[])[b.length] as number;
 }

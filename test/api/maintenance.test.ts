@@ -72,6 +72,24 @@ describe('parseDuration', () => {
   it.each(['', '30', 'd', '0d', '-1d', '1.5d', '30 days', '3y', '99999999999999999d'])('rejects %j', (text) => {
     expectStepperError(() => parseDuration('--older-than', text), 'INVALID_OPTION', /--older-than/);
   });
+
+  it.each([
+    ['99999999999999w'],
+    ['99999999999999999999999s'],
+  ])('rejects %s as too large', (text) => {
+    const unit = text.slice(-1);
+    const maximum = Math.floor(Number.MAX_SAFE_INTEGER / { s: 1000, w: 7 * DAY_MS }[unit as 's' | 'w']);
+    expectStepperError(
+      () => parseDuration('--older-than', text),
+      'INVALID_OPTION',
+      new RegExp(`^invalid --older-than: "${text}" is too large; the maximum is ${maximum}${unit}$`),
+    );
+  });
+
+  it('accepts the maximum duration', () => {
+    const maximum = Math.floor(Number.MAX_SAFE_INTEGER / (7 * DAY_MS));
+    expect(parseDuration('--older-than', `${maximum}w`)).toBe(maximum * 7 * DAY_MS);
+  });
 });
 
 describe('retryJobs', () => {
@@ -146,6 +164,29 @@ describe('retryJobs', () => {
     expect(snapshotDatabase(scene.dataDir)).toEqual(before);
   });
 
+  it('finds an upper-case job id', async () => {
+    const scene = await setUp();
+    const id = addFailed(scene.queue, { repository: scene.repository, sha: scene.shas[0] as string });
+
+    const result = await retryJobs({ ...common(scene), jobId: id.toUpperCase(), startDaemon: false });
+
+    expect(result.jobs).toEqual([expect.objectContaining({ jobId: id, previousState: 'failed', state: 'waiting' })]);
+  });
+
+  it('rejects --all without --failed', async () => {
+    const scene = await setUp();
+    const id = addFailed(scene.queue, { repository: scene.repository, sha: scene.shas[0] as string });
+    const before = snapshotDatabase(scene.dataDir);
+
+    await expectStepperError(
+      retryJobs({ ...common(scene), all: true, startDaemon: false }),
+      'INVALID_OPTION',
+      /^stepper retry --all only goes with --failed: run stepper retry --failed --all, or give a job id without --all$/,
+    );
+    await expectStepperError(retryJobs({ ...common(scene), jobId: id, all: true, startDaemon: false }), 'INVALID_OPTION', /--all only goes with --failed/);
+    expect(snapshotDatabase(scene.dataDir)).toEqual(before);
+  });
+
   it('rejects --failed outside a repository', async () => {
     const scene = await setUp();
     const outside = makeTempDir('stepper-outside-');
@@ -188,6 +229,24 @@ describe('cancelJobs', () => {
     ]);
     expect(jobState(scene.dataDir, active)).toBe('active');
     expect(jobState(scene.dataDir, elsewhere)).toBe('waiting');
+  });
+
+  it('cancels an upper-case job id', async () => {
+    const scene = await setUp();
+    const id = addWaiting(scene.queue, { repository: scene.repository, sha: scene.shas[0] as string });
+
+    const jobs = await cancelJobs({ ...common(scene), jobId: id.toUpperCase() });
+
+    expect(jobs).toEqual([expect.objectContaining({ jobId: id, state: 'cancelled' })]);
+  });
+
+  it('rejects --all without --waiting', async () => {
+    const scene = await setUp();
+    addWaiting(scene.queue, { repository: scene.repository, sha: scene.shas[0] as string });
+    const before = snapshotDatabase(scene.dataDir);
+
+    await expectStepperError(cancelJobs({ ...common(scene), all: true }), 'INVALID_OPTION', /^stepper cancel --all only goes with --waiting/);
+    expect(snapshotDatabase(scene.dataDir)).toEqual(before);
   });
 
   it('rejects finished job', async () => {
@@ -258,6 +317,21 @@ describe('pruneData', () => {
     expect(snapshotDatabase(scene.dataDir)).toEqual(before);
   });
 
+  it('dry run reports no size after', async () => {
+    const scene = await setUp();
+    scene.at(40);
+    addFailed(scene.queue, { repository: scene.repository, sha: scene.shas[0] as string });
+    scene.at(0);
+
+    const dry = pruneData({ dataDir: scene.dataDir, env: {}, dryRun: true });
+    const real = pruneData({ dataDir: scene.dataDir, env: {} });
+
+    expect(dry.failed).toBe(1);
+    expect(dry.bytesBefore).toBeGreaterThan(0);
+    expect(dry.bytesAfter).toBeNull();
+    expect(real.bytesAfter).toEqual(expect.any(Number));
+  });
+
   it('prune creates no missing database', () => {
     const dataDir = path.join(makeTempDir('stepper-empty-'), 'data');
 
@@ -317,6 +391,21 @@ describe('redoStale', () => {
     ]);
     expect(result.reports.every((entry) => entry.jobId === null)).toBe(true);
     expect(scene.queue.getJobs({ states: ['waiting'] })).toEqual([]);
+  });
+
+  it('dry run skips commits that are gone', async () => {
+    const scene = await setUp();
+    addCompleted(scene.queue, { repository: scene.repository, sha: scene.shas[1] as string }, { model: 'llama3:8b' });
+    addCompleted(scene.queue, { repository: '/no/such/repository/.git', sha: scene.shas[0] as string }, { model: 'llama3:8b' });
+    const before = snapshotDatabase(scene.dataDir);
+
+    const result = await redoStale({ ...common(scene), all: true, dryRun: true, startDaemon: false });
+
+    expect(result.reports.map((entry) => [entry.commitSha, entry.skipped, entry.jobId])).toEqual([
+      [scene.shas[1], null, null],
+      [scene.shas[0], 'repository /no/such/repository/.git not found', null],
+    ]);
+    expect(snapshotDatabase(scene.dataDir)).toEqual(before);
   });
 
   it('rejects bad model name', async () => {

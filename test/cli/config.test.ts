@@ -94,6 +94,7 @@ describe('stepper config', () => {
   it.each([
     [['config', 'set', 'stepper.modle', 'x:1'], /^stepper: unknown config key "stepper\.modle": .*Did you mean stepper\.model\?/],
     [['config', 'get', 'colour'], /^stepper: unknown config key "colour"/],
+    [['config', 'set', 'stepper.nothere', 'x:1'], /^stepper: unknown config key "stepper\.nothere": the known keys are stepper\.exclude, stepper\.model\. See stepper config list --all\n$/],
     [['config', 'set', 'stepper.model', 'two words'], /^stepper: invalid value of stepper\.model: expected an Ollama model name.*"two words"/],
     [['config', 'set', 'stepper.exclude', ' '], /^stepper: invalid value of stepper\.exclude/],
     [['config', 'set', '--add', 'stepper.model', 'x:1'], /^stepper: invalid --add: expected a multi-valued key/],

@@ -59,6 +59,16 @@ async function waitForState(scene: Scene, id: string, state: string, timeoutMs =
 }
 
 describe('stepper retry', () => {
+  it('retry takes an upper-case job id', async () => {
+    const scene = await setUp();
+    const id = seed(scene, ({ queue }) => addFailed(queue, { repository: scene.gitDir, sha: scene.shas[0] as string, subject: 'Change 0' }));
+
+    const result = await stepper(scene.user, scene.repo, ['retry', id.toUpperCase(), '--json']);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect((JSON.parse(result.stdout) as { jobs: Array<{ jobId: string }> }).jobs.map((job) => job.jobId)).toEqual([id]);
+  });
+
   it('retry --failed completes through the daemon', async () => {
     const scene = await setUp();
     const id = seed(scene, ({ queue }) => addFailed(queue, { repository: scene.gitDir, sha: scene.shas[0] as string, subject: 'Change 0' }));
@@ -80,6 +90,35 @@ describe('stepper retry', () => {
 
     const json = JSON.parse(result.stdout) as { jobs: Array<{ jobId: string; previousState: string; state: string }> };
     expect(json.jobs).toEqual([expect.objectContaining({ jobId: id, previousState: 'failed', state: 'waiting' })]);
+  });
+});
+
+describe('empty selections', () => {
+  it('nothing to retry goes to stdout', async () => {
+    const scene = await setUp();
+
+    const text = await stepper(scene.user, scene.repo, ['retry', '--failed']);
+    const json = await stepper(scene.user, scene.repo, ['retry', '--failed', '--json']);
+
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe('no failed jobs in this repository; nothing to retry\n');
+    expect(text.stderr).toBe('');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ jobs: [] });
+    expect(json.stderr).toBe('');
+  });
+
+  it('nothing to cancel goes to stdout', async () => {
+    const scene = await setUp();
+
+    const text = await stepper(scene.user, scene.repo, ['cancel', '--waiting', '--all']);
+    const json = await stepper(scene.user, scene.repo, ['cancel', '--waiting', '--json']);
+
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe('no waiting or delayed jobs; nothing to cancel\n');
+    expect(text.stderr).toBe('');
+    expect(JSON.parse(json.stdout)).toEqual({ jobs: [] });
+    expect(json.stderr).toBe('');
   });
 });
 
@@ -136,6 +175,11 @@ describe('stepper prune', () => {
     expect(dry.stdout).toContain('would remove 1 finished job older than 30d (0 completed, 1 failed, 0 cancelled)');
     expect(snapshotDatabase(scene.user.dataDir)).toEqual(before);
 
+    expect(dry.stdout).toMatch(/\ndatabase and WAL: \d+\.\d [KM]iB; a dry run does not measure the size after pruning\n$/);
+    const dryJson = await stepper(scene.user, scene.repo, ['prune', '--dry-run', '--json']);
+    expect(JSON.parse(dryJson.stdout)).toMatchObject({ failed: 1, dryRun: true, bytesBefore: expect.any(Number), bytesAfter: null });
+    expect(snapshotDatabase(scene.user.dataDir)).toEqual(before);
+
     const real = await stepper(scene.user, scene.repo, ['prune', '--older-than', '4w', '--json']);
     expect(JSON.parse(real.stdout)).toMatchObject({ failed: 1, olderThanMs: 28 * DAY_MS, dryRun: false });
     expect(jobState(scene.user.dataDir, old as string)).toBeUndefined();
@@ -165,6 +209,43 @@ describe('stepper redo', () => {
   });
 });
 
+describe('stepper redo counts', () => {
+  it('redo counts already queued jobs', async () => {
+    // The fake Ollama lacks this model, so the daemon holds its jobs waiting without spending
+    // an attempt, and the seeded job is still live when redo looks for duplicates.
+    const scene = await setUp();
+    const model = 'absent-model:1';
+    const live = seed(scene, ({ queue }) => {
+      for (const sha of scene.shas) {
+        addCompleted(queue, { repository: scene.gitDir, sha }, { promptVersion: PROMPT_VERSION - 1 });
+      }
+      return addWaiting(queue, { repository: scene.gitDir, sha: scene.shas[0] as string, model });
+    });
+
+    const result = await stepper(scene.user, scene.repo, ['redo', '--stale', '--model', model]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^queued 1 of 2 stale reports to be made again with absent-model:1, prompt v\d+, schema v\d+ \(1 already queued\); the old reports stay/);
+    expect(result.stdout).toContain(`job ${live} (already queued)`);
+    expect(result.stdout.match(/\(already queued\)/g)).toHaveLength(1);
+  });
+
+  it('dry run lists a deleted repository as skipped', async () => {
+    const scene = await setUp();
+    seed(scene, ({ queue }) => {
+      addCompleted(queue, { repository: scene.gitDir, sha: scene.shas[0] as string }, { promptVersion: PROMPT_VERSION - 1 });
+      addCompleted(queue, { repository: '/no/such/repository/.git', sha: scene.shas[1] as string }, { promptVersion: PROMPT_VERSION - 1 });
+    });
+
+    const dry = await stepper(scene.user, scene.repo, ['redo', '--stale', '--all', '--dry-run']);
+
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^1 of 2 stale reports would be made again with .*; 1 is skipped because the repository or commit is gone:\n/);
+    expect(dry.stdout).toMatch(new RegExp(`\\n${scene.shas[1]?.slice(0, 7)} .*\\(qwen2\\.5-coder:7b, prompt v${PROMPT_VERSION - 1}, schema v\\d+\\)  skipped: `));
+    expect(dry.stdout).toContain('skipped: repository /no/such/repository/.git not found');
+  });
+});
+
 describe('maintenance bad input', () => {
   const UNKNOWN = '00000000-0000-4000-8000-000000000000';
 
@@ -178,6 +259,9 @@ describe('maintenance bad input', () => {
     ['cancel with an id and --waiting', (ids) => ['cancel', '--waiting', ids.failed], 2, /stepper cancel takes a job id or --waiting, not both/],
     ['prune with a bad duration', () => ['prune', '--older-than', '3x'], 2, /^stepper: invalid --older-than: .*"3x"/],
     ['prune with a zero duration', () => ['prune', '--older-than', '0d'], 2, /invalid --older-than/],
+    ['prune with a huge duration', () => ['prune', '--older-than', '99999999999999w'], 2, /^stepper: invalid --older-than: "99999999999999w" is too large; the maximum is 14892855w\n$/],
+    ['retry with --all alone', () => ['retry', '--all'], 2, /^stepper: stepper retry --all only goes with --failed: run stepper retry --failed --all/],
+    ['cancel with --all alone', () => ['cancel', '--all'], 2, /^stepper: stepper cancel --all only goes with --waiting: run stepper cancel --waiting --all/],
     ['redo without --stale', () => ['redo'], 2, /^stepper: stepper redo needs --stale/],
     ['redo with a bad model', () => ['redo', '--stale', '--model', 'two words'], 2, /invalid --model/],
     ['retry --failed outside a repository', () => ['retry', '--failed'], 2, /is not in a git repository: .*add --all/, true],

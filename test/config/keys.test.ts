@@ -34,6 +34,19 @@ describe('config key registry', () => {
   ])('rejects unknown key %s', (name, message) => {
     expectStepperError(() => requireConfigKey(name), 'INVALID_OPTION', message);
   });
+
+  it.each(['stepper.nothere', 'stepper.models2x', 'stepper.', 'nothere'])('suggests no key for %s', (name) => {
+    expectStepperError(() => requireConfigKey(name), 'INVALID_OPTION', /known keys are stepper\.exclude, stepper\.model\. See stepper config list --all$/);
+  });
+
+  it.each([
+    ['stepper.mdoel', 'stepper.model'],
+    ['stepper.modl', 'stepper.model'],
+    ['stepper.mod', 'stepper.model'],
+    ['stepper.excludes', 'stepper.exclude'],
+  ])('suggests a key within two edits for %s', (name, suggestion) => {
+    expectStepperError(() => requireConfigKey(name), 'INVALID_OPTION', new RegExp(`Did you mean ${suggestion.replace('.', '\\.')}\\?`));
+  });
 });
 
 describe('checkConfigValue', () => {

@@ -39,7 +39,8 @@ export async function runRetry(jobId: string | undefined, options: RetryCommandO
   }
 
   if (result.jobs.length === 0) {
-    process.stderr.write(`stepper: no failed jobs${options.all ? '' : ' in this repository'}; nothing to retry\n`);
+    // Finding nothing is not an error, so the notice goes to stdout without the error prefix.
+    process.stdout.write(`no failed jobs${options.all ? '' : ' in this repository'}; nothing to retry\n`);
     return;
   }
 
@@ -56,7 +57,7 @@ export async function runCancel(jobId: string | undefined, options: CancelComman
   }
 
   if (jobs.length === 0) {
-    process.stderr.write(`stepper: no waiting or delayed jobs${options.all ? '' : ' in this repository'}; nothing to cancel\n`);
+    process.stdout.write(`no waiting or delayed jobs${options.all ? '' : ' in this repository'}; nothing to cancel\n`);
     return;
   }
 

@@ -34,7 +34,9 @@ export function renderPrune(result: PruneResult): string {
     `${verb} ${result.spoolIngested} spool ${plural(result.spoolIngested, 'record')} already ingested and ${result.spoolRejected} rejected spool ${plural(result.spoolRejected, 'file')}`,
   ];
 
-  if (!result.dryRun) {
+  if (result.bytesAfter === null) {
+    lines.push(`database and WAL: ${formatBytes(result.bytesBefore)}; a dry run does not measure the size after pruning`);
+  } else {
     lines.push(`database and WAL: ${formatBytes(result.bytesBefore)} before, ${formatBytes(result.bytesAfter)} after the checkpoint`);
   }
 
@@ -60,11 +62,25 @@ export function renderRedo(result: RedoStaleResult, paint: Paint): string {
     return `${entry.commitSha.slice(0, 7)}${subject}  (${versions})${outcome}`;
   });
 
+  return `${[renderRedoHeader(result, target), ...lines].join('\n')}\n`;
+}
+
+/** Renders the summary line of redo, counting new jobs, jobs already queued and skipped commits apart. */
+function renderRedoHeader(result: RedoStaleResult, target: string): string {
   const count = result.reports.length;
-  const header = result.dryRun
-    ? `${count} stale ${plural(count, 'report')} would be made again with ${target}:`
-    : `queued ${count - result.reports.filter((entry) => entry.skipped !== null).length} of ${count} stale ${plural(count, 'report')} to be made again with ${target}; the old reports stay until the new ones are stored:`;
-  return `${[header, ...lines].join('\n')}\n`;
+  const skipped = result.reports.filter((entry) => entry.skipped !== null).length;
+  const reports = `${count} stale ${plural(count, 'report')}`;
+
+  if (result.dryRun) {
+    const skips = skipped === 0 ? '' : `; ${skipped} ${plural(skipped, 'is', 'are')} skipped because the repository or commit is gone`;
+    return `${skipped === 0 ? reports : `${count - skipped} of ${reports}`} would be made again with ${target}${skips}:`;
+  }
+
+  const already = result.reports.filter((entry) => entry.jobId !== null && entry.deduplicated).length;
+  const fresh = result.reports.filter((entry) => entry.jobId !== null && !entry.deduplicated).length;
+  const others = [already > 0 ? `${already} already queued` : '', skipped > 0 ? `${skipped} skipped` : ''].filter((part) => part !== '');
+  const detail = others.length === 0 ? '' : ` (${others.join(', ')})`;
+  return `queued ${fresh} of ${reports} to be made again with ${target}${detail}; the old reports stay until the new ones are stored:`;
 }
 
 /** Renders the value in effect, or each value of a multi-valued key, one per line. */
