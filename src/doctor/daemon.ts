@@ -1,8 +1,10 @@
+import fs from 'node:fs';
 import path from 'node:path';
 
 import { CRASH_LOG_FILE, resolveDaemonSettings } from '../daemon/config.js';
 import { readDaemonStatus } from '../daemon/start.js';
 import { VERSION } from '../version.js';
+import { unusableDataDir } from './data-dir.js';
 import type { Check, CheckOutcome, DoctorContext } from './types.js';
 
 /**
@@ -19,21 +21,33 @@ export const daemonCheck: Check = {
 };
 
 function checkDaemon(context: DoctorContext): CheckOutcome {
-  if (context.dataDir.error) {
-    return { status: 'skip', detail: 'the data directory is invalid, see the data directory check' };
+  const unusable = unusableDataDir(context);
+  if (unusable !== undefined || context.dataDir.error) {
+    return { status: 'skip', detail: unusable ?? 'the data directory is invalid, see the data directory check' };
   }
 
   const status = readDaemonStatus({ dataDir: context.dataDir.path });
   const row = status.row;
-  const crashLog = path.join(status.dataDir, CRASH_LOG_FILE);
 
   if (!status.running) {
+    if (row && row.state !== 'stopped' && isProcessAlive(row.pid)) {
+      // The row's process lives but does not hold this folder's lock, so it is no daemon of
+      // this data directory: the database was copied from another one, or the pid was reused.
+      return {
+        status: 'warn',
+        detail: `not running; the daemon row names pid ${row.pid} (stepper ${row.version}, ${row.state}), which is alive but does not hold the lock of ${status.dataDir}, so the database was probably copied from another data directory`,
+        fix: 'nothing to do here: the next report or commit starts a daemon for this data directory, which replaces the row',
+      };
+    }
+
     // A daemon that exits cleanly writes `stopped` last; any other state is a daemon that died.
     if (row && row.state !== 'stopped') {
+      const logs = [status.logFile, path.join(status.dataDir, CRASH_LOG_FILE)].filter((file) => fs.existsSync(file));
+      const read = logs.length === 0 ? '' : `read the end of ${logs.join(' and ')}; `;
       return {
         status: 'warn',
         detail: `not running; the last daemon (pid ${row.pid}, stepper ${row.version}) ended without a clean exit while ${row.state}, last heartbeat ${new Date(row.heartbeatAt).toISOString()}`,
-        fix: `read the end of ${status.logFile} and ${crashLog}; the next report starts a new daemon, and jobs it left active are recovered`,
+        fix: `${read}the next report starts a new daemon, and jobs it left active are recovered`,
       };
     }
 
@@ -64,4 +78,18 @@ function checkDaemon(context: DoctorContext): CheckOutcome {
   }
 
   return { status: 'pass', detail: running };
+}
+
+/** Returns true when a process with `pid` exists, including one of another user (EPERM). */
+function isProcessAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) {
+    return false;
+  }
+
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

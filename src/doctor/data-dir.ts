@@ -178,6 +178,24 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
+/**
+ * Returns why the checks that read files inside the data directory cannot run, or undefined
+ * when they can: STEPPER_HOME is invalid, or the directory or its nearest existing parent is
+ * not a directory. The data directory check reports the problem itself.
+ */
+export function unusableDataDir(context: DoctorContext): string | undefined {
+  if (context.dataDir.error) {
+    return 'the data directory is invalid, see the data directory check';
+  }
+
+  const existing = nearestExisting(context.dataDir.path);
+  if (!statOrUndefined(existing)?.isDirectory()) {
+    return `${existing} is not a directory, see the data directory check`;
+  }
+
+  return undefined;
+}
+
 /** Returns `dir` or its nearest parent that exists. */
 function nearestExisting(dir: string): string {
   let current = dir;

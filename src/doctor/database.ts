@@ -7,6 +7,7 @@ import { DatabaseError } from '../errors.js';
 import { DATABASE_FILE } from '../store/data-dir.js';
 import { openDatabase, type SqliteDatabase } from '../store/database.js';
 import { SCHEMA_VERSION } from '../store/migrations.js';
+import { unusableDataDir } from './data-dir.js';
 import type { Check, CheckOutcome, DoctorContext } from './types.js';
 
 export const databaseIntegrityCheck: Check = {
@@ -27,8 +28,9 @@ export const databaseJournalCheck: Check = {
  * to `inspect`. Nothing is written, migrated or chmodded.
  */
 function withDatabase(context: DoctorContext, verify: boolean, inspect: (db: SqliteDatabase, file: string) => CheckOutcome): CheckOutcome {
-  if (context.dataDir.error) {
-    return { status: 'skip', detail: 'the data directory is invalid, see the data directory check' };
+  const unusable = unusableDataDir(context);
+  if (unusable !== undefined || context.dataDir.error) {
+    return { status: 'skip', detail: unusable ?? 'the data directory is invalid, see the data directory check' };
   }
 
   const file = path.join(context.dataDir.path, DATABASE_FILE);

@@ -266,6 +266,68 @@ function findBlock(content: string): FoundBlock | undefined {
   return { start: begin, end, text: content.slice(begin, end) };
 }
 
+// The last line of the block's own code, so a block whose end line was deleted still shows where it ends.
+const CALL_LINE = /^stepper_hook post-(commit|rewrite)\b.*\|\| :$/;
+
+/** A hook file's stepper markers that do not form one whole block, with the lines to delete. */
+export interface BlockDamage {
+  /** What is wrong, such as `line 2 starts a stepper block that has no end line`. */
+  problem: string;
+  /** First and last line to delete, counted from 1. */
+  firstLine: number;
+  lastLine: number;
+}
+
+/**
+ * Finds a start line without its end line, an end line without its start line, or a second
+ * block, any of which would make the hook run stepper twice or not at all. Returns the
+ * first such problem, or undefined for a file with no block or one whole block.
+ */
+export function findDamage(content: string): BlockDamage | undefined {
+  const lines = content.split('\n');
+  let openAt: number | undefined;
+  let blocks = 0;
+
+  for (let index = 0; index < lines.length; index += 1) {
+    const line = lines[index];
+    if (line === BEGIN_LINE) {
+      if (openAt !== undefined) {
+        return unterminated(lines, openAt, index);
+      }
+      openAt = index;
+    } else if (line === END_LINE) {
+      if (openAt === undefined) {
+        return { problem: `line ${index + 1} ends a stepper block that has no start line`, firstLine: index + 1, lastLine: index + 1 };
+      }
+
+      blocks += 1;
+      if (blocks > 1) {
+        return { problem: `lines ${openAt + 1}-${index + 1} are a second stepper block`, firstLine: openAt + 1, lastLine: index + 1 };
+      }
+      openAt = undefined;
+    }
+  }
+
+  return openAt === undefined ? undefined : unterminated(lines, openAt, lines.length);
+}
+
+/** Describes the block starting at `start` (an index) whose end line is missing before `limit`. */
+function unterminated(lines: readonly string[], start: number, limit: number): BlockDamage {
+  let last = limit - 1;
+  // A file ending in a newline splits into a last empty string, which is no line.
+  while (last > start && lines[last] === '') {
+    last -= 1;
+  }
+  for (let index = last; index > start; index -= 1) {
+    if (CALL_LINE.test(lines[index] as string)) {
+      last = index;
+      break;
+    }
+  }
+
+  return { problem: `line ${start + 1} starts a stepper block that has no end line`, firstLine: start + 1, lastLine: last + 1 };
+}
+
 /** Reads the settings recorded in a hook file's block, or returns undefined when it has none. */
 export function readBlock(content: string): BlockInfo | undefined {
   const block = findBlock(content);

@@ -12,6 +12,7 @@ import {
   HOOK_FORMAT_VERSION,
   HOOK_NAMES,
   type HookName,
+  findDamage,
   findEarlyExit,
   insertBlock,
   interpreterOf,
@@ -19,6 +20,7 @@ import {
   readBlock,
   removeBlock,
   renderBlock,
+  shellQuote,
 } from './block.js';
 import { HINTS_DIR, KICK_MARKER, readHookLog } from './log.js';
 
@@ -85,6 +87,48 @@ export class HookRefusedError extends StepperError {
 }
 
 /**
+ * Raised by installHooks and uninstallHooks, before they change any file, when a hook file
+ * contains a stepper block without its start or end line, or two blocks. Rewriting such a
+ * file would leave the hook running stepper twice, so the user deletes the lines named.
+ */
+export class HookDamagedError extends StepperError {
+  override name = 'HookDamagedError';
+  readonly file: string;
+
+  constructor(file: string, damage: { problem: string; fix: string }) {
+    super('HOOK_REFUSED', `${damage.problem}; ${damage.fix}`);
+    this.file = file;
+  }
+}
+
+/**
+ * Returns the problem of a hook file's stepper markers and the command-line fix naming the
+ * lines to delete, or undefined when the file has no block or one whole block.
+ */
+export function describeDamage(file: string, content: string): { problem: string; fix: string } | undefined {
+  const damage = findDamage(content);
+  if (!damage) {
+    return undefined;
+  }
+
+  const lines = damage.firstLine === damage.lastLine ? `line ${damage.firstLine}` : `lines ${damage.firstLine}-${damage.lastLine}`;
+  return { problem: `${file} is damaged: ${damage.problem}`, fix: `delete ${lines} of ${file}, then run stepper hook install` };
+}
+
+/** Raises HookDamagedError for the first damaged file among the hooks and the scripts beside them. */
+function checkUndamaged(hooksDir: string): void {
+  for (const hook of HOOK_NAMES) {
+    for (const file of [path.join(hooksDir, hook), path.join(hooksDir, `stepper-${hook}`)]) {
+      const content = readBytes(file);
+      const damage = content === undefined ? undefined : describeDamage(file, content);
+      if (damage !== undefined) {
+        throw new HookDamagedError(file, damage);
+      }
+    }
+  }
+}
+
+/**
  * Finds the folder git runs hooks from for the repository around `cwd`: `core.hooksPath`
  * when set (a relative value is resolved from the worktree top, as git does), otherwise
  * the common git directory's `hooks`, which linked worktrees share.
@@ -106,7 +150,8 @@ export async function findHooksDir(cwd: string): Promise<string> {
  * mode 0755. A shell hook gets the block appended, or replaced in place when present,
  * and keeps its mode and every other byte. A hook in another language is left unchanged:
  * the block goes into `stepper-<hook>` beside it, and a HookRefusedError names the line
- * to add, after the other hook has been installed.
+ * to add, after the other hook has been installed. A damaged hook file raises
+ * HookDamagedError before anything is written.
  */
 export async function installHooks(options: InstallOptions = {}): Promise<InstallResult> {
   const env = options.env ?? process.env;
@@ -114,6 +159,7 @@ export async function installHooks(options: InstallOptions = {}): Promise<Instal
   const kick = checkRecordedPath('kick script', options.kick ?? KICK_ENTRY);
   const dataDir = checkRecordedPath('data directory', resolveDataDir(env));
   const hooksDir = await findHooksDir(options.cwd ?? process.cwd());
+  checkUndamaged(hooksDir);
 
   ensureDataDir(dataDir);
   fs.mkdirSync(path.join(dataDir, HINTS_DIR), { recursive: true, mode: 0o700 });
@@ -191,10 +237,20 @@ function shellHookWarnings(file: string, content: string): string[] {
     warnings.push(`${file} has the line ${JSON.stringify(early)} before stepper's block, which then may never run; move the block above it`);
   }
   if (!isExecutable(file)) {
-    warnings.push(`${file} is not executable, so git does not run it; run chmod +x on it`);
+    warnings.push(notExecutableWarning(file));
   }
 
   return warnings;
+}
+
+/** The warning for a hook file git skips because it is not executable. */
+export function notExecutableWarning(file: string): string {
+  return `${file} is not executable, so git does not run it: run ${chmodCommand(file)}`;
+}
+
+/** The command that makes a hook file executable, with the path quoted for a POSIX shell. */
+export function chmodCommand(file: string): string {
+  return `chmod +x ${shellQuote(file)}`;
 }
 
 export interface UninstallFileResult {
@@ -213,9 +269,11 @@ export interface UninstallResult {
  * Removes stepper's block from the post-commit and post-rewrite hooks and from the
  * `stepper-<hook>` scripts written beside non-shell hooks. A file stepper created is
  * deleted when nothing but its `#!` line is left. Any other file keeps its other bytes.
+ * A damaged hook file raises HookDamagedError before anything is changed.
  */
 export async function uninstallHooks(options: HookCommandOptions = {}): Promise<UninstallResult> {
   const hooksDir = await findHooksDir(options.cwd ?? process.cwd());
+  checkUndamaged(hooksDir);
   const files: UninstallFileResult[] = [];
 
   for (const hook of HOOK_NAMES) {
@@ -259,6 +317,14 @@ export interface HookFileStatus {
   stepperVersion?: string;
   /** Whether the block matches this stepper's format and version. */
   current: boolean;
+  /**
+   * Set when the file contains a start line without its end line, an end line without its
+   * start line, or two blocks: the problem and the lines to delete. Such a hook counts as
+   * not installed.
+   */
+  damaged?: string;
+  /** The lines to delete from a damaged file and the command to run then. */
+  damageFix?: string;
   node?: { path: string; usable: boolean };
   kick?: { path: string; usable: boolean };
   warnings: string[];
@@ -322,11 +388,22 @@ function fileStatus(hooksDir: string, hook: HookName): HookFileStatus {
     warnings: [],
   };
 
+  const damage = content === undefined ? undefined : describeDamage(file, content);
+  if (damage !== undefined) {
+    return markDamaged(status, damage);
+  }
+
   let blockFile = file;
   let block = content === undefined ? undefined : readBlock(content);
   if (content !== undefined && block === undefined && !isShellHook(content)) {
     blockFile = path.join(hooksDir, `stepper-${hook}`);
     const standalone = readBytes(blockFile);
+    const standaloneDamage = standalone === undefined ? undefined : describeDamage(blockFile, standalone);
+    if (standaloneDamage !== undefined) {
+      status.standalone = blockFile;
+      return markDamaged(status, standaloneDamage);
+    }
+
     block = standalone === undefined ? undefined : readBlock(standalone);
     if (block) {
       status.standalone = blockFile;
@@ -345,6 +422,13 @@ function fileStatus(hooksDir: string, hook: HookName): HookFileStatus {
     status.warnings.push(...shellHookWarnings(file, content));
   }
 
+  return status;
+}
+
+function markDamaged(status: HookFileStatus, damage: { problem: string; fix: string }): HookFileStatus {
+  status.damaged = damage.problem;
+  status.damageFix = damage.fix;
+  status.warnings.push(`${damage.problem}; ${damage.fix}`);
   return status;
 }
 

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 
 import Database from 'better-sqlite3';
@@ -7,7 +8,7 @@ import { stopDaemon, VERSION } from '../../src/index.js';
 import { autoStart, daemonEnvironment, waitForNoDaemon, waitForRunning } from '../daemon/helpers.js';
 import { startFake } from '../fake-ollama/helpers.js';
 import { makeTempDir } from '../helpers/temp.js';
-import { diagnose } from './helpers.js';
+import { closedPort, diagnose, doctorEnvironment } from './helpers.js';
 
 /** Starts a test daemon (the real runDaemon) against the fake Ollama, and returns its environment and pid. */
 async function startDaemon(overrides: Record<string, string> = {}): Promise<{ env: NodeJS.ProcessEnv; dataDir: string; pid: number }> {
@@ -82,5 +83,37 @@ describe('daemon check', () => {
 
     expect(results.daemon?.status).toBe('warn');
     expect(results.daemon?.detail).toMatch(/, but its last heartbeat was 6\d s ago$/);
+  });
+
+  test('row copied from another data directory warns', async () => {
+    const { dataDir, pid } = await startDaemon();
+    const copy = path.join(makeTempDir(), 'stepper');
+    fs.mkdirSync(copy, { mode: 0o700 });
+    const source = new Database(path.join(dataDir, 'stepper.db'), { readonly: true, timeout: 5000 });
+    source.exec(`VACUUM INTO '${path.join(copy, 'stepper.db').replace(/'/g, "''")}'`);
+    source.close();
+
+    const results = await diagnose(doctorEnvironment(`127.0.0.1:${await closedPort()}`, { STEPPER_HOME: copy }));
+    await stopDaemon({ dataDir, timeoutMs: 20_000 });
+
+    expect(results.daemon?.status).toBe('warn');
+    expect(results.daemon?.detail).toBe(
+      `not running; the daemon row names pid ${pid} (stepper ${VERSION}, running), which is alive but does not hold the lock of ${copy}, so the database was probably copied from another data directory`,
+    );
+    expect(results.daemon?.fix).not.toContain('daemon.log');
+    expect(results.daemon?.detail).not.toContain('without a clean exit');
+  });
+
+  test('stale row without logs names no log', async () => {
+    const { dataDir, pid } = await startDaemon();
+    process.kill(pid, 'SIGKILL');
+    await waitForNoDaemon(dataDir);
+    fs.rmSync(path.join(dataDir, 'daemon.log'), { force: true });
+    fs.rmSync(path.join(dataDir, 'daemon.crash.log'), { force: true });
+
+    const results = await diagnose(doctorEnvironment(`127.0.0.1:${await closedPort()}`, { STEPPER_HOME: dataDir }));
+
+    expect(results.daemon?.status).toBe('warn');
+    expect(results.daemon?.fix).toBe('the next report starts a new daemon, and jobs it left active are recovered');
   });
 });

@@ -7,6 +7,7 @@ import { describe, expect, test } from 'vitest';
 
 import { enqueueJob, ensureDataDir, openQueue, SCHEMA_VERSION } from '../../src/index.js';
 import { fakeSha } from '../helpers/commits.js';
+import { makeTempDir } from '../helpers/temp.js';
 import { closedPort, diagnose, doctorEnvironment } from './helpers.js';
 
 /** Creates a real queue database with a few jobs in a new data directory, and returns its file. */
@@ -42,6 +43,31 @@ describe('database checks', () => {
     expect(results['database-integrity']?.detail).toBe(`${file}: quick_check ok, schema version ${SCHEMA_VERSION}`);
     expect(results['database-journal']?.status).toBe('pass');
     expect(results['database-journal']?.detail).toBe(`${file} is in WAL mode`);
+  });
+
+  test('data directory that is a file skips', async () => {
+    const file = path.join(makeTempDir(), 'stepper');
+    fs.writeFileSync(file, 'not a folder\n');
+    const env = doctorEnvironment(`127.0.0.1:${await closedPort()}`, { STEPPER_HOME: file });
+
+    const results = await diagnose(env);
+
+    for (const id of ['database-integrity', 'database-journal', 'daemon']) {
+      expect(results[id]?.status, id).toBe('skip');
+      expect(results[id]?.detail, id).toBe(`${file} is not a directory, see the data directory check`);
+    }
+    expect(fs.readFileSync(file, 'utf8')).toBe('not a folder\n');
+  });
+
+  test('data directory under a file skips', async () => {
+    const file = path.join(makeTempDir(), 'plain-file');
+    fs.writeFileSync(file, 'not a folder\n');
+    const env = doctorEnvironment(`127.0.0.1:${await closedPort()}`, { STEPPER_HOME: path.join(file, 'stepper') });
+
+    const results = await diagnose(env);
+
+    expect(results['database-integrity']?.status).toBe('skip');
+    expect(results['database-integrity']?.detail).toBe(`${file} is not a directory, see the data directory check`);
   });
 
   test('missing database passes', async () => {

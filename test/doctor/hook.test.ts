@@ -87,4 +87,59 @@ describe('hook check', () => {
     expect(results.hook?.status).toBe('warn');
     expect(results.hook?.detail).toBe(`post-rewrite hook not installed in ${hooksDir}: run stepper hook install`);
   });
+
+  test('damaged block fails', async () => {
+    const { env, repo, hooksDir } = await setUp();
+    await installHooks({ cwd: repo.dir, env, kick: KICK });
+    const file = path.join(hooksDir, 'post-commit');
+    editHook(file, (content) => content.replace('# <<< stepper hook <<<\n', ''));
+    const last = fs.readFileSync(file, 'utf8').split('\n').indexOf('stepper_hook post-commit || :') + 1;
+
+    const results = await diagnose(env, { cwd: repo.dir });
+
+    expect(results.hook?.status).toBe('fail');
+    expect(results.hook?.detail).toBe(`${file} is damaged: line 2 starts a stepper block that has no end line`);
+    expect(results.hook?.fix).toBe(`delete lines 2-${last} of ${file}, then run stepper hook install`);
+  });
+
+  test('hook with a syntax error fails', async () => {
+    const { env, repo, hooksDir } = await setUp();
+    await installHooks({ cwd: repo.dir, env, kick: KICK });
+    const file = path.join(hooksDir, 'post-rewrite');
+    editHook(file, (content) => `${content}if true; then\n  echo unfinished\n`);
+
+    const results = await diagnose(env, { cwd: repo.dir });
+
+    expect(results.hook?.status).toBe('fail');
+    expect(results.hook?.detail).toMatch(new RegExp(`^${escape(file)} does not parse as a sh script, so git stops it with an error: .+`));
+    expect(results.hook?.fix).toBe(`fix the syntax error in ${file}; check it with sh -n ${file}`);
+  });
+
+  test('hook named with a quote is parsed', async () => {
+    const { env, repo } = await setUp();
+    const hooksDir = path.join(makeTempDir(), "it's hooks");
+    repo.git(['config', 'core.hooksPath', hooksDir]);
+    await installHooks({ cwd: repo.dir, env, kick: KICK });
+
+    const results = await diagnose(env, { cwd: repo.dir });
+
+    expect(results.hook?.status).toBe('pass');
+  });
+
+  test('non-executable hook fix runs chmod', async () => {
+    const { env, repo, hooksDir } = await setUp();
+    await installHooks({ cwd: repo.dir, env, kick: KICK });
+    const file = path.join(hooksDir, 'post-commit');
+    fs.chmodSync(file, 0o644);
+
+    const results = await diagnose(env, { cwd: repo.dir });
+
+    expect(results.hook?.status).toBe('warn');
+    expect(results.hook?.detail).toBe(`${file} is not executable, so git does not run it: run chmod +x '${file}'`);
+    expect(results.hook?.fix).toBe(`run chmod +x '${file}'`);
+  });
 });
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

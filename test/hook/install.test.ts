@@ -297,3 +297,101 @@ describe('stepper hook status', () => {
     expect(status.warnings).toEqual([expect.stringContaining(`${file} has the line "exit 0" before stepper's block`)]);
   });
 });
+
+/** Deletes the block's end line from a hook file, as a user editing the hook by hand might. */
+function deleteEndLine(file: string): void {
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('# <<< stepper hook <<<\n', ''));
+}
+
+/** Returns the line numbers, counted from 1, of the lines of `file` equal to `line`. */
+function lineNumbers(file: string, line: string): number[] {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((text, index) => (text === line ? [index + 1] : []));
+}
+
+describe('damaged hook blocks', () => {
+  it('install rejects a block without its end line', async () => {
+    const sandbox = makeSandbox();
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    fs.writeFileSync(file, USER_HOOK, { mode: 0o755 });
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+    deleteEndLine(file);
+    const damaged = fs.readFileSync(file);
+    const start = lineNumbers(file, '# >>> stepper hook >>>')[0] as number;
+    const call = lineNumbers(file, 'stepper_hook post-commit || :')[0] as number;
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `stepper: ${file} is damaged: line ${start} starts a stepper block that has no end line; delete lines ${start}-${call} of ${file}, then run stepper hook install\n`,
+    );
+    expect(fs.readFileSync(file).equals(damaged)).toBe(true);
+    expect(lineNumbers(file, '# >>> stepper hook >>>')).toHaveLength(1);
+  });
+
+  it('install rejects a second block', async () => {
+    const sandbox = makeSandbox();
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+    const file = path.join(hooksDir(sandbox.repo), 'post-rewrite');
+    const text = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, text + text.slice(text.indexOf('\n') + 1));
+    const before = fs.readFileSync(file);
+    const starts = lineNumbers(file, '# >>> stepper hook >>>');
+    const ends = lineNumbers(file, '# <<< stepper hook <<<');
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`lines ${starts[1]}-${ends[1]} are a second stepper block; delete lines ${starts[1]}-${ends[1]} of ${file}`);
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it('install rejects an end line alone', async () => {
+    const sandbox = makeSandbox();
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    fs.writeFileSync(file, `${USER_HOOK}# <<< stepper hook <<<\n`, { mode: 0o755 });
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('line 4 ends a stepper block that has no start line; delete line 4');
+    expect(fs.readFileSync(file, 'utf8')).toBe(`${USER_HOOK}# <<< stepper hook <<<\n`);
+    expect(fs.existsSync(path.join(hooksDir(sandbox.repo), 'post-rewrite'))).toBe(false);
+  });
+
+  it('uninstall rejects a damaged block', async () => {
+    const sandbox = makeSandbox();
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+    const file = path.join(hooksDir(sandbox.repo), 'post-rewrite');
+    deleteEndLine(file);
+    const damaged = fs.readFileSync(file);
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'uninstall']);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^stepper: .*post-rewrite is damaged: line 2 starts a stepper block that has no end line; delete lines 2-\d+ of /);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(fs.readFileSync(file).equals(damaged)).toBe(true);
+    expect(fs.existsSync(path.join(hooksDir(sandbox.repo), 'post-commit'))).toBe(true);
+  });
+
+  it('status reports a damaged block', async () => {
+    const sandbox = makeSandbox();
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    deleteEndLine(file);
+
+    const json = await stepper(sandbox, sandbox.repo, ['hook', 'status', '--json']);
+    const text = await stepper(sandbox, sandbox.repo, ['hook', 'status']);
+
+    const hooks = (JSON.parse(json.stdout) as { hooks: Array<{ hook: string; installed: boolean; damaged?: string; damageFix?: string }> }).hooks;
+    const postCommit = hooks.find((hook) => hook.hook === 'post-commit');
+    expect(postCommit?.installed).toBe(false);
+    expect(postCommit?.damaged).toBe(`${file} is damaged: line 2 starts a stepper block that has no end line`);
+    expect(postCommit?.damageFix).toMatch(new RegExp(`^delete lines 2-\\d+ of ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, then run stepper hook install$`));
+    expect(text.stdout).toContain(`warning: ${file} is damaged: line 2 starts a stepper block that has no end line; delete lines 2-`);
+  });
+});
