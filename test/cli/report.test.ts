@@ -408,6 +408,21 @@ describe('stepper status', () => {
     expect(detail).toMatchObject({ id: entry?.jobId, subject: 'feat: add b', state: 'completed', attempts: 1 });
   });
 
+  it('numbers the running attempt from 1', async () => {
+    const context = await setup();
+    context.fake.enqueue({ fault: { kind: 'slow_headers', delayMs: 4000 }, match: { path: '/api/chat' } });
+    const [entry] = JSON.parse((await stepper(['report', '--json'], context)).stdout) as Array<{ jobId: string }>;
+
+    let state = '';
+    for (let tries = 0; tries < 200 && state !== 'active'; tries += 1) {
+      state = (JSON.parse((await stepper(['status', entry?.jobId as string, '--json'], context)).stdout) as { state: string }).state;
+    }
+    const active = await stepper(['status', entry?.jobId as string], context);
+
+    expect(state).toBe('active');
+    expect(active.stdout).toMatch(/^state +active \(attempt 1 of 5\)$/m);
+  });
+
   it('a revision shows the newest job of that commit', async () => {
     const context = await setup();
     await stepper(['report', '--wait'], context);

@@ -332,6 +332,19 @@ describe('damaged hook blocks', () => {
     expect(lineNumbers(file, '# >>> stepper hook >>>')).toHaveLength(1);
   });
 
+  it('status names a damaged hook', async () => {
+    const sandbox = makeSandbox();
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    deleteEndLine(file);
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'status']);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^post-commit: damaged \(see the warning below\)$/m);
+    expect(result.stdout).toContain(`warning: ${file} is damaged: line `);
+  });
+
   it('install rejects a second block', async () => {
     const sandbox = makeSandbox();
     await stepper(sandbox, sandbox.repo, ['hook', 'install']);

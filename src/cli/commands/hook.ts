@@ -72,6 +72,11 @@ export async function runHookStatus(options: HookCommandOptions): Promise<void> 
 
   const lines: string[] = [`hooks directory: ${status.hooksDir}`, `data directory: ${status.dataDir}`];
   for (const hook of status.hooks) {
+    if (hook.damaged !== undefined) {
+      lines.push(`${hook.hook}: damaged (see the warning below)`);
+      continue;
+    }
+
     if (!hook.installed) {
       lines.push(`${hook.hook}: not installed`);
       continue;

@@ -92,7 +92,7 @@ function renderDetail(detail: JobDetail, paint: Paint): string {
     `${label('job', paint)}${detail.id}`,
     `${label('commit', paint)}${detail.sha}  ${detail.subject === null ? '' : sanitize(detail.subject)}`,
     `${label('repo', paint)}${detail.repo}`,
-    `${label('state', paint)}${colorState(detail.state, paint)} (${detail.attempts} of ${detail.maxAttempts} attempts made)`,
+    `${label('state', paint)}${colorState(detail.state, paint)} (${describeAttempts(detail)})`,
     `${label('priority', paint)}${detail.priority}`,
     `${label('created', paint)}${formatTime(detail.createdAt)}`,
   ];
@@ -145,6 +145,15 @@ function formatAge(ms: number): string {
 
 function formatTime(epochMs: number): string {
   return new Date(epochMs).toISOString();
+}
+
+/** Numbers a running attempt from 1, as daemon.log does; `attempts` counts finished ones. */
+function describeAttempts(detail: JobDetail): string {
+  if (detail.state === 'active') {
+    return `attempt ${detail.attempts + 1} of ${detail.maxAttempts}`;
+  }
+
+  return `${detail.attempts} of ${detail.maxAttempts} attempts made`;
 }
 
 function firstLine(text: string): string {
