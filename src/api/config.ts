@@ -3,10 +3,9 @@
 // locking and quoting apply.
 import { CONFIG_KEYS, type ConfigKey, type ConfigValueType, checkConfigValue, requireConfigKey } from '../config/keys.js';
 import { InvalidOptionError, StepperError } from '../errors.js';
-import { GitError, NotARepositoryError } from '../git/errors.js';
+import { GitError } from '../git/errors.js';
 import { type GitContext, runGit } from '../git/git.js';
-import { openRepository, worktreeContext } from '../git/repository.js';
-import type { Repository } from '../git/types.js';
+import { findRepository, worktreeContext } from '../git/repository.js';
 
 /**
  * Scope of a value, as `git config --show-scope` names it. `local` is the repository's
@@ -163,7 +162,7 @@ function describeKey(key: ConfigKey, entries: ConfigEntry[]): ConfigValue {
  */
 async function readContext(options: ConfigOptions): Promise<GitContext> {
   const cwd = options.cwd ?? process.cwd();
-  const repo = await openRepositoryOrUndefined(cwd);
+  const repo = await findRepository(cwd);
   return repo ? worktreeContext(repo) : { cwd };
 }
 
@@ -173,7 +172,7 @@ async function writeContext(options: ConfigOptions, verb: 'set' | 'unset'): Prom
     return { context: await readContext(options), scope: 'global' };
   }
 
-  const repo = await openRepositoryOrUndefined(cwd);
+  const repo = await findRepository(cwd);
   if (!repo) {
     throw new StepperError(
       'NOT_A_REPOSITORY',
@@ -182,18 +181,6 @@ async function writeContext(options: ConfigOptions, verb: 'set' | 'unset'): Prom
   }
 
   return { context: worktreeContext(repo), scope: 'local' };
-}
-
-async function openRepositoryOrUndefined(cwd: string): Promise<Repository | undefined> {
-  try {
-    return await openRepository(cwd);
-  } catch (error) {
-    if (error instanceof NotARepositoryError) {
-      return undefined;
-    }
-
-    throw error;
-  }
 }
 
 /**

@@ -7,9 +7,9 @@ import { readGitConfig } from '../config/git-config.js';
 import { MODEL_KEY } from '../config/keys.js';
 import { ensureDaemon, type EnsureDaemonResult } from '../daemon/start.js';
 import { InvalidOptionError, JobNotFoundError, StepperError } from '../errors.js';
-import { GitError, NotARepositoryError } from '../git/errors.js';
+import { GitError } from '../git/errors.js';
 import { readGit } from '../git/git.js';
-import { openRepository } from '../git/repository.js';
+import { findRepository } from '../git/repository.js';
 import type { MergePolicy, Repository } from '../git/types.js';
 import { chooseModel, type ModelChoice } from '../ollama/model.js';
 import { enqueueJobs } from '../queue/enqueue.js';
@@ -276,7 +276,7 @@ export async function redoStale(options: RedoStaleOptions = {}): Promise<RedoSta
   const dataDir = options.dataDir ?? resolveDataDir(options.env);
   const cwd = options.cwd ?? process.cwd();
   // With --all the current repository, when there is one, still supplies git config stepper.model.
-  const repo = options.all === true ? await openRepositoryOrUndefined(cwd) : await requireRepository(cwd);
+  const repo = options.all === true ? await findRepository(cwd) : await requireRepository(cwd);
   const model = chooseModel({ flag: options.model, env: options.env, gitConfig: repo ? await readGitConfig(repo, MODEL_KEY) : undefined });
   const dryRun = options.dryRun === true;
   const result: RedoStaleResult = { model, promptVersion: PROMPT_VERSION, schemaVersion: REPORT_SCHEMA_VERSION, dryRun, reports: [], daemon: undefined };
@@ -369,24 +369,12 @@ async function currentRepository(options: { cwd?: string; all?: boolean }): Prom
 }
 
 async function requireRepository(cwd: string): Promise<Repository> {
-  const repo = await openRepositoryOrUndefined(cwd);
+  const repo = await findRepository(cwd);
   if (!repo) {
     throw new StepperError('NOT_A_REPOSITORY', `${cwd} is not in a git repository: run the command inside one, or add --all for every repository`);
   }
 
   return repo;
-}
-
-async function openRepositoryOrUndefined(cwd: string): Promise<Repository | undefined> {
-  try {
-    return await openRepository(cwd);
-  } catch (error) {
-    if (error instanceof NotARepositoryError) {
-      return undefined;
-    }
-
-    throw error;
-  }
 }
 
 /**

@@ -5,6 +5,19 @@ import { GitError, NotARepositoryError } from './errors.js';
 import { type GitContext, runGit } from './git.js';
 import type { Repository } from './types.js';
 
+/** Opens the repository that contains `folder` like openRepository, or returns undefined outside one. */
+export async function findRepository(folder: string): Promise<Repository | undefined> {
+  try {
+    return await openRepository(folder);
+  } catch (error) {
+    if (error instanceof NotARepositoryError) {
+      return undefined;
+    }
+
+    throw error;
+  }
+}
+
 /**
  * Opens the repository that contains `folder`: a worktree folder (main or linked), a
  * bare repository or a folder inside a git directory. Raises NotARepositoryError
