@@ -2,7 +2,6 @@ import { readGitConfig } from '../config/git-config.js';
 import { MODEL_KEY } from '../config/keys.js';
 import { readDaemonStatus } from '../daemon/start.js';
 import { checkPositiveInteger, InvalidOptionError, JobNotFoundError, StepperError } from '../errors.js';
-import { readCommits } from '../git/commit.js';
 import { NotARepositoryError } from '../git/errors.js';
 import { openRepository } from '../git/repository.js';
 import { resolveCommit } from '../git/revisions.js';
@@ -15,6 +14,7 @@ import { countSpooled, isSpooled } from '../queue/spool.js';
 import { JOB_PRIORITY, type Job, type JobState } from '../queue/types.js';
 import type { Report } from '../report/schema.js';
 import { type CommitReport, toCommitReport } from './show.js';
+import { readJobSubjects, subjectKey } from './subjects.js';
 import { resolveDataDir } from '../store/data-dir.js';
 
 export interface StatusOptions {
@@ -232,34 +232,13 @@ function checkOllama(env: NodeJS.ProcessEnv | undefined, timeoutMs: number): Pro
 
 /** Converts jobs to their status shape, reading subjects with one git call per repository. */
 async function describeJobs(jobs: readonly Job[]): Promise<JobStatus[]> {
-  const subjects = new Map<string, string>();
-  const byRepository = new Map<string, string[]>();
-  for (const job of jobs) {
-    const payloadSubject = (job.payload as { subject?: unknown } | null)?.subject;
-    if (typeof payloadSubject === 'string') {
-      subjects.set(job.id, payloadSubject);
-    } else {
-      byRepository.set(job.repository, [...(byRepository.get(job.repository) ?? []), job.commitSha]);
-    }
-  }
-
-  const bySha = new Map<string, string>();
-  for (const [repository, shas] of byRepository) {
-    try {
-      const repo = await openRepository(repository);
-      for (const commit of await readCommits(repo, [...new Set(shas)])) {
-        bySha.set(`${repository}\0${commit.sha}`, commit.subject);
-      }
-    } catch {
-      // A repository that moved or a commit that was garbage-collected leaves the subject unknown.
-    }
-  }
+  const subjects = await readJobSubjects(jobs);
 
   return jobs.map((job) => ({
     id: job.id,
     repo: job.repository,
     sha: job.commitSha,
-    subject: subjects.get(job.id) ?? bySha.get(`${job.repository}\0${job.commitSha}`) ?? null,
+    subject: subjects.get(subjectKey(job.repository, job.commitSha)) ?? null,
     state: job.state,
     priority: priorityName(job.priority),
     attempts: job.attemptsMade,

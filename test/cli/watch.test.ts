@@ -335,6 +335,22 @@ describe.skipIf(!TMUX_AVAILABLE)(tmuxTitle, () => {
     expect(terminal.cursorVisible()).toBe(true);
   });
 
+  it('reads subjects from git for jobs without one', async () => {
+    // The git hook queues jobs without a subject, because it reads no commit.
+    const scene = await setUp(0);
+    await scene.queue.add(reportJob({ repository: await gitDirOf(scene.builder), commitSha: scene.sha, model: MODEL }));
+    const terminal = new Terminal();
+    terminal.start(watchCommand(scene, ['--follow'], { NO_COLOR: '1' }));
+    await terminal.waitFor(/stepper watch/);
+
+    startWorker(scene);
+    const done = await terminal.waitFor(/✓ completed .*feat: add the greeting module/);
+    terminal.tmux(['send-keys', '-t', '0', 'C-c']);
+    await terminal.waitForExit();
+
+    expect(done).toMatch(new RegExp(`✓ completed ${scene.sha.slice(0, 12)} {2}repo {2}in [\\d.]+ (ms|s) {2}feat: add the greeting module`));
+  });
+
   it('restores the cursor and exits 130 on Ctrl-C', async () => {
     const scene = await setUp(0);
     await addJob(scene);

@@ -1,5 +1,6 @@
 import { stdoutChalk } from '../render/color.js';
 
+import { readJobSubjects, subjectKey } from '../../api/subjects.js';
 import { type WatchEvent, type WatchUpdate, watchQueue } from '../../api/watch.js';
 import { OUTPUT_BUDGET_TOKENS } from '../../report/context.js';
 import { resolveDataDir } from '../../store/data-dir.js';
@@ -90,6 +91,9 @@ export function toJsonEvent(event: WatchEvent): Record<string, unknown> {
 class LiveView implements WatchOutput {
   readonly #dataDir: string;
   readonly #follow: boolean;
+  readonly #subjects = new Map<string, string>();
+  /** Commits whose subject was asked for, so each is read from git once. */
+  readonly #requested = new Set<string>();
   #height = 0;
 
   constructor(dataDir: string, follow: boolean) {
@@ -99,6 +103,7 @@ class LiveView implements WatchOutput {
   }
 
   show(update: WatchUpdate): void {
+    this.#requestSubjects(update);
     const columns = process.stdout.columns || DEFAULT_COLUMNS;
     const rows = process.stdout.rows || 24;
     const lines = renderWatchView(update.snapshot, {
@@ -109,6 +114,7 @@ class LiveView implements WatchOutput {
       outputBudgetTokens: OUTPUT_BUDGET_TOKENS,
       follow: this.#follow,
       dataDir: this.#dataDir,
+      subjects: this.#subjects,
     }).slice(0, Math.max(1, rows - 1));
 
     const up = this.#height > 0 ? `\u001b[${this.#height}F` : '';
@@ -118,5 +124,29 @@ class LiveView implements WatchOutput {
 
   close(): void {
     process.stdout.write(SHOW_CURSOR);
+  }
+
+  /**
+   * Reads from git the subjects of shown jobs that carry none, such as those the hook queued.
+   * The read runs beside the polling, and the next frame shows what it found.
+   */
+  #requestSubjects(update: WatchUpdate): void {
+    const jobs = update.snapshot === null ? [] : [...update.snapshot.active, ...update.snapshot.recent];
+    const wanted = jobs.filter((job) => {
+      const key = subjectKey(job.repository, job.commitSha);
+      return (job.payload as { subject?: unknown } | null)?.subject === undefined && !this.#requested.has(key);
+    });
+    if (wanted.length === 0) {
+      return;
+    }
+
+    for (const job of wanted) {
+      this.#requested.add(subjectKey(job.repository, job.commitSha));
+    }
+    void readJobSubjects(wanted).then((subjects) => {
+      for (const [key, subject] of subjects) {
+        this.#subjects.set(key, subject);
+      }
+    });
   }
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 
 import type { ChalkInstance } from 'chalk';
 
+import { subjectKey } from '../../api/subjects.js';
 import type { QueueSnapshot } from '../../api/watch.js';
 import type { Job } from '../../queue/types.js';
 import { formatCount, formatDuration, oneLine, shortSha } from './text.js';
@@ -18,6 +19,8 @@ export interface WatchViewOptions {
   follow: boolean;
   /** Shown when there is no database yet. */
   dataDir: string;
+  /** Subjects of commits whose jobs carry none, such as the hook's, by subjectKey. */
+  subjects?: ReadonlyMap<string, string>;
 }
 
 /** Progress fields the report processor writes; any of them may be missing. */
@@ -89,7 +92,7 @@ export function renderWatchView(snapshot: QueueSnapshot | null, options: WatchVi
   if (snapshot.recent.length > 0) {
     lines.push('', fit([['Recent', chalk.bold]], width));
     for (const job of snapshot.recent) {
-      lines.push(renderFinishedJob(job, chalk, width));
+      lines.push(renderFinishedJob(job, chalk, width, options.subjects));
     }
   }
 
@@ -168,7 +171,7 @@ function renderActiveJob(job: Job, snapshot: QueueSnapshot, options: WatchViewOp
         [`  ${repositoryName(job.repository)}  `],
         [phase, chalk.cyan],
         [elapsed],
-        [subjectOf(job), chalk.dim],
+        [subjectOf(job, options.subjects), chalk.dim],
       ],
       width,
     ),
@@ -176,7 +179,7 @@ function renderActiveJob(job: Job, snapshot: QueueSnapshot, options: WatchViewOp
   ];
 }
 
-function renderFinishedJob(job: Job, chalk: ChalkInstance, width: number): string {
+function renderFinishedJob(job: Job, chalk: ChalkInstance, width: number, subjects: ReadonlyMap<string, string> | undefined): string {
   const duration = job.startedAt !== null && job.finishedAt !== null ? `  in ${formatDuration(job.finishedAt - job.startedAt)}` : '';
   const segments: Segment[] = [];
 
@@ -188,7 +191,7 @@ function renderFinishedJob(job: Job, chalk: ChalkInstance, width: number): strin
     segments.push([`${INDENT}- ${job.state.padEnd(10)}`, chalk.dim]);
   }
 
-  segments.push([shortSha(job.commitSha), chalk.yellow], [`  ${repositoryName(job.repository)}${duration}`], [subjectOf(job), chalk.dim]);
+  segments.push([shortSha(job.commitSha), chalk.yellow], [`  ${repositoryName(job.repository)}${duration}`], [subjectOf(job, subjects), chalk.dim]);
   if (job.state === 'failed' && job.lastError !== null) {
     segments.push([`  ${oneLine(job.lastError)}`, chalk.dim]);
   }
@@ -197,9 +200,10 @@ function renderFinishedJob(job: Job, chalk: ChalkInstance, width: number): strin
 }
 
 /** Returns the commit subject that a report job's payload contains, with a leading separator, or ''. */
-function subjectOf(job: Job): string {
-  const subject = (job.payload as { subject?: unknown } | null)?.subject;
-  return typeof subject === 'string' && subject !== '' ? `  ${oneLine(subject)}` : '';
+function subjectOf(job: Job, subjects: ReadonlyMap<string, string> | undefined): string {
+  const carried = (job.payload as { subject?: unknown } | null)?.subject;
+  const subject = typeof carried === 'string' ? carried : subjects?.get(subjectKey(job.repository, job.commitSha));
+  return subject !== undefined && subject !== '' ? `  ${oneLine(subject)}` : '';
 }
 
 function readProgress(job: Job): ReportJobProgress {
