@@ -88,8 +88,24 @@ function isProcessAlive(pid: number): boolean {
 
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+
+  return !isZombie(pid);
+}
+
+/**
+ * Tells whether `pid` has exited but not been reaped yet, which signal 0 still reaches. Such
+ * a process is dead, as a daemon killed a moment ago is. Reads /proc, so it is false where
+ * /proc is missing.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the command name, which is in brackets and may itself contain spaces.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -102,6 +104,26 @@ describe('daemon check', () => {
     );
     expect(results.daemon?.fix).not.toContain('daemon.log');
     expect(results.daemon?.detail).not.toContain('without a clean exit');
+  });
+
+  test('row naming a zombie process counts as dead', async () => {
+    const { dataDir, pid } = await startDaemon();
+    process.kill(pid, 'SIGKILL');
+    await waitForNoDaemon(dataDir);
+    // `sleep 0.05` exits under a parent that never reaps it, so it stays a zombie for 5 s.
+    const parent = spawn('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const zombie = Number((await once(parent.stdout, 'data'))[0].toString().trim());
+    try {
+      await expect.poll(() => fs.readFileSync(`/proc/${zombie}/stat`, 'utf8').split(') ')[1]?.charAt(0), { timeout: 3000 }).toBe('Z');
+      updateDaemonRow(dataDir, `pid = ${zombie}`);
+
+      const results = await diagnose(doctorEnvironment(`127.0.0.1:${await closedPort()}`, { STEPPER_HOME: dataDir }));
+
+      expect(results.daemon?.status).toBe('warn');
+      expect(results.daemon?.detail).toContain(`the last daemon (pid ${zombie}, stepper ${VERSION}) ended without a clean exit`);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   test('stale row without logs names no log', async () => {
