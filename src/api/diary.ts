@@ -7,8 +7,9 @@ import { groupCommits } from '../diary/group.js';
 import { ZoneCalendar } from '../diary/periods.js';
 import { listKnownRepositories, readStoredStates, reportStateOf, type StoredCommitState } from '../diary/reports.js';
 import type { Diary, DiaryCommit, DiaryGrouping } from '../diary/types.js';
-import { GitError } from '../git/errors.js';
+import { GitError, NotARepositoryError } from '../git/errors.js';
 import { openRepository } from '../git/repository.js';
+import type { Repository } from '../git/types.js';
 import { openExistingQueue } from '../queue/queue.js';
 import { resolveDataDir } from '../store/data-dir.js';
 
@@ -58,7 +59,7 @@ export async function buildDiary(options: DiaryOptions = {}): Promise<Diary> {
     throw new InvalidOptionError('--since', `a date before --until (${options.until}, read as ${new Date(untilSeconds * 1000).toISOString()})`, options.since);
   }
 
-  const current = options.allRepos ? null : await openRepository(options.cwd ?? process.cwd());
+  const current = options.allRepos ? null : await openCurrentRepository(options.cwd ?? process.cwd());
   // Opening read-only creates nothing, so a missing database means no report has been made yet.
   const queue = openExistingQueue({ dataDir });
   const diary: Diary = {
@@ -110,6 +111,14 @@ export async function buildDiary(options: DiaryOptions = {}): Promise<Diary> {
   diary.periods = periods;
   diary.totals = totals;
   return diary;
+}
+
+async function openCurrentRepository(cwd: string): Promise<Repository> {
+  try {
+    return await openRepository(cwd);
+  } catch (error) {
+    throw error instanceof NotARepositoryError ? error.withAlternative('add --all-repos for every repository stepper knows') : error;
+  }
 }
 
 type LogOutcome = { commits: LoggedCommit[] } | { reason: string };

@@ -214,10 +214,14 @@ async function openCurrentRepository(cwd: string | undefined, optional: boolean)
   try {
     return await openRepository(cwd ?? process.cwd());
   } catch (error) {
-    if (optional && error instanceof NotARepositoryError) {
+    if (!(error instanceof NotARepositoryError)) {
+      throw error;
+    }
+
+    if (optional) {
       return undefined;
     }
-    throw error;
+    throw error.withAlternative('add --all for the jobs of every repository');
   }
 }
 

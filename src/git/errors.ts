@@ -58,14 +58,23 @@ export class GitNotFoundError extends StepperError {
 export class NotARepositoryError extends StepperError {
   override name = 'NotARepositoryError';
   readonly path: string;
+  readonly reason: string;
 
-  constructor(path: string, reason: string, options?: { cause?: unknown }) {
+  /** `alternative` names another way out, such as an option that reads every repository. */
+  constructor(path: string, reason: string, options?: { cause?: unknown; alternative?: string }) {
+    const alternative = options?.alternative === undefined ? '' : `, or ${options.alternative}`;
     super(
       'NOT_A_REPOSITORY',
-      `not a git repository: ${path} (${reason}); run stepper inside a git worktree or a bare repository`,
-      options,
+      `not a git repository: ${path} (${reason}); run stepper inside a git worktree or a bare repository${alternative}`,
+      { cause: options?.cause },
     );
     this.path = path;
+    this.reason = reason;
+  }
+
+  /** Returns the same error with `alternative` added to its message. */
+  withAlternative(alternative: string): NotARepositoryError {
+    return new NotARepositoryError(this.path, this.reason, { cause: this.cause, alternative });
   }
 }
 

@@ -187,7 +187,7 @@ describe('stepper diary', () => {
       [['--until', 'soonish'], dir, /^stepper: invalid --until: .*received "soonish"/],
       [['--time-zone', 'Mars/Olympus'], dir, /^stepper: invalid --time-zone: expected an IANA time zone name .*, received "Mars\/Olympus" \(string\)\n$/],
       [['--author', '['], dir, /^stepper: invalid --author: expected a regular expression git accepts, such as "Ada\|Grace", received "\[" \(string\)\n$/],
-      [[], makeTempDir('stepper-outside-'), /^stepper: not a git repository: .*run stepper inside a git worktree or a bare repository\n$/],
+      [[], makeTempDir('stepper-outside-'), /^stepper: not a git repository: .*run stepper inside a git worktree or a bare repository, or add --all-repos for every repository stepper knows\n$/],
       [['--by'], dir, /^stepper: option '--by <period>' argument missing/],
       [['--since', '2026-03-10 00:00', '--until', '2026-03-01 00:00'], dir, /^stepper: invalid --since: expected a date before --until \(2026-03-01 00:00, read as 2026-03-01T00:00:00.000Z\), received "2026-03-10 00:00"/],
     ];

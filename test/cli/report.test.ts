@@ -396,6 +396,18 @@ describe('stepper status', () => {
     expect(text.stdout).toMatch(/^ollama +reachable at .*invalid git config stepper\.model: expected an Ollama model name/m);
   });
 
+  it('outside a repository suggests --all', async () => {
+    const context = await setup();
+    const outside = makeTempDir('stepper-not-a-repo-');
+
+    const result = await stepper(['status'], context, outside);
+    const all = await stepper(['status', '--all'], context, outside);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^stepper: not a git repository: .*, or add --all for the jobs of every repository\n$/);
+    expect(all.code, all.stderr).toBe(0);
+  });
+
   it('a job id shows its detail and report', async () => {
     const context = await setup();
     const [entry] = JSON.parse((await stepper(['report', '--wait', '--json'], context)).stdout) as Array<{ jobId: string }>;
