@@ -46,13 +46,15 @@ export interface CommitReport {
 /** The stored provenance, plus the id and time of the stored report. */
 export type ShownProvenance = StoredProvenance & { reportId: string; createdAt: string };
 
-/** The outcome of looking for a commit's report: the report, or the live job that will make one. */
+/** The outcome of looking for a commit's report: the report, the live job that will make one, or the job that failed to. */
 export interface ReportLookup {
   sha: string;
   repo: string;
   report: CommitReport | null;
   /** A waiting, delayed or active report job of the commit, when no report exists yet. */
   liveJob: Job | null;
+  /** The newest failed report job of the commit, when there is neither a report nor a live job. */
+  failedJob: Job | null;
   /** False when the data directory has no database yet. */
   databaseExists: boolean;
 }
@@ -78,7 +80,10 @@ export async function readCommitReport(options: ReadCommitReportOptions): Promis
   return (await lookupCommitReport(options)).report;
 }
 
-/** Looks up a commit's report like readCommitReport, and when none exists, its live report job. */
+/**
+ * Looks up a commit's report like readCommitReport. When none exists, it also returns the
+ * commit's live report job, or when there is none, its newest failed report job.
+ */
 export async function lookupCommitReport(options: ReadCommitReportOptions): Promise<ReportLookup> {
   if (options.revision.includes('..')) {
     throw new InvalidOptionError('revision', 'one commit, not a range', options.revision);
@@ -92,7 +97,7 @@ export async function lookupCommitReport(options: ReadCommitReportOptions): Prom
   const dataDir = options.dataDir === undefined ? resolveDataDir() : checkDataDir(options.dataDir);
   const repo = await openRepository(options.cwd ?? process.cwd());
   const sha = await resolveCommit(repo, options.revision);
-  const lookup: ReportLookup = { sha, repo: repo.gitDir, report: null, liveJob: null, databaseExists: false };
+  const lookup: ReportLookup = { sha, repo: repo.gitDir, report: null, liveJob: null, failedJob: null, databaseExists: false };
 
   // Opening read-only creates nothing, so a missing database means no report has been made yet.
   const queue = openExistingQueue({ dataDir });
@@ -108,10 +113,16 @@ export async function lookupCommitReport(options: ReadCommitReportOptions): Prom
       return lookup;
     }
 
-    const live = queue
-      .getJobs({ states: ['active', 'waiting', 'delayed'], repository: repo.gitDir, commitSha: sha, limit: 10 })
-      .filter((job) => job.kind === 'report' && (model === undefined || modelOfJob(job) === model));
+    const isReportJob = (job: Job) => job.kind === 'report' && (model === undefined || modelOfJob(job) === model);
+    const live = queue.getJobs({ states: ['active', 'waiting', 'delayed'], repository: repo.gitDir, commitSha: sha, limit: 10 }).filter(isReportJob);
     lookup.liveJob = live[0] ?? null;
+    if (lookup.liveJob !== null) {
+      return lookup;
+    }
+
+    // getJobs lists the newest first. NOTE: with a model filter, a failed job behind 50 newer failed jobs of other models is missed.
+    const failed = queue.getJobs({ states: ['failed'], repository: repo.gitDir, commitSha: sha, limit: 50 }).filter(isReportJob);
+    lookup.failedJob = failed[0] ?? null;
     return lookup;
   } finally {
     queue.close();

@@ -5,11 +5,13 @@ import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 
 import { type CommitReport, lookupCommitReport, readCommitReport } from '../../src/api/show.js';
+import { codeSpan } from '../../src/cli/render/markdown.js';
 import { renderReportMarkdown } from '../../src/cli/render/report-markdown.js';
 import { renderReportText } from '../../src/cli/render/report-text.js';
 import { StepperError } from '../../src/errors.js';
 import { UnknownRevisionError } from '../../src/git/errors.js';
-import { addReportJob, MODEL, newRepo, startStand, waitForFinished } from '../helpers/report-queue.js';
+import { addReportJob, MODEL, newRepo, type Stand, startStand, waitForFinished } from '../helpers/report-queue.js';
+import type { RepoBuilder } from '../helpers/repo-builder.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const ANSWER = {
@@ -102,6 +104,58 @@ describe('readCommitReport', () => {
     expect(lookup.liveJob?.state).toBe('waiting');
   });
 
+  it('finds the newest failed job of a missing report', async () => {
+    const { stand, builder, first } = await setUp();
+    await stand.worker.close({ graceMs: 0 });
+    const older = await failReportJob(stand, builder, first, new Error('older failure'));
+    const newer = await failReportJob(stand, builder, first, new Error('newer failure'));
+
+    const lookup = await lookupCommitReport({ cwd: builder.dir, revision: first, dataDir: stand.dataDir });
+
+    expect(older).not.toBe(newer);
+    expect(lookup.report).toBeNull();
+    expect(lookup.liveJob).toBeNull();
+    expect(lookup.failedJob?.id).toBe(newer);
+    expect(lookup.failedJob?.state).toBe('failed');
+    expect(lookup.failedJob?.lastError).toContain('newer failure');
+  });
+
+  it('prefers a live job to a failed one', async () => {
+    const { stand, builder, first } = await setUp();
+    await stand.worker.close({ graceMs: 0 });
+    await failReportJob(stand, builder, first, new Error('failure'));
+    const waiting = await addReportJob(stand, builder, first);
+
+    const lookup = await lookupCommitReport({ cwd: builder.dir, revision: first, dataDir: stand.dataDir });
+
+    expect(lookup.liveJob?.id).toBe(waiting);
+    expect(lookup.failedJob).toBeNull();
+  });
+
+  it('ignores a failed job of another model', async () => {
+    const { stand, builder, first } = await setUp();
+    await stand.worker.close({ graceMs: 0 });
+    const id = await failReportJob(stand, builder, first, new Error('failure'));
+
+    const other = await lookupCommitReport({ cwd: builder.dir, revision: first, dataDir: stand.dataDir, model: 'qwen3:8b' });
+    const same = await lookupCommitReport({ cwd: builder.dir, revision: first, dataDir: stand.dataDir, model: MODEL });
+
+    expect(other.failedJob).toBeNull();
+    expect(same.failedJob?.id).toBe(id);
+  });
+
+  it('has no failed job once a report exists', async () => {
+    const { stand, builder, second } = await setUp();
+    const failed = await waitForFinished(stand, await addReportJob(stand, builder, second, { model: 'absent-model:1b' }));
+    await waitForFinished(stand, await addReportJob(stand, builder, second));
+
+    const lookup = await lookupCommitReport({ cwd: builder.dir, revision: second, dataDir: stand.dataDir });
+
+    expect(failed.state).toBe('failed');
+    expect(lookup.report?.sha).toBe(second);
+    expect(lookup.failedJob).toBeNull();
+  });
+
   it('rejects an unknown revision', async () => {
     const { stand, builder } = await setUp();
 
@@ -123,6 +177,15 @@ describe('readCommitReport', () => {
     expect((error as Error).message).toMatch(/^stored report [0-9a-f-]+ of commit [0-9a-f]{40} cannot be shown \(field summary is missing .*; no git facts\): make a new one with `stepper report --force <revision>`$/);
   });
 });
+
+/** Adds a report job and fails it for good by hand, with no worker running. */
+async function failReportJob(stand: Stand, builder: RepoBuilder, sha: string, error: Error): Promise<string> {
+  const id = await addReportJob(stand, builder, sha);
+  const claimed = stand.queue.claim('test');
+  expect(claimed?.id).toBe(id);
+  expect(stand.queue.fail(claimed!, error, { permanent: true })).toBe('failed');
+  return id;
+}
 
 function sampleReport(overrides: Partial<CommitReport> = {}): CommitReport {
   const sha = 'a'.repeat(40);
@@ -220,5 +283,70 @@ describe('report views', () => {
     expect(markdown).toContain('| renamed | `src/a.ts → src/b\\|c.ts` | 1 | 1 | partial |');
     expect(markdown).toContain('| modified | `logo.png` | binary | binary | excluded: binary |');
     expect(markdown).toContain('\n## Next steps\n\n- Cover errors\n');
+  });
+
+  it('markdown escapes HTML in model text', () => {
+    const shown = sampleReport({ subject: 'Fix <b>bold</b> subject' });
+    shown.report = { ...shown.report, title: '<script>alert(1)</script>', summary: '<img src=x onerror=alert(1)> and *stars* and _under_' };
+
+    const markdown = renderReportMarkdown(shown);
+
+    expect(markdown.split('\n')[0]).toBe('# \\<script\\>alert(1)\\</script\\>');
+    expect(markdown).toContain(': Fix \\<b\\>bold\\</b\\> subject\n');
+    expect(markdown).toContain('\n## Summary\n\n\\<img src=x onerror=alert(1)\\> and \\*stars\\* and \\_under\\_\n');
+    expect(markdown).not.toMatch(/(^|[^\\])</);
+  });
+
+  it('markdown keeps list markers in items literal', () => {
+    const shown = sampleReport();
+    shown.report = { ...shown.report, changes: ['+ plus', '# hash', '> quote'], next_steps: ['- nested', '1. numbered', '2) closed', '*stars*'] };
+
+    const markdown = renderReportMarkdown(shown);
+
+    expect(markdown).toContain('\n## Changes\n\n- \\+ plus\n- \\# hash\n- \\> quote\n');
+    expect(markdown).toContain('\n## Next steps\n\n- \\- nested\n- 1\\. numbered\n- 2\\) closed\n- \\*stars\\*\n');
+  });
+
+  it('markdown keeps summary lines one paragraph', () => {
+    const shown = sampleReport();
+    shown.report = { ...shown.report, summary: '    First line\n- not a list\n  # not a heading\n===\n\n| a | b |\n| --- | --- |\n~~struck~~' };
+
+    const markdown = renderReportMarkdown(shown);
+
+    expect(markdown).toContain(
+      '\n## Summary\n\nFirst line\n\\- not a list\n\\# not a heading\n\\===\n\n\\| a \\| b \\|\n\\| --- \\| --- \\|\n\\~\\~struck\\~\\~\n',
+    );
+  });
+
+  it('markdown shows backticks in paths and tags', () => {
+    const files = [
+      { path: 'src/pipe|tick`name.js', status: 'added', additions: 1, deletions: 0, binary: false },
+      { path: '`start.js', status: 'added', additions: 1, deletions: 0, binary: false },
+      { path: 'two``ticks.js', status: 'added', additions: 1, deletions: 0, binary: false },
+    ] as CommitReport['facts']['files'];
+    const shown = sampleReport({ facts: { ...sampleReport().facts, files } });
+    shown.report = { ...shown.report, tags: ['a`b'] };
+
+    const markdown = renderReportMarkdown(shown);
+
+    expect(markdown).toContain('| added | ``src/pipe\\|tick`name.js`` | 1 | 0 |  |');
+    expect(markdown).toContain('| added | `` `start.js `` | 1 | 0 |  |');
+    expect(markdown).toContain('| added | ```two``ticks.js``` | 1 | 0 |  |');
+    expect(markdown).toContain('\nTags: ``a`b``\n');
+  });
+});
+
+describe('codeSpan', () => {
+  it.each([
+    ['plain.ts', '`plain.ts`'],
+    ['a`b', '``a`b``'],
+    ['a``b`c', '```a``b`c```'],
+    ['`lead', '`` `lead ``'],
+    ['trail`', '`` trail` ``'],
+    [' both ', '`  both  `'],
+    [' lead only', '` lead only`'],
+    ['  ', '`  `'],
+  ])('wraps %j', (text, expected) => {
+    expect(codeSpan(text)).toBe(expected);
   });
 });

@@ -100,6 +100,34 @@ describe('stepper show', () => {
     expect(result.stdout).toMatch(/\n_Made by qwen2\.5-coder:7b in /);
   });
 
+  it('escapes model text and file names in Markdown', async () => {
+    const stand = await startStand({
+      fake: {
+        answer: {
+          ...ANSWER,
+          title: '<script>alert(1)</script>',
+          summary: '<img src=x onerror=alert(1)> with *stars*',
+          next_steps: ['- nested item', '1. numbered item'],
+          tags: ['a`b'],
+        },
+      },
+    });
+    const builder = newRepo();
+    builder.write('src/pipe|tick`name.js', 'export const odd = 1;\n');
+    builder.commit('Add an oddly named file\n');
+    const job = await waitForFinished(stand, await addReportJob(stand, builder, builder.head()));
+    expect(job.state, job.lastError ?? '').toBe('completed');
+
+    const result = await stepper(['show', '--format', 'markdown'], builder.dir, stand.dataDir);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.startsWith('# \\<script\\>alert(1)\\</script\\>\n')).toBe(true);
+    expect(result.stdout).toContain('\n## Summary\n\n\\<img src=x onerror=alert(1)\\> with \\*stars\\*\n');
+    expect(result.stdout).toContain('\n## Next steps\n\n- \\- nested item\n- 1\\. numbered item\n');
+    expect(result.stdout).toContain('\nTags: ``a`b``\n');
+    expect(result.stdout).toContain('| added | ``src/pipe\\|tick`name.js`` | 1 | 0 | full |');
+  });
+
   it('prints the JSON contract', async () => {
     const { stand, builder, second } = await setUp();
 
@@ -166,6 +194,48 @@ describe('stepper show', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(`stepper: no report for commit ${first.slice(0, 12)} yet: its report job is waiting; follow it with \`stepper watch\`\n`);
+  });
+
+  it('names the failed job of a missing report', async () => {
+    const { stand, builder, first } = await setUp();
+    const failed = await waitForFinished(stand, await addReportJob(stand, builder, first, { model: 'absent-model:1b' }));
+    expect(failed.state).toBe('failed');
+    const firstLine = (failed.lastError ?? '').split('\n')[0]?.trim() ?? '';
+    expect(firstLine).toContain('ollama pull absent-model:1b');
+
+    const result = await stepper(['show', 'HEAD~1'], builder.dir, stand.dataDir);
+    const json = await stepper(['show', 'HEAD~1', '--json'], builder.dir, stand.dataDir);
+    const otherModel = await stepper(['show', 'HEAD~1', '--model', 'qwen2.5-coder:7b'], builder.dir, stand.dataDir);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `stepper: no report for commit ${first.slice(0, 12)}: its report job failed: ${firstLine}; ` +
+        `see \`stepper status ${failed.id}\`, and run it again with \`stepper retry ${failed.id}\`\n`,
+    );
+    expect(json.code).toBe(1);
+    expect(json.stdout).toBe('');
+    expect(json.stderr).toBe(result.stderr);
+    expect(otherModel.code).toBe(1);
+    expect(otherModel.stderr).toMatch(/: make one with `stepper report --model qwen2\.5-coder:7b HEAD~1`\n$/);
+  });
+
+  it('prints the first line of a failed job error', async () => {
+    const { stand, builder, first } = await setUp();
+    await stand.worker.close({ graceMs: 0 });
+    const id = await addReportJob(stand, builder, first);
+    const claimed = stand.queue.claim('test');
+    expect(claimed?.id).toBe(id);
+    stand.queue.fail(claimed!, new Error(`\nOllama returned HTTP 500 \u001b[31mred\u001b[0m ${'x'.repeat(600)}\nsecond line`), { permanent: true });
+
+    const result = await stepper(['show', first], builder.dir, stand.dataDir);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(': its report job failed: Ollama returned HTTP 500 ^[[31mred^[[0m xxx');
+    expect(result.stderr).toContain(`${'x'.repeat(100)}…; see \`stepper status ${id}\``);
+    expect(result.stderr).not.toContain('x'.repeat(400));
+    expect(result.stderr).not.toContain('second line');
+    expect(result.stderr).not.toContain('\u001b');
   });
 
   it('reports a missing database without creating one', async () => {

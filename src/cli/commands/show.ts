@@ -1,10 +1,10 @@
 import { stdoutChalk } from '../render/color.js';
 
-import { type CommitReport, lookupCommitReport, ReportNotFoundError } from '../../api/show.js';
+import { type CommitReport, lookupCommitReport, type ReportLookup, ReportNotFoundError } from '../../api/show.js';
 import { InvalidOptionError } from '../../errors.js';
 import { renderReportMarkdown } from '../render/report-markdown.js';
 import { renderReportText } from '../render/report-text.js';
-import { shortSha } from '../render/text.js';
+import { oneLine, shortSha } from '../render/text.js';
 
 const FORMATS = ['text', 'markdown', 'json'] as const;
 type ShowFormat = (typeof FORMATS)[number];
@@ -13,6 +13,8 @@ type ShowFormat = (typeof FORMATS)[number];
 const MAX_TEXT_WIDTH = 100;
 /** Width of the text view when stdout is not a terminal. */
 const PIPE_TEXT_WIDTH = 80;
+/** Maximum length of the error shown for a failed report job, so the message stays readable. */
+const MAX_ERROR_LENGTH = 400;
 
 export interface ShowCommandOptions {
   format?: string;
@@ -28,7 +30,7 @@ export async function runShow(revision: string, options: ShowCommandOptions): Pr
   const lookup = await lookupCommitReport({ revision, cwd: options.cwd, model: options.model });
 
   if (lookup.report === null) {
-    throw new ReportNotFoundError(lookup.sha, describeMissing(revision, lookup.sha, lookup.liveJob?.state, lookup.databaseExists, options.model));
+    throw new ReportNotFoundError(lookup.sha, describeMissing(revision, lookup, options.model));
   }
 
   process.stdout.write(render(lookup.report, format));
@@ -66,15 +68,27 @@ export function textWidth(): number {
   return Math.min(columns || PIPE_TEXT_WIDTH, MAX_TEXT_WIDTH);
 }
 
-function describeMissing(revision: string, sha: string, liveState: string | undefined, databaseExists: boolean, model: string | undefined): string {
-  const subject = `no report for commit ${shortSha(sha)}${model === undefined ? '' : ` by model ${model}`}`;
-  if (liveState !== undefined) {
-    return `${subject} yet: its report job is ${liveState}; follow it with \`stepper watch\``;
+function describeMissing(revision: string, lookup: ReportLookup, model: string | undefined): string {
+  const subject = `no report for commit ${shortSha(lookup.sha)}${model === undefined ? '' : ` by model ${model}`}`;
+  if (lookup.liveJob !== null) {
+    return `${subject} yet: its report job is ${lookup.liveJob.state}; follow it with \`stepper watch\``;
   }
 
-  const reason = databaseExists ? '' : ' (no report has been made in this data directory yet)';
+  if (lookup.failedJob !== null) {
+    const { id, lastError } = lookup.failedJob;
+    const error = lastError === null ? '' : firstLine(lastError);
+    return `${subject}: its report job failed${error === '' ? '' : `: ${error}`}; see \`stepper status ${id}\`, and run it again with \`stepper retry ${id}\``;
+  }
+
+  const reason = lookup.databaseExists ? '' : ' (no report has been made in this data directory yet)';
   const modelOption = model === undefined ? '' : `--model ${quoteArgument(model)} `;
   return `${subject}${reason}: make one with \`stepper report ${modelOption}${quoteArgument(revision)}\``;
+}
+
+/** Returns the first non-empty line of an error message, cut at MAX_ERROR_LENGTH characters. */
+function firstLine(message: string): string {
+  const line = oneLine(message.split(/\r?\n/).find((item) => item.trim() !== '')?.trim() ?? '');
+  return line.length > MAX_ERROR_LENGTH ? `${line.slice(0, MAX_ERROR_LENGTH - 1)}…` : line;
 }
 
 /** Quotes a revision for a shell when it contains anything beyond the usual revision characters. */

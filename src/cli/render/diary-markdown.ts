@@ -1,5 +1,6 @@
 import type { Diary, DiaryCommit, DiaryPeriod } from '../../diary/types.js';
 import { describeDiary, describeTotals, groupEmptyRuns, UNREPORTED_MARKS } from './diary-text.js';
+import { escapeMarkdown } from './markdown.js';
 import { neutralizeControls, oneLine, shortSha } from './text.js';
 
 /**
@@ -60,10 +61,6 @@ function renderCommit(commit: DiaryCommit, showRepository: boolean): string[] {
 /** Keeps model or commit text on one line and stops it from opening Markdown emphasis or HTML. */
 function inline(text: string): string {
   return escapeMarkdown(oneLine(text));
-}
-
-function escapeMarkdown(text: string): string {
-  return text.replace(/([\\`*_<>[\]])/g, '\\$1');
 }
 
 function code(text: string): string {
