@@ -75,6 +75,26 @@ describe('diary renderers', () => {
     expect(markdown).not.toMatch(/(^|[^\\])<img/);
   });
 
+  it('keep summary lines from opening lists', () => {
+    const reported = commit({
+      reportState: 'reported',
+      report: { title: 'Tidy', summary: '- not an item\n1. not a list\n# not a heading', tags: [], model: 'm', createdAt: '2026-03-29T09:00:00Z' },
+    });
+
+    const markdown = renderDiaryMarkdown(diaryOf([reported, commit({ sha: 'b'.repeat(40) })]));
+
+    expect(markdown).toContain('  \\- not an item\n  1\\. not a list\n  \\# not a heading\n');
+    expect(markdown).not.toMatch(/\n\n\n/);
+  });
+
+  it('keep backticks in skipped repository paths', () => {
+    const diary = { ...diaryOf([commit({})]), skipped: [{ repository: '/src/odd`name/.git', reason: 'the folder does not exist' }] };
+
+    const markdown = renderDiaryMarkdown(diary);
+
+    expect(markdown).toContain('> Skipped ``/src/odd`name/.git``: the folder does not exist');
+  });
+
   it('name the repository when there are several', () => {
     const diary = diaryOf([commit({ repositoryName: 'api' })], ['/src/app/.git', '/src/api/.git']);
 

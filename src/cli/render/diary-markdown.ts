@@ -1,6 +1,6 @@
 import type { Diary, DiaryCommit, DiaryPeriod } from '../../diary/types.js';
 import { describeDiary, describeTotals, groupEmptyRuns, UNREPORTED_MARKS } from './diary-text.js';
-import { escapeMarkdown } from './markdown.js';
+import { codeSpan, escapeMarkdown, escapeMarkdownLine } from './markdown.js';
 import { neutralizeControls, oneLine, shortSha } from './text.js';
 
 /**
@@ -10,7 +10,7 @@ import { neutralizeControls, oneLine, shortSha } from './text.js';
 export function renderDiaryMarkdown(diary: Diary): string {
   const lines: string[] = [`# ${inline(describeDiary(diary))}`, '', `_${inline(describeTotals(diary.totals, diary.totals.commits))}_`];
   for (const skipped of diary.skipped) {
-    lines.push('', `> Skipped \`${code(skipped.repository)}\`: ${inline(skipped.reason)}`);
+    lines.push('', `> Skipped ${codeSpan(oneLine(skipped.repository))}: ${inline(skipped.reason)}`);
   }
 
   if (diary.periods.length === 0) {
@@ -39,7 +39,8 @@ export function renderDiaryMarkdown(diary: Diary): string {
     }
   }
 
-  return `${lines.join('\n')}\n`;
+  // A summary ends with a blank line, and so may the next heading begin: one is enough.
+  return `${lines.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
 }
 
 function renderCommit(commit: DiaryCommit, showRepository: boolean): string[] {
@@ -53,7 +54,7 @@ function renderCommit(commit: DiaryCommit, showRepository: boolean): string[] {
   const summary = commit.report.summary.trim();
   if (summary !== '') {
     // Indented under the list item, so each paragraph of the summary stays part of it.
-    lines.push('', ...neutralizeControls(summary).split(/\r?\n/).map((line) => (line.trim() === '' ? '' : `  ${escapeMarkdown(line)}`)), '');
+    lines.push('', ...neutralizeControls(summary).split(/\r?\n/).map((line) => (line.trim() === '' ? '' : `  ${escapeMarkdownLine(line.trim())}`)), '');
   }
   return lines;
 }
@@ -61,8 +62,4 @@ function renderCommit(commit: DiaryCommit, showRepository: boolean): string[] {
 /** Keeps model or commit text on one line and stops it from opening Markdown emphasis or HTML. */
 function inline(text: string): string {
   return escapeMarkdown(oneLine(text));
-}
-
-function code(text: string): string {
-  return oneLine(text).replace(/`/g, "'");
 }
