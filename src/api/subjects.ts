@@ -9,9 +9,9 @@ export function subjectKey(repository: string, sha: string): string {
 
 /**
  * Reads the subject of each job's commit, keyed by subjectKey. A job queued by `stepper report`
- * carries its subject; one queued by the git hook does not, because the hook reads no commit,
- * so those are read with one git call per repository. A repository that moved or a commit that
- * was garbage-collected leaves its subject out.
+ * carries its subject. The git hook reads no commit, so its jobs carry none, and their subjects
+ * are read with one git call per repository. A repository that moved or a commit that was
+ * garbage-collected leaves its subject out.
  */
 export async function readJobSubjects(jobs: readonly Pick<Job, 'repository' | 'commitSha' | 'payload'>[]): Promise<Map<string, string>> {
   const subjects = new Map<string, string>();

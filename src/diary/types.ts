@@ -1,7 +1,7 @@
 /** Length of one diary period. Weeks start on Monday, as ISO 8601 weeks do. */
 export type DiaryGrouping = 'day' | 'week' | 'month';
 
-/** Whether a diary commit has a report, and if not, what the queue knows about it. */
+/** Whether a diary commit has a report, and if not, the state of its report job in the queue. */
 export type DiaryReportState = 'reported' | 'pending' | 'failed' | 'none';
 
 /** The part of a stored report the diary shows. */

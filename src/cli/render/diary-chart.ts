@@ -221,9 +221,9 @@ export function shortPeriodLabel(key: string, grouping: DiaryGrouping): string {
 /**
  * Plans the x-axis labels by period position, at least one label's room apart so they never
  * overlap. Periods within one calendar year get short labels without the year. Across years
- * every label carries its year, so a label never reads as earlier than the one before it: each
- * period's own label when they fit, else the first period of every n-th month (`Dec 2025`) or
- * year (`2026`), whichever is the finest step that fits.
+ * every label carries its year, so a label never reads as earlier than the one before it. Each
+ * period gets its own label when they fit. Otherwise the first period of every n-th month
+ * (`Dec 2025`) or year (`2026`) gets one, with the finest step that fits.
  */
 export function planAxisLabels(periods: readonly DiaryPeriod[], grouping: DiaryGrouping, band: number): Map<number, string> {
   const labels = new Map<number, string>();
