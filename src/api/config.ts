@@ -158,7 +158,7 @@ function describeKey(key: ConfigKey, entries: ConfigEntry[]): ConfigValue {
 
 /**
  * Returns where git reads config: the repository around `cwd`, or the folder itself outside
- * one, where git sees the global and system files only.
+ * one, where git reads the global and system files only.
  */
 async function readContext(options: ConfigOptions): Promise<GitContext> {
   const cwd = options.cwd ?? process.cwd();

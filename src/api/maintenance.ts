@@ -191,7 +191,7 @@ export async function retryJobs(options: RetryJobsOptions): Promise<RetryJobsRes
 
 /**
  * Cancels one job, an active one included, or every waiting and delayed job of the
- * repository. The daemon sees an active job's lock vanish within one poll and aborts its
+ * repository. The daemon notices an active job's lock vanish within one poll and aborts its
  * Ollama request.
  *
  * @throws InvalidOptionError for a missing or malformed id, or an id with `waiting`;

@@ -52,8 +52,8 @@ const MAX_MODEL_NAME_LENGTH = 350;
 
 /** Returns the registry entry of `name`, which git compares without regard to case, or undefined. */
 export function findConfigKey(name: string): ConfigKey | undefined {
-  const wanted = name.toLowerCase();
-  return CONFIG_KEYS.find((key) => key.name === wanted);
+  const lowerCase = name.toLowerCase();
+  return CONFIG_KEYS.find((key) => key.name === lowerCase);
 }
 
 /**
@@ -106,8 +106,8 @@ const MAX_TYPO_DISTANCE = 2;
  * `modle`, is compared as a whole.
  */
 function nearestKeyName(name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  const variable = wanted.startsWith('stepper.') ? wanted.slice('stepper.'.length) : wanted;
+  const lowerCase = name.toLowerCase();
+  const variable = lowerCase.startsWith('stepper.') ? lowerCase.slice('stepper.'.length) : lowerCase;
   let best: { name: string; distance: number } | undefined;
   for (const key of CONFIG_KEYS) {
     const distance = editDistance(variable, key.name.slice('stepper.'.length));

@@ -271,7 +271,7 @@ const CALL_LINE = /^stepper_hook post-(commit|rewrite)\b.*\|\| :$/;
 
 /** A hook file's stepper markers that do not form one whole block, with the lines to delete. */
 export interface BlockDamage {
-  /** What is wrong, such as `line 2 starts a stepper block that has no end line`. */
+  /** Description of the damage, such as `line 2 starts a stepper block that has no end line`. */
   problem: string;
   /** First and last line to delete, counted from 1. */
   firstLine: number;

@@ -438,7 +438,7 @@ describe('renderDiaryHtml', () => {
   it('9,000 mostly empty days stay small', () => {
     // 18 commits 500 days apart leave 19 runs of empty days. The chart keeps one group with a
     // tooltip per day, about 160 bytes, so the page may grow by 200 bytes a day and 100 kB
-    // for the rest; one line per empty day took 4.6 MB for 9,836 days.
+    // for the rest. One line per empty day took 4.6 MB for 9,836 days.
     const diary = dayDiary('2000-01-01', 9000, Array.from({ length: 18 }, (_, index) => index * 500));
     const html = renderDiaryHtml(diary);
     const main = /<main>([\s\S]*?)<\/main>/.exec(html)?.[1] ?? '';

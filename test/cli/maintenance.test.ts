@@ -211,7 +211,7 @@ describe('stepper redo', () => {
 
 describe('stepper redo counts', () => {
   it('redo counts already queued jobs', async () => {
-    // The fake Ollama lacks this model, so the daemon holds its jobs waiting without spending
+    // The fake Ollama lacks this model, so the daemon keeps its jobs waiting without spending
     // an attempt, and the seeded job is still live when redo looks for duplicates.
     const scene = await setUp();
     const model = 'absent-model:1';

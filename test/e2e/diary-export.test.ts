@@ -22,7 +22,7 @@ conventional_commits = true
 filter_unconventional = false
 `;
 
-/** A model answer whose title and summary name the commit, so each output can be traced to its report. */
+/** A model response whose title and summary name the commit, so each output can be traced to its report. */
 function answerFor(name: string): object {
   return {
     title: `Report on ${name}`,
@@ -46,7 +46,7 @@ describe('diary and export of reports the daemon wrote', () => {
     ];
     const unreported = await commitAll(user, repo, { 'notes.txt': 'later\n' }, 'Keep notes', { index: 3 });
 
-    // One report at a time, so each gets the answer that names its commit.
+    // One report at a time, so each gets the response that names its commit.
     for (const [index, commit] of commits.entries()) {
       user.fake.setAnswer(answerFor(`commit${index}`));
       const result = await stepper(user, repo, ['report', '--wait', '-q', commit.sha]);

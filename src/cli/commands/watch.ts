@@ -132,18 +132,18 @@ class LiveView implements WatchOutput {
    */
   #requestSubjects(update: WatchUpdate): void {
     const jobs = update.snapshot === null ? [] : [...update.snapshot.active, ...update.snapshot.recent];
-    const wanted = jobs.filter((job) => {
+    const missing = jobs.filter((job) => {
       const key = subjectKey(job.repository, job.commitSha);
       return (job.payload as { subject?: unknown } | null)?.subject === undefined && !this.#requested.has(key);
     });
-    if (wanted.length === 0) {
+    if (missing.length === 0) {
       return;
     }
 
-    for (const job of wanted) {
+    for (const job of missing) {
       this.#requested.add(subjectKey(job.repository, job.commitSha));
     }
-    void readJobSubjects(wanted).then((subjects) => {
+    void readJobSubjects(missing).then((subjects) => {
       for (const [key, subject] of subjects) {
         this.#subjects.set(key, subject);
       }

@@ -124,7 +124,7 @@ export function estimateJob(job: Job, snapshot: QueueSnapshot, now: number, outp
     const elapsed = Math.max(0, now - job.startedAt);
     const jobs = `${snapshot.averageOver} recent ${snapshot.averageOver === 1 ? 'job' : 'jobs'}`;
 
-    // A job past the mean gives the mean nothing more to say, and "~ 0 ms" would read as done.
+    // Past the mean, the mean gives no estimate, and "~ 0 ms" would read as done.
     if (elapsed >= snapshot.averageDurationMs) {
       return { fraction: 0.99, remainingMs: null, basis: `running longer than the mean of ${jobs}`, atMost: false };
     }
