@@ -42,9 +42,16 @@ const started: E2eUser[] = [];
 afterEach(async () => {
   for (const user of started.splice(0)) {
     await waitForQuietHooks(user);
-    const stop = await stepper(user, user.root, ['daemon', 'stop', '--timeout', '20']);
+    let stop = await stepper(user, user.root, ['daemon', 'stop', '--timeout', '20']);
     await user.fake.close();
-    fs.rmSync(user.root, { recursive: true, force: true });
+    try {
+      fs.rmSync(user.root, { recursive: true, force: true, maxRetries: 3, retryDelay: 100 });
+    } catch {
+      // A daemon that a command spawned just before the stop takes its lock only after the
+      // stop found none, then writes into the folder while it is removed. Stop that one too.
+      stop = await stepper(user, user.root, ['daemon', 'stop', '--timeout', '20']);
+      fs.rmSync(user.root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    }
     if (stop.code !== 0) {
       throw new Error(`stepper daemon stop exited with ${stop.code}: ${stop.stderr}`);
     }
