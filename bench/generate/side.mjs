@@ -4,8 +4,9 @@
 //        node bench/generate/side.mjs minimal <host> <chat requests JSON file>
 // Each stdin line `{"count": N}` runs N reports and prints one JSON line with the per-report
 // milliseconds. After each report the stepper side also times buildEvidence alone and
-// describeModel alone (the /api/show, /api/version and /api/tags requests), and it counts the
-// git processes each report started.
+// readEvidenceSource alone, which is generateReport's one read of the commit and all of its git
+// work. It times describeModel alone (the /api/show, /api/version and /api/tags requests) and
+// counts the git processes each report started.
 import childProcess from 'node:child_process';
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
@@ -37,7 +38,8 @@ async function createStepperSide(repositoryDir, sha, model, modelCallsText) {
   const expectedCalls = Number(modelCallsText);
   const { generateReport } = await import('../../dist/report/generate.js');
   const { chooseContext } = await import('../../dist/report/context.js');
-  const { buildEvidence } = await import('../../dist/evidence/build.js');
+  const { buildEvidence, readEvidenceSource } = await import('../../dist/evidence/build.js');
+  const { evidenceReadBudget } = await import('../../dist/report/generate.js');
   const { openRepository } = await import('../../dist/git/repository.js');
   const { createOllamaClient, describeModel, resolveOllamaHost } = await import('../../dist/ollama/index.js');
 
@@ -46,10 +48,13 @@ async function createStepperSide(repositoryDir, sha, model, modelCallsText) {
   // The same budget generateReport passes to buildEvidence (prepareEvidence in src/report/generate.ts).
   const description = await describeModel(client, model);
   const tokenBudget = chooseContext({ contextLength: description.contextLength, evidenceTokens: Number.MAX_SAFE_INTEGER }).evidenceTokenBudget;
+  // The budget generateReport reads the commit for (prepareEvidence in src/report/generate.ts).
+  const readBudget = evidenceReadBudget(description.contextLength);
 
   return async (count) => {
     const reportMs = [];
     const evidenceMs = [];
+    const readMs = [];
     const describeMs = [];
     const gitProcesses = [];
     for (let i = 0; i < count; i++) {
@@ -66,11 +71,15 @@ async function createStepperSide(repositoryDir, sha, model, modelCallsText) {
       await buildEvidence(repo, sha, { tokenBudget });
       evidenceMs.push(performance.now() - evidenceStart);
 
+      const readStart = performance.now();
+      await readEvidenceSource(repo, sha, { maxTokenBudget: readBudget });
+      readMs.push(performance.now() - readStart);
+
       const describeStart = performance.now();
       await describeModel(client, model);
       describeMs.push(performance.now() - describeStart);
     }
-    return { reportMs, evidenceMs, describeMs, gitProcesses };
+    return { reportMs, evidenceMs, readMs, describeMs, gitProcesses };
   };
 }
 

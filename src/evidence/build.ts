@@ -10,7 +10,7 @@ import { PATCH_ARGS, type PatchIdSink, changeIdentity, diffRange, identityFromPa
 import { type PatchSection, PatchStream } from '../git/patch-stream.js';
 import { objectContext } from '../git/repository.js';
 import type { ChangeIdentity, CommitChanges, CommitInfo, DiffBase, FileChange, MergePolicy, Repository } from '../git/types.js';
-import { PatchCollector } from './allocate.js';
+import { PatchCollector, truncateLines } from './allocate.js';
 import { groupByDirectory } from './directories.js';
 import { categorize, classifyExclusion } from './exclusions.js';
 import { attributesFor, unquoteCStyle } from './gitattributes.js';
@@ -18,7 +18,7 @@ import { redactSecrets } from './redaction.js';
 import { quotePath, renderEvidence, renderFileLine, renderFileSection, renderHeader, renderPatch } from './render.js';
 import { readAttributes, readExcludePatterns } from './repository-rules.js';
 import { BYTES_PER_TOKEN, estimateTokens, tokensToBytes } from './tokens.js';
-import type { Evidence, EvidenceFile, FileCategory, FileFlag } from './types.js';
+import type { DirectoryGroup, Evidence, EvidenceFile, FileCategory, FileFlag } from './types.js';
 
 export interface EvidenceOptions {
   /** Tokens the rendered evidence may take; the report generator derives it from the model's context. */
@@ -42,9 +42,49 @@ const CATEGORY_PRIORITY: Record<FileCategory, number> = { source: 0, config: 0, 
  * before anything is returned. The diff is read as a stream, in memory bounded by the budget.
  */
 export async function buildEvidence(repo: Repository, sha: string, options: EvidenceOptions): Promise<Evidence> {
-  if (!Number.isSafeInteger(options.tokenBudget) || options.tokenBudget < MIN_TOKEN_BUDGET) {
-    throw new InvalidOptionError('tokenBudget', `an integer >= ${MIN_TOKEN_BUDGET}`, options.tokenBudget);
-  }
+  checkTokenBudget('tokenBudget', options.tokenBudget);
+  const source = await readEvidenceSource(repo, sha, { ...options, maxTokenBudget: options.tokenBudget });
+  return source.evidenceFor(options.tokenBudget);
+}
+
+export interface EvidenceSourceOptions {
+  /** Largest tokenBudget that evidenceFor accepts. It bounds the diff text the read keeps. */
+  maxTokenBudget: number;
+  /** @default 'first-parent' */
+  mergePolicy?: MergePolicy;
+  /** Extra exclusion patterns, gitignore syntax. @default the repository's `stepper.exclude` values */
+  excludePatterns?: readonly string[];
+}
+
+/**
+ * One read of a commit, from which evidence for any budget up to `maxTokenBudget` is
+ * assembled without git. A report needs evidence for several budgets (the first prompt,
+ * the parts of a large commit and the final prompt), and its cache key needs the commit
+ * and its change identity before any of them.
+ */
+export interface EvidenceSource {
+  /** Real path of the repository's common git directory. */
+  readonly repository: string;
+  /** The commit as git stores it, before redaction and before a long message is cut. */
+  readonly commit: CommitInfo;
+  readonly identity: ChangeIdentity;
+  readonly mergePolicy: MergePolicy;
+  readonly maxTokenBudget: number;
+  /**
+   * Assembles the evidence for `tokenBudget`, which must lie between MIN_TOKEN_BUDGET and
+   * `maxTokenBudget`. Each call returns new objects that the caller may change.
+   */
+  evidenceFor(tokenBudget: number): Evidence;
+}
+
+/**
+ * Reads commit `sha` once for evidence of up to `maxTokenBudget` tokens: its metadata, its
+ * file listing, the diff kept within that budget, and the change identity from `git
+ * patch-id`, fed by the same diff. The diff is read as a stream, in memory bounded by the
+ * budget: the diff text kept is at most about twice the budget's bytes, plus 64 KiB.
+ */
+export async function readEvidenceSource(repo: Repository, sha: string, options: EvidenceSourceOptions): Promise<EvidenceSource> {
+  checkTokenBudget('maxTokenBudget', options.maxTokenBudget);
 
   const mergePolicy = options.mergePolicy ?? 'first-parent';
   // Started first because the evidence waits for it. The config does not depend on the
@@ -60,11 +100,17 @@ export async function buildEvidence(repo: Repository, sha: string, options: Evid
   let source: CommitSource | undefined;
   try {
     source = await sourceRead;
-    return await assembleEvidence(repo, source, excludePatternsRead, helpers, options.tokenBudget, mergePolicy);
+    return await readSource(repo, source, excludePatternsRead, helpers, options.maxTokenBudget, mergePolicy);
   } finally {
     helpers.objectReader.cancel();
     helpers.patchId.cancel();
     await source?.close();
+  }
+}
+
+function checkTokenBudget(name: string, tokenBudget: number): void {
+  if (!Number.isSafeInteger(tokenBudget) || tokenBudget < MIN_TOKEN_BUDGET) {
+    throw new InvalidOptionError(name, `an integer >= ${MIN_TOKEN_BUDGET}`, tokenBudget);
   }
 }
 
@@ -114,14 +160,34 @@ async function readCommitSource(repo: Repository, sha: string, mergePolicy: Merg
   };
 }
 
-async function assembleEvidence(
+/** State of one read of a commit, from which evidenceFor assembles the evidence of each budget. */
+interface ReadState {
+  repository: string;
+  /** The commit as git stores it. */
+  commit: CommitInfo;
+  /** The commit after redaction, with the number of secrets replaced. */
+  redacted: { commit: CommitInfo; redactions: number };
+  identity: ChangeIdentity;
+  base: DiffBase;
+  mergePolicy: MergePolicy;
+  /** Files before the diff was read, as the file list is sized: unknown line counts are placeholders. */
+  listed: EvidenceFile[];
+  /** Files after the diff was read, with their line counts and binary flags. */
+  files: EvidenceFile[];
+  notes: string[];
+  patches: CollectedPatches;
+  /** Redacted diff text by file index and kept bytes, since the budgets of one report keep many diffs alike. */
+  redactedPatches: Map<string, RedactedPatch>;
+}
+
+async function readSource(
   repo: Repository,
   source: CommitSource,
   excludePatternsRead: Promise<string[]>,
   helpers: GitHelpers,
-  tokenBudget: number,
+  maxTokenBudget: number,
   mergePolicy: MergePolicy,
-): Promise<Evidence> {
+): Promise<EvidenceSource> {
   const { commit, changes } = source;
   const changedPaths = changes.files.flatMap((file) => (file.oldPath === undefined ? [file.path] : [file.path, file.oldPath]));
   const [attributes, excludePatterns] = await Promise.all([
@@ -131,17 +197,106 @@ async function assembleEvidence(
   const describe = (change: FileChange): EvidenceFile => describeFile(change, attributes, excludePatterns);
   const files = changes.files.map(describe);
 
-  const message = redactMessage(commit);
-  let redactions = message.redactions;
-  message.commit = limitMessage(message.commit, Math.floor(tokensToBytes(tokenBudget) / 2));
-  const notes = policyNotes(commit, changes.base, files.length);
-
-  const evidence: Evidence = {
+  const state: ReadState = {
     repository: repo.gitDir,
-    commit: message.commit,
+    commit,
+    redacted: redactMessage(commit),
     identity: { id: '', source: 'commit-sha' },
     base: changes.base,
     mergePolicy,
+    listed: files.map((file) => withPlaceholderCounts(copyFile(file))),
+    files,
+    notes: policyNotes(commit, changes.base, files.length),
+    patches: { kept: [], collector: null, budgetBytes: 0 },
+    redactedPatches: new Map(),
+  };
+
+  const patchBudget = planList(state, maxTokenBudget).patchBudget;
+  const { patches, identity } = await collectPatches(commit, changes.base, files, patchBudget, describe, source.patch, helpers.patchId);
+  state.patches = patches;
+  state.identity = identity ?? (await changeIdentity(repo, commit));
+  settleCounts(files);
+
+  return {
+    repository: state.repository,
+    commit,
+    identity: state.identity,
+    mergePolicy,
+    maxTokenBudget,
+    evidenceFor(tokenBudget) {
+      checkTokenBudget('tokenBudget', tokenBudget);
+      if (tokenBudget > maxTokenBudget) {
+        throw new InvalidOptionError('tokenBudget', `an integer <= ${maxTokenBudget}, the budget the commit was read for`, tokenBudget);
+      }
+
+      return assembleEvidence(state, tokenBudget);
+    },
+  };
+}
+
+interface ListPlan {
+  /** The redacted commit, its message cut to half the budget. */
+  commit: CommitInfo;
+  notes: string[];
+  /** Groups sized with placeholder counts when the file list does not fit; null when it does. */
+  directories: DirectoryGroup[] | null;
+  /** Bytes left for diff text. */
+  patchBudget: number;
+}
+
+/**
+ * Decides how the file list is shown within `tokenBudget`, whole or grouped by directory,
+ * and returns the bytes left for diffs. It uses the files as listed before the diff was
+ * read, so every budget is planned as a read for that budget alone would plan it.
+ */
+function planList(state: ReadState, tokenBudget: number): ListPlan {
+  const commit = limitMessage(state.redacted.commit, Math.floor(tokensToBytes(tokenBudget) / 2));
+  const notes = [...state.notes];
+  const shell: Evidence = {
+    repository: state.repository,
+    commit,
+    identity: state.identity,
+    base: state.base,
+    mergePolicy: state.mergePolicy,
+    files: state.listed,
+    directories: null,
+    redactions: 0,
+    notes,
+    tokenBudget,
+    estimatedTokens: 0,
+  };
+
+  let fixedTokens = estimateTokens(renderHeader(commit, [...notes, redactionNote(1)]));
+  let listTokens = estimateTokens(renderFileSection(shell));
+  if (fixedTokens + listTokens <= tokenBudget) {
+    return { commit, notes, directories: null, patchBudget: tokensToBytes(tokenBudget - fixedTokens - listTokens) };
+  }
+
+  notes.push(`${state.listed.length} files changed, too many to list within the budget, so they are grouped by directory.`);
+  fixedTokens = estimateTokens(renderHeader(commit, [...notes, redactionNote(1)]));
+  // With no groups, the section is only its heading line, which the groups must leave room for.
+  shell.directories = [];
+  const headingBytes = Buffer.byteLength(renderFileSection(shell));
+  // Half of what is left, so the groups never crowd out the diffs.
+  const groupBytes = Math.floor(tokensToBytes(tokenBudget - fixedTokens) / 2) - headingBytes;
+  shell.directories = groupByDirectory(state.listed, groupBytes);
+  listTokens = estimateTokens(renderFileSection(shell));
+
+  return { commit, notes, directories: shell.directories, patchBudget: tokensToBytes(tokenBudget - fixedTokens - listTokens) };
+}
+
+function assembleEvidence(state: ReadState, tokenBudget: number): Evidence {
+  const plan = planList(state, tokenBudget);
+  const files = state.files.map(copyFile);
+  const notes = plan.notes;
+  let redactions = state.redacted.redactions;
+
+  const evidence: Evidence = {
+    repository: state.repository,
+    commit: structuredClone(plan.commit),
+    identity: { ...state.identity },
+    base: structuredClone(state.base),
+    mergePolicy: state.mergePolicy,
     files,
     directories: null,
     redactions: 0,
@@ -150,30 +305,13 @@ async function assembleEvidence(
     estimatedTokens: 0,
   };
 
-  let fixedTokens = estimateTokens(renderHeader(evidence.commit, [...notes, redactionNote(1)]));
-  let listTokens = estimateTokens(renderFileSection({ ...evidence, files: files.map(withPlaceholderCounts) }));
-  if (fixedTokens + listTokens > tokenBudget) {
-    notes.push(`${files.length} files changed, too many to list within the budget, so they are grouped by directory.`);
-    fixedTokens = estimateTokens(renderHeader(evidence.commit, [...notes, redactionNote(1)]));
-    // With no groups, the section is only its heading line, which the groups must leave room for.
-    evidence.directories = [];
-    const headingBytes = Buffer.byteLength(renderFileSection(evidence));
-    // Half of what is left, so the groups never crowd out the diffs.
-    const groupBytes = Math.floor(tokensToBytes(tokenBudget - fixedTokens) / 2) - headingBytes;
-    evidence.directories = groupByDirectory(files.map(withPlaceholderCounts), groupBytes);
-    listTokens = estimateTokens(renderFileSection(evidence));
-  }
-
-  const patchBudget = tokensToBytes(tokenBudget - fixedTokens - listTokens);
-  const { sections, identity } = await collectPatches(commit, changes.base, files, patchBudget, describe, source.patch, helpers.patchId);
-  evidence.identity = identity ?? (await changeIdentity(repo, commit));
-  settleCounts(files);
-  if (evidence.directories) {
+  if (plan.directories) {
     // The groups were sized with placeholder counts; now they show the real ones.
+    evidence.directories = plan.directories;
     evidence.directories = groupByDirectory(files, Buffer.byteLength(renderFileSection(evidence)));
   }
 
-  redactions += attachPatches(files, sections);
+  redactions += attachPatches(files, sectionsFor(state.patches, plan.patchBudget, files), state.redactedPatches);
 
   fitToBudget(evidence);
   evidence.redactions = redactions;
@@ -183,6 +321,15 @@ async function assembleEvidence(
 
   evidence.estimatedTokens = estimateTokens(renderEvidence(evidence));
   return evidence;
+}
+
+function copyFile(file: EvidenceFile): EvidenceFile {
+  const copy = { ...file, flags: [...file.flags] };
+  if (file.submodule) {
+    copy.submodule = { ...file.submodule };
+  }
+
+  return copy;
 }
 
 function describeFile(change: FileChange, attributes: Parameters<typeof attributesFor>[1], userPatterns: string[]): EvidenceFile {
@@ -231,19 +378,17 @@ async function collectPatches(
   describe: (change: FileChange) => EvidenceFile,
   patch: AsyncIterable<Buffer> | null,
   patchIdSink: PatchIdSink,
-): Promise<{ sections: Map<number, PatchSection>; identity?: ChangeIdentity }> {
+): Promise<{ patches: CollectedPatches; identity?: ChangeIdentity }> {
   if (!patch) {
-    return { sections: new Map() };
+    return { patches: { kept: [], collector: null, budgetBytes } };
   }
 
   const wanted = (index: number): boolean => {
     const file = files[index];
     return file !== undefined && !file.coverage.startsWith('excluded') && !file.binary && !file.submodule;
   };
-  const collector = new PatchCollector(budgetBytes, (index) => CATEGORY_PRIORITY[files[index]?.category ?? 'docs'], {
-    overheadOf: (index) => patchOverheadBytes(files[index]),
-    minimumBytes: MIN_DIFF_BYTES,
-  });
+  const collector = newCollector(files, budgetBytes);
+  const kept: PatchSection[] = [];
   const stream = new PatchStream({
     ...(base.kind === 'combined' ? { indexFor: combinedSectionIndex(files) } : {}),
     limitFor: (index) => (wanted(index) ? collector.limitFor(index) : 0),
@@ -260,6 +405,7 @@ async function collectPatches(
 
       if (wanted(section.index)) {
         collector.add(section);
+        kept.push(section);
       }
     },
   });
@@ -271,8 +417,62 @@ async function collectPatches(
   }
 
   stream.end();
-  const sections = collector.finish();
-  return patchId ? { sections, identity: identityFromPatchId(commit, await patchId.end()) } : { sections };
+  // Copies, because the collector's final cut changes its sections in place.
+  const patches: CollectedPatches = { kept: kept.map((section) => ({ ...section })), collector, budgetBytes };
+  return patchId ? { patches, identity: identityFromPatchId(commit, await patchId.end()) } : { patches };
+}
+
+/** The diff sections kept by one read, for the largest budget. */
+interface CollectedPatches {
+  /** Sections in stream order, as the stream and the collector's cuts left them before the final cut. */
+  kept: PatchSection[];
+  /** The read's collector, not yet finished; null when the commit has no diff to show. */
+  collector: PatchCollector | null;
+  /** Bytes of diff text the read's collector was given. */
+  budgetBytes: number;
+  /** The read's collector's final sections, once its own budget was asked for. */
+  finished?: Map<number, PatchSection>;
+}
+
+function newCollector(files: readonly EvidenceFile[], budgetBytes: number): PatchCollector {
+  return new PatchCollector(budgetBytes, (index) => CATEGORY_PRIORITY[files[index]?.category ?? 'docs'], {
+    overheadOf: (index) => patchOverheadBytes(files[index]),
+    minimumBytes: MIN_DIFF_BYTES,
+  });
+}
+
+/**
+ * Returns the sections that `budgetBytes` of diff text shows. The read's own budget takes
+ * the read's collector as it is. A smaller budget replays the kept sections through a new
+ * collector, each cut to the limit the stream would have set, so the result is the one a
+ * read for that budget gives.
+ * NOTE: the replay is exact while the read's collector made no cut before its final one,
+ * which holds for diffs up to about twice the read's budget. Beyond that, the smaller
+ * budget may share its bytes among the files differently than a read for it alone would.
+ */
+function sectionsFor(patches: CollectedPatches, budgetBytes: number, files: readonly EvidenceFile[]): Map<number, PatchSection> {
+  if (!patches.collector) {
+    return new Map();
+  }
+
+  if (budgetBytes === patches.budgetBytes) {
+    patches.finished ??= patches.collector.finish();
+    return patches.finished;
+  }
+
+  const collector = newCollector(files, budgetBytes);
+  for (const section of patches.kept) {
+    const limit = collector.limitFor(section.index);
+    if (limit >= section.keptBytes) {
+      collector.add({ ...section });
+      continue;
+    }
+
+    const { lines, keptBytes } = truncateLines(section.lines, limit);
+    collector.add({ ...section, lines, keptBytes, truncated: true });
+  }
+
+  return collector.finish();
 }
 
 /**
@@ -346,7 +546,7 @@ function patchArgs(commit: CommitInfo, base: DiffBase): string[] | null {
 }
 
 /** Sets each file's patch text and coverage mark; returns the number of secrets redacted. */
-function attachPatches(files: EvidenceFile[], sections: Map<number, PatchSection>): number {
+function attachPatches(files: EvidenceFile[], sections: Map<number, PatchSection>, cache: Map<string, RedactedPatch>): number {
   let redactions = 0;
 
   files.forEach((file, index) => {
@@ -384,18 +584,42 @@ function attachPatches(files: EvidenceFile[], sections: Map<number, PatchSection
       return;
     }
 
-    const bytes = Buffer.concat(section.lines);
-    if (!isUtf8(bytes)) {
+    const redacted = redactPatch(section, cache);
+    if (!redacted.utf8) {
       file.flags.push('non-utf8');
     }
 
-    const redacted = redactSecrets(bytes.toString('utf8'));
     redactions += redacted.count;
     file.patch = section.truncated ? `${redacted.text}${omittedLine(section.totalBytes - section.keptBytes)}` : redacted.text;
     file.coverage = section.truncated ? 'partial' : 'full';
   });
 
   return redactions;
+}
+
+/** A section's kept diff text after redaction. */
+interface RedactedPatch {
+  text: string;
+  count: number;
+  utf8: boolean;
+}
+
+/**
+ * Redacts the kept lines of a section. Every budget keeps a prefix of the same lines, so
+ * the index and the kept bytes name the text, and a repeat is taken from `cache`.
+ */
+function redactPatch(section: PatchSection, cache: Map<string, RedactedPatch>): RedactedPatch {
+  const key = `${section.index}:${section.keptBytes}`;
+  const cached = cache.get(key);
+  if (cached) {
+    return cached;
+  }
+
+  const bytes = Buffer.concat(section.lines);
+  const redacted = redactSecrets(bytes.toString('utf8'));
+  const result = { text: redacted.text, count: redacted.count, utf8: isUtf8(bytes) };
+  cache.set(key, result);
+  return result;
 }
 
 /**

@@ -4,7 +4,7 @@
  * values and the `stepper.exclude` config values.
  */
 import { attributeFlag, type PathAttributes } from './gitattributes.js';
-import { type PathPattern, matchesPathPattern, parsePathPattern } from './wildmatch.js';
+import { type PathPattern, matchesPathPattern, matchGlob, parsePathPattern } from './wildmatch.js';
 
 /** Reason a file is left out, shown to users after `excluded: ` in the coverage mark. */
 export type ExclusionReason =
@@ -200,9 +200,10 @@ const COMPILED_DEFAULTS: readonly CompiledDefault[] = DEFAULT_EXCLUSIONS.map((ru
  */
 export function classifyExclusion(path: string, options: ExclusionOptions = {}): ExclusionResult {
   const attributes = options.attributes;
+  const split = splitPath(path);
 
   for (const compiled of COMPILED_DEFAULTS) {
-    if (compiled.rule.reason === 'secret file' && matchesDefault(compiled, path)) {
+    if (compiled.rule.reason === 'secret file' && matchesDefault(compiled, split)) {
       return { excluded: true, reason: 'secret file' };
     }
   }
@@ -219,7 +220,7 @@ export function classifyExclusion(path: string, options: ExclusionOptions = {}):
   }
 
   for (const compiled of COMPILED_DEFAULTS) {
-    if (compiled.rule.reason === 'secret file' || !matchesDefault(compiled, path)) {
+    if (compiled.rule.reason === 'secret file' || !matchesDefault(compiled, split)) {
       continue;
     }
     const liftedBy = compiled.rule.liftedBy;
@@ -259,11 +260,56 @@ function isLifted(liftedBy: 'linguist-generated' | 'linguist-vendored', attribut
   return attributeFlag(value) === false;
 }
 
-function matchesDefault(compiled: CompiledDefault, path: string): boolean {
-  if (!matchesList([compiled.pattern], path)) {
+function matchesDefault(compiled: CompiledDefault, split: SplitPath): boolean {
+  if (!matchesAlone(compiled.pattern, split)) {
     return false;
   }
-  return !compiled.except.some((exception) => matchesList([exception], path));
+  return !compiled.except.some((exception) => matchesAlone(exception, split));
+}
+
+/** A path with its directory prefixes and its components, each computed once for every pattern. */
+interface SplitPath {
+  path: string;
+  /** `a`, `a/b` for `a/b/c`. */
+  directories: string[];
+  /** `a`, `b`, `c` for `a/b/c`. */
+  names: string[];
+}
+
+function splitPath(path: string): SplitPath {
+  const names = path.split('/');
+  const directories: string[] = [];
+  let slash = path.indexOf('/');
+  while (slash !== -1) {
+    directories.push(path.slice(0, slash));
+    slash = path.indexOf('/', slash + 1);
+  }
+
+  return { path, directories, names };
+}
+
+/**
+ * Applies a list of the one `pattern` to a path, as decisivePattern does: a match on a
+ * directory above the path or on the path itself excludes it, and a negated pattern
+ * alone excludes nothing. A basename-only pattern is matched against each component,
+ * because matchesPathPattern matches it against the last component of each prefix.
+ */
+function matchesAlone(pattern: PathPattern, split: SplitPath): boolean {
+  if (pattern.negated) {
+    return false;
+  }
+
+  if (pattern.basenameOnly) {
+    const last = split.names.length - 1;
+    for (let index = 0; index <= last; index++) {
+      if ((index < last || !pattern.directoryOnly) && matchGlob(pattern.glob, split.names[index] as string)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  return split.directories.some((directory) => matchesPathPattern(pattern, directory, true)) || matchesPathPattern(pattern, split.path, false);
 }
 
 /**
@@ -306,10 +352,6 @@ function matchUserPatterns(path: string, lines: readonly string[]): string | nul
   }
   const decisive = decisivePattern(patterns, path);
   return decisive === null ? null : decisive.source;
-}
-
-function matchesList(patterns: readonly PathPattern[], path: string): boolean {
-  return decisivePattern(patterns, path) !== null;
 }
 
 /**

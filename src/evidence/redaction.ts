@@ -172,6 +172,11 @@ function replaceMatches(text: string, pattern: RegExp, replace: (match: RegExpEx
 
 /** A line that is only base64, as in a PEM body, possibly quoted or prefixed by a diff marker. */
 const BASE64_LINE = /^[ +-]?[ \t]*["']?[A-Za-z0-9+/]{40,}={0,2}["']?,?[ \t]*$/;
+/**
+ * BASE64_LINE for any line of a text. It finds every line BASE64_LINE matches, and a few
+ * more, because `$` also matches before a CR here, so each hit is checked with BASE64_LINE.
+ */
+const BASE64_LINE_HINT = new RegExp(BASE64_LINE.source, 'gm');
 
 /** Consecutive base64 lines from which a run counts as key material. */
 const KEY_BODY_MIN_LINES = 3;
@@ -184,31 +189,67 @@ const KEY_BODY_MIN_LINES = 3;
  * model nothing about a change.
  */
 function redactKeyBodies(text: string, tally: Tally): string {
-  const lines = text.split('\n');
-  const output: string[] = [];
-  let index = 0;
+  const parts: string[] = [];
+  let copiedUpTo = 0;
+  let searchFrom = 0;
 
-  while (index < lines.length) {
-    let end = index;
-    while (end < lines.length && BASE64_LINE.test(lines[end] as string)) {
-      end++;
+  // The hint finds the candidate lines in one scan, which costs less than splitting the text into lines.
+  for (;;) {
+    BASE64_LINE_HINT.lastIndex = searchFrom;
+    const hint = BASE64_LINE_HINT.exec(text);
+    if (hint === null) {
+      break;
+    }
+
+    const runStart = text.lastIndexOf('\n', hint.index) + 1;
+    const run = base64RunFrom(text, runStart);
+    if (run.lines === 0) {
+      searchFrom = run.end + 1;
+      continue;
     }
 
     // A block under a visible BEGIN line is a certificate or public key: private key
     // blocks with both markers were replaced before this pass.
-    const underBegin = index > 0 && /-----BEGIN /.test(lines[index - 1] as string);
-    if (end - index >= KEY_BODY_MIN_LINES && !underBegin) {
-      const marker = (lines[index] as string).match(/^[ +-]?/)?.[0] ?? '';
-      output.push(`${marker}${tally.marker('private-key')}`);
-      index = end;
-      continue;
+    const previousLine = runStart === 0 ? '' : text.slice(text.lastIndexOf('\n', runStart - 2) + 1, runStart - 1);
+    if (run.lines >= KEY_BODY_MIN_LINES && !(runStart > 0 && /-----BEGIN /.test(previousLine))) {
+      const marker = /^[ +-]?/.exec(text.slice(runStart, runStart + 1))?.[0] ?? '';
+      parts.push(text.slice(copiedUpTo, runStart), `${marker}${tally.marker('private-key')}`);
+      copiedUpTo = run.end;
     }
-
-    output.push(...lines.slice(index, Math.max(end, index + 1)));
-    index = Math.max(end, index + 1);
+    searchFrom = run.end + 1;
   }
 
-  return output.join('\n');
+  if (parts.length === 0) {
+    return text;
+  }
+  parts.push(text.slice(copiedUpTo));
+  return parts.join('');
+}
+
+/**
+ * Counts the base64 lines in a row from the line that starts at `start`. Returns their
+ * number and the end of the last one (its newline's index), or of the first line when
+ * none is base64.
+ */
+function base64RunFrom(text: string, start: number): { lines: number; end: number } {
+  let lines = 0;
+  let lineStart = start;
+  let end = start;
+
+  for (;;) {
+    const newline = text.indexOf('\n', lineStart);
+    const lineEnd = newline === -1 ? text.length : newline;
+    if (!BASE64_LINE.test(text.slice(lineStart, lineEnd))) {
+      return lines === 0 ? { lines, end: lineEnd } : { lines, end };
+    }
+
+    lines += 1;
+    end = lineEnd;
+    if (newline === -1) {
+      return { lines, end };
+    }
+    lineStart = newline + 1;
+  }
 }
 
 const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}?PRIVATE KEY(?: BLOCK)?-----/g;
@@ -280,6 +321,11 @@ function redactAwsSecretKeys(text: string, tally: Tally): string {
 const URL_CREDENTIALS = /(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s:/?#@"'<>]{0,256}:)([^\s/?#@"'<>]{1,256})@/g;
 
 function redactUrlPasswords(text: string, tally: Tally): string {
+  // The pattern needs `://`, and a search for it is much faster than the pattern's scan.
+  if (!text.includes('://')) {
+    return text;
+  }
+
   return replaceMatches(text, URL_CREDENTIALS, (match) => {
     const password = match[2] as string;
     if (isAlreadyRedacted(password) || isPlaceholder(password)) {

@@ -68,7 +68,16 @@ type GlobToken =
 export type Glob =
   | { kind: 'literal'; text: string }
   | { kind: 'suffix'; suffix: string }
-  | { kind: 'tokens'; tokens: GlobToken[] }
+  | {
+      kind: 'tokens';
+      tokens: GlobToken[];
+      /** The runs of literal tokens, which every match contains in this order, so a text without one is rejected at once. */
+      literalRuns: string[];
+      /** The literal run the pattern starts with, or ''. */
+      prefix: string;
+      /** The literal run the pattern ends with, or ''. */
+      suffix: string;
+    }
   | { kind: 'never' };
 
 const GLOB_SPECIAL = /[*?[\\]/;
@@ -147,7 +156,31 @@ export function compileGlob(pattern: string): Glob {
     index++;
   }
 
-  return { kind: 'tokens', tokens };
+  return { kind: 'tokens', tokens, ...literalParts(tokens) };
+}
+
+function literalParts(tokens: readonly GlobToken[]): { literalRuns: string[]; prefix: string; suffix: string } {
+  const literalRuns: string[] = [];
+  let run = '';
+  for (const token of tokens) {
+    if (token.kind === 'literal') {
+      run += token.char;
+      continue;
+    }
+    if (run !== '') {
+      literalRuns.push(run);
+    }
+    run = '';
+  }
+  if (run !== '') {
+    literalRuns.push(run);
+  }
+
+  const first = tokens[0];
+  const last = tokens[tokens.length - 1];
+  const prefix = first?.kind === 'literal' ? (literalRuns[0] ?? '') : '';
+  const suffix = last?.kind === 'literal' ? (literalRuns[literalRuns.length - 1] ?? '') : '';
+  return { literalRuns, prefix, suffix };
 }
 
 /** Compiles a run of stars starting at `start`; returns the index after what it consumed. */
@@ -270,6 +303,9 @@ export function matchGlob(glob: Glob, text: string): boolean {
     case 'never':
       return false;
     case 'tokens':
+      if (!text.startsWith(glob.prefix) || !text.endsWith(glob.suffix) || !glob.literalRuns.every((run) => text.includes(run))) {
+        return false;
+      }
       return matchTokens(glob.tokens, Array.from(text));
   }
 }

@@ -11,7 +11,8 @@ import { REPORT_FIELD_NAMES, REPORT_FIELDS } from './schema.js';
  */
 export const CONTEXT_SIZES = [4096, 8192, 16384, 32768] as const;
 
-const LARGEST_CONTEXT_SIZE = 32768;
+/** The largest of CONTEXT_SIZES, and the cap on num_ctx when the caller sets none. */
+export const LARGEST_CONTEXT_SIZE = 32768;
 
 /**
  * Assumed context length when /api/show does not report one. 8192 is a guess that most

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 
 import { StepperError } from '../errors.js';
-import { buildEvidence, MIN_TOKEN_BUDGET } from '../evidence/build.js';
+import { type EvidenceSource, MIN_TOKEN_BUDGET, readEvidenceSource } from '../evidence/build.js';
 import { estimateTokens } from '../evidence/tokens.js';
 import type { Coverage, Evidence } from '../evidence/types.js';
 import type { ChangeIdentity, ChangeStatus, MergePolicy, Repository } from '../git/types.js';
@@ -9,7 +9,7 @@ import { type ChatProgress, type ChatResult, streamChat, type StreamChatOptions 
 import type { OllamaClient } from '../ollama/client.js';
 import { describeModel, type ModelDescription } from '../ollama/model.js';
 import { VERSION } from '../version.js';
-import { chooseContext, type ContextChoice, isTruncatedPrompt } from './context.js';
+import { chooseContext, type ContextChoice, isTruncatedPrompt, LARGEST_CONTEXT_SIZE } from './context.js';
 import { type ParseFailureReason, type ParseResult, parseReport } from './parse.js';
 import {
   MAX_PARTS,
@@ -60,6 +60,13 @@ export interface GenerateReportOptions {
   mergePolicy?: MergePolicy;
   /** Store of the part summaries of large commits, so a retry or a rebased commit reuses them. */
   summaries?: SummaryStore;
+  /**
+   * The commit as readEvidenceSource read it, such as for a cache key, so it is not read
+   * again. It is used when it names `sha` in `repo` with the same merge policy and was read
+   * for at least evidenceReadBudget(the model's context length) tokens, which
+   * MAX_EVIDENCE_READ_BUDGET covers for every model. Otherwise the commit is read again.
+   */
+  evidenceSource?: EvidenceSource;
 }
 
 /** Storage of part summaries by cache key, such as the queue's `getSummary` and `putSummary`. */
@@ -214,7 +221,7 @@ export async function generateReport(repo: Repository, sha: string, options: Gen
   const model = await describeModelCached(options.client, options.model, options.signal);
   options.signal?.throwIfAborted();
 
-  const prepared = await prepareEvidence(repo, sha, model, options.mergePolicy);
+  const prepared = await prepareEvidence(repo, sha, model, options);
   options.signal?.throwIfAborted();
 
   const session = new ModelSession(options, model, prepared.context);
@@ -223,14 +230,13 @@ export async function generateReport(repo: Repository, sha: string, options: Gen
   let parts: ReportProvenance['parts'] = null;
 
   if (needsParts(evidence)) {
-    const summarized = await summarizeParts(repo, sha, session, options);
+    const summarized = await summarizeParts(prepared.source, session, options);
     if (summarized) {
       partSummaries = summarized.summaries;
       parts = summarized.parts;
       // The final prompt carries the summaries, so its evidence gets what they leave of the budget.
       const budget = Math.max(MIN_TOKEN_BUDGET, prepared.context.evidenceTokenBudget - estimateTokens(renderPartSummaries(partSummaries)));
-      evidence = await buildEvidence(repo, sha, { tokenBudget: budget, mergePolicy: options.mergePolicy });
-      options.signal?.throwIfAborted();
+      evidence = prepared.source.evidenceFor(budget);
     }
   }
 
@@ -281,35 +287,56 @@ export async function generateReport(repo: Repository, sha: string, options: Gen
 }
 
 /**
- * Summarizes the parts of a commit too large for one prompt. It builds the evidence once
- * more for MAX_PARTS prompts, splits it, and requests each part's report, or reads it from
- * the summary store. A part that fails MAX_PART_CALLS times is left out and counted.
- * Returns undefined when the commit does not split into two parts or more, because one part
- * would show no more than the single prompt.
+ * Returns how many parts a commit may be split into when each part's prompt has
+ * `partBudget` tokens of evidence. The final prompt must keep room for the summaries and a
+ * useful share of evidence, so a small context gets fewer parts. Below 2 there are no parts.
  */
-async function summarizeParts(
-  repo: Repository,
-  sha: string,
-  session: ModelSession,
-  options: GenerateReportOptions,
-): Promise<{ summaries: PartSummary[]; parts: NonNullable<ReportProvenance['parts']> } | undefined> {
-  const partBudget = session.context.evidenceTokenBudget;
-
-  // The final prompt must keep room for the summaries and a useful share of evidence, so a
-  // small context gets fewer parts.
+function maxPartsFor(partBudget: number): number {
   let maxParts = MAX_PARTS;
   while (maxParts >= 2 && partBudget - maxPartSummaryTokens(maxParts) < MIN_TOKEN_BUDGET) {
     maxParts -= 1;
   }
+
+  return maxParts;
+}
+
+/**
+ * Returns the token budget a commit is read for when the model's context length is
+ * `contextLength`: enough for the evidence of every prompt generateReport may send, the
+ * parts of a split included.
+ */
+export function evidenceReadBudget(contextLength: number | undefined): number {
+  const largest = chooseContext({ contextLength, evidenceTokens: Number.MAX_SAFE_INTEGER }).evidenceTokenBudget;
+  const maxParts = maxPartsFor(largest);
+  return maxParts < 2 ? largest : largest * maxParts;
+}
+
+/**
+ * Token budget that covers evidenceReadBudget for every model, because num_ctx never
+ * exceeds the largest of CONTEXT_SIZES. A caller that reads a commit before it has the
+ * model's description, such as the report processor for its cache key, reads it for this budget.
+ */
+export const MAX_EVIDENCE_READ_BUDGET = evidenceReadBudget(LARGEST_CONTEXT_SIZE);
+
+/**
+ * Summarizes the parts of a commit too large for one prompt. It takes the evidence for
+ * the budget of every part's prompt together from the read, splits it, and requests each
+ * part's report, or reads it from the summary store. A part that fails MAX_PART_CALLS
+ * times is left out and counted. Returns undefined when the commit does not split into two
+ * parts or more, because one part would show no more than the single prompt.
+ */
+async function summarizeParts(
+  source: EvidenceSource,
+  session: ModelSession,
+  options: GenerateReportOptions,
+): Promise<{ summaries: PartSummary[]; parts: NonNullable<ReportProvenance['parts']> } | undefined> {
+  const partBudget = session.context.evidenceTokenBudget;
+  const maxParts = maxPartsFor(partBudget);
   if (maxParts < 2) {
     return undefined;
   }
 
-  // NOTE: the commit's diff is read three times for a split report: the first evidence, this
-  // one and the final one. One read refitted to each budget would save two git passes.
-  const whole = await buildEvidence(repo, sha, { tokenBudget: partBudget * maxParts, mergePolicy: options.mergePolicy });
-  options.signal?.throwIfAborted();
-
+  const whole = source.evidenceFor(partBudget * maxParts);
   const split = splitIntoParts(whole, partBudget, maxParts);
   if (split.length < 2) {
     return undefined;
@@ -388,20 +415,32 @@ class ModelSession {
 }
 
 /**
- * Builds the evidence for the largest num_ctx the model allows, then picks the smallest
- * context size that fits it. The evidence is not rebuilt for the smaller size: it fits that
- * size's budget by construction, and one git pass is enough.
+ * Reads the commit once, or takes the caller's read, and assembles the evidence for the
+ * largest num_ctx the model allows. Then it picks the smallest context size that fits that
+ * evidence. The evidence is not assembled again for the smaller size: it fits that size's
+ * budget by construction.
  */
 async function prepareEvidence(
   repo: Repository,
   sha: string,
   model: ModelDescription,
-  mergePolicy: MergePolicy | undefined,
-): Promise<{ evidence: Evidence; context: ContextChoice }> {
+  options: GenerateReportOptions,
+): Promise<{ source: EvidenceSource; evidence: Evidence; context: ContextChoice }> {
   const largest = chooseContext({ contextLength: model.contextLength, evidenceTokens: Number.MAX_SAFE_INTEGER });
-  const evidence = await buildEvidence(repo, sha, { tokenBudget: largest.evidenceTokenBudget, mergePolicy });
+  const readBudget = evidenceReadBudget(model.contextLength);
+  const mergePolicy = options.mergePolicy ?? 'first-parent';
+  const earlier = options.evidenceSource;
+  const usable =
+    earlier !== undefined &&
+    earlier.commit.sha === sha &&
+    earlier.repository === repo.gitDir &&
+    earlier.mergePolicy === mergePolicy &&
+    earlier.maxTokenBudget >= readBudget;
+  const source = usable ? earlier : await readEvidenceSource(repo, sha, { maxTokenBudget: readBudget, mergePolicy });
+
+  const evidence = source.evidenceFor(largest.evidenceTokenBudget);
   const context = chooseContext({ contextLength: model.contextLength, evidenceTokens: evidence.estimatedTokens });
-  return { evidence, context };
+  return { source, evidence, context };
 }
 
 async function requestReport(

@@ -2,16 +2,22 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 
 import { UnrecoverableError } from '../errors.js';
-import { readCommit } from '../git/commit.js';
+import { type EvidenceSource, readEvidenceSource } from '../evidence/build.js';
 import { NotARepositoryError, UnknownRevisionError } from '../git/errors.js';
-import { changeIdentity } from '../git/patch-id.js';
 import { openRepository } from '../git/repository.js';
 import type { ChangeIdentity, CommitInfo, MergePolicy, Repository } from '../git/types.js';
 import type { OllamaClient } from '../ollama/client.js';
 import type { Queue } from '../queue/queue.js';
 import type { ClaimedJob, Report as StoredReport } from '../queue/types.js';
 import type { Processor, ProcessorContext, ProcessorResult } from '../queue/worker.js';
-import { type GeneratedReport, generateReport, type GenerateReportOptions, type GitFacts, type ReportProvenance } from './generate.js';
+import {
+  type GeneratedReport,
+  generateReport,
+  type GenerateReportOptions,
+  type GitFacts,
+  MAX_EVIDENCE_READ_BUDGET,
+  type ReportProvenance,
+} from './generate.js';
 import { checkPayload, REPORT_JOB_KIND, type ReportJobPayload } from './job.js';
 import { PROMPT_VERSION } from './prompt.js';
 import { type Report, REPORT_SCHEMA_VERSION } from './schema.js';
@@ -72,10 +78,16 @@ export interface ReportProcessorOptions {
 }
 
 /**
- * Creates the queue processor of report jobs. For each job it reads the commit and its
- * change identity, reuses a stored report with the same cache key unless the job forces a
- * new one, and otherwise generates the report with Ollama, publishing progress as
- * `{ phase, call, tokens, tokensPerSecond, elapsedMs }`.
+ * Maximum number of opened repositories the processor keeps. Opening one costs two git
+ * processes, and a daemon usually serves a handful of repositories.
+ */
+const MAX_OPEN_REPOSITORIES = 32;
+
+/**
+ * Creates the queue processor of report jobs. For each job it reads the commit once, with
+ * its change identity and the diff for any prompt. It reuses a stored report with the same
+ * cache key unless the job forces a new one, and otherwise generates the report with
+ * Ollama from that read, publishing progress as `{ phase, call, tokens, tokensPerSecond, elapsedMs }`.
  *
  * Failures steer the queue through their queueAction: Ollama down releases the job without
  * spending an attempt, a missing model, a missing repository or commit and an invalid payload
@@ -92,12 +104,11 @@ export function createReportProcessor(options: ReportProcessorOptions): Processo
     const payload = readPayload(job);
     context.updateProgress({ phase: 'reading commit' });
     const repo = await openJobRepository(job, repositories);
-    const commit = await readJobCommit(repo, job);
+    const mergePolicy = payload.mergePolicy ?? 'first-parent';
+    const source = await readJobCommit(repo, job, mergePolicy);
     context.signal.throwIfAborted();
 
-    const mergePolicy = payload.mergePolicy ?? 'first-parent';
-    const identity = await changeIdentity(repo, commit);
-    const cacheKey = reportCacheKey({ identity, message: messageOf(commit), model: payload.model, mergePolicy });
+    const cacheKey = reportCacheKey({ identity: source.identity, message: messageOf(source.commit), model: payload.model, mergePolicy });
 
     if (payload.force !== true) {
       const stored = options.queue.findReportByCacheKey(cacheKey);
@@ -107,12 +118,13 @@ export function createReportProcessor(options: ReportProcessorOptions): Processo
     }
 
     context.signal.throwIfAborted();
-    const generated = await generateReport(repo, commit.sha, {
+    const generated = await generateReport(repo, source.commit.sha, {
       client: options.client,
       model: payload.model,
       signal: context.signal,
       timeouts: options.timeouts,
       mergePolicy,
+      evidenceSource: source,
       summaries: { get: (key) => options.queue.getSummary(key), put: (key, value) => options.queue.putSummary(key, value) },
       onProgress: (progress) =>
         context.updateProgress({
@@ -167,18 +179,28 @@ function readPayload(job: ClaimedJob): ReportJobPayload {
 
 /**
  * Opens the job's repository, or reuses the one opened for an earlier job, because opening
- * costs two git processes (a quarter of a small report's). An entry whose git directory is
- * gone is opened again, so the job fails with NotARepositoryError as it should.
+ * costs two git processes (a third of a small report's). An entry whose git directory is
+ * gone is opened again, so the job fails with NotARepositoryError as it should. The least
+ * recently used entry goes when more than MAX_OPEN_REPOSITORIES are open.
  */
 async function openJobRepository(job: ClaimedJob, repositories: Map<string, Repository>): Promise<Repository> {
   const known = repositories.get(job.repository);
+  repositories.delete(job.repository);
   if (known && fs.existsSync(known.gitDir)) {
+    // Set again, so the map's order runs from the least to the most recently used.
+    repositories.set(job.repository, known);
     return known;
   }
 
   try {
     const repo = await openRepository(job.repository);
     repositories.set(job.repository, repo);
+    for (const path of repositories.keys()) {
+      if (repositories.size <= MAX_OPEN_REPOSITORIES) {
+        break;
+      }
+      repositories.delete(path);
+    }
     return repo;
   } catch (error) {
     repositories.delete(job.repository);
@@ -193,9 +215,13 @@ async function openJobRepository(job: ClaimedJob, repositories: Map<string, Repo
   }
 }
 
-async function readJobCommit(repo: Repository, job: ClaimedJob): Promise<CommitInfo> {
+/**
+ * Reads the job's commit for the largest evidence any model can take, so the cache key and
+ * every prompt come from one read: four git processes in all for a commit with one parent.
+ */
+async function readJobCommit(repo: Repository, job: ClaimedJob, mergePolicy: MergePolicy): Promise<EvidenceSource> {
   try {
-    return await readCommit(repo, job.commitSha);
+    return await readEvidenceSource(repo, job.commitSha, { maxTokenBudget: MAX_EVIDENCE_READ_BUDGET, mergePolicy });
   } catch (error) {
     // After a rebase and `git gc`, the old commit may be gone. Its rewritten version has its own job.
     if (error instanceof UnknownRevisionError) {

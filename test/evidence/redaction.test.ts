@@ -543,3 +543,36 @@ describe('redactSecrets key names', () => {
     expect(redactSecrets(line).count).toBe(0);
   });
 });
+
+describe('redactSecrets key lines without markers', () => {
+  const keyLines = [1, 2, 3].map((seed) => fake(64, BASE64, 950 + seed));
+
+  it('redacts a run that is the whole text', () => {
+    const result = redactSecrets(keyLines.map((line) => `+${line}`).join('\n'));
+
+    expect(result.text).toBe('+[REDACTED:private-key]');
+    expect(result.count).toBe(1);
+  });
+
+  it('redacts two runs apart', () => {
+    const text = [...keyLines, 'const middle = 1;', ...keyLines, ''].join('\n');
+
+    const result = redactSecrets(text);
+
+    expect(result.text).toBe('[REDACTED:private-key]\nconst middle = 1;\n[REDACTED:private-key]\n');
+    expect(result.count).toBe(2);
+  });
+
+  it('keeps lines that end in CR', () => {
+    const text = keyLines.map((line) => `${line}\r`).join('\n');
+
+    expect(redactSecrets(text)).toEqual({ text, count: 0, kinds: {} });
+  });
+
+  it('keeps a run under a BEGIN line', () => {
+    const text = ['-----BEGIN CERTIFICATE-----', ...keyLines, 'end'].join('\n');
+
+    expect(redactSecrets(text).count).toBe(0);
+    expect(redactSecrets(text).text).toBe(text);
+  });
+});
