@@ -1,7 +1,7 @@
 // Daemon benchmark: report jobs through the real daemon process against a fake Ollama server,
 // beside a minimal ollama-js loop that sends the same chat requests one after another.
 // Usage: node bench/daemon/run.mjs [--runs 3] [--jobs 1000] [--memory-jobs 10000]
-//                                  [--idle-jobs 30] [--token-ms 5] [--skip-heap]
+//                                  [--idle-jobs 30] [--token-ms 5,20] [--skip-heap]
 // Needs a current build (npm run build). Prints a markdown table and writes
 // bench/results/daemon-<timestamp>.json.
 //
@@ -18,7 +18,7 @@
 //   body `--jobs` times with ollama-js. A third side sends it with stepper's own client
 //   (streamChat), which splits the daemon's cost from the chat client's.
 // - Idle fraction: `--idle-jobs` report jobs end to end, with the fake waiting `--token-ms`
-//   before each generated token. From the fake's request log, the share of the time from the
+//   before each generated token, once for each value of that comma-separated list. From the fake's request log, the share of the time from the
 //   first chat request's start to the last one's end in which no chat request was in flight.
 // - Memory: the fast daemon with `--memory-jobs` jobs; its VmRSS is read from /proc after 100
 //   jobs and after every 1,000. A second such run, skipped with `--skip-heap`, separates a
@@ -55,7 +55,7 @@ const { values: flags } = parseArgs({
     jobs: { type: 'string', default: '1000' },
     'memory-jobs': { type: 'string', default: '10000' },
     'idle-jobs': { type: 'string', default: '30' },
-    'token-ms': { type: 'string', default: '5' },
+    'token-ms': { type: 'string', default: '5,20' },
     'skip-heap': { type: 'boolean', default: false },
   },
 });
@@ -64,7 +64,7 @@ const runs = readCount(flags, 'runs', 1);
 const jobCount = readCount(flags, 'jobs', 1);
 const memoryJobs = readCount(flags, 'memory-jobs', 1);
 const idleJobs = readCount(flags, 'idle-jobs', 2);
-const tokenMs = readCount(flags, 'token-ms', 1);
+const tokenRates = flags['token-ms'].split(',').map((value) => readCount({ 'token-ms': value.trim() }, 'token-ms', 1));
 if (idleJobs > jobCount) {
   console.error(`invalid --idle-jobs ${idleJobs}: at most --jobs (${jobCount}), since it uses the same commits`);
   process.exit(2);
@@ -319,16 +319,21 @@ try {
     results.fast.push(record.fast);
   }
 
-  // Idle fraction, with every generated token taking --token-ms on both sides.
-  fake.enqueue({ fault: { kind: 'latency', tokenDelayMs: tokenMs }, match: { path: '/api/chat' }, times: 'always' });
-  const idleDaemon = await runThroughDaemon(fake, { jobs: endToEndJobs.slice(0, idleJobs) });
-  results.idle = { daemon: { ...idleFraction(fake.requests), wallMs: idleDaemon.wallMs } };
-  fake.clearRequests();
-  await runDirect(fake.url, chatFile, idleJobs);
-  results.idle.direct = idleFraction(fake.requests);
-  results.idle.tokensPerAnswer = fake.requests.find((request) => request.path === '/api/chat')?.linesWritten;
-  fake.clearFaults();
-  log(`idle: daemon ${(results.idle.daemon.fraction * 100).toFixed(2)}%, direct ${(results.idle.direct.fraction * 100).toFixed(2)}%`);
+  // Idle fraction, with every generated token taking each --token-ms value on both sides.
+  results.idle = [];
+  for (const tokenMs of tokenRates) {
+    fake.clearRequests();
+    fake.enqueue({ fault: { kind: 'latency', tokenDelayMs: tokenMs }, match: { path: '/api/chat' }, times: 'always' });
+    const idleDaemon = await runThroughDaemon(fake, { jobs: endToEndJobs.slice(0, idleJobs) });
+    const idle = { tokenMs, daemon: { ...idleFraction(fake.requests), wallMs: idleDaemon.wallMs } };
+    fake.clearRequests();
+    await runDirect(fake.url, chatFile, idleJobs);
+    idle.direct = idleFraction(fake.requests);
+    idle.tokensPerAnswer = fake.requests.find((request) => request.path === '/api/chat')?.linesWritten;
+    fake.clearFaults();
+    results.idle.push(idle);
+    log(`idle at ${tokenMs} ms per token: daemon ${(idle.daemon.fraction * 100).toFixed(2)}%, direct ${(idle.direct.fraction * 100).toFixed(2)}%`);
+  }
 
   // Memory over many jobs of the fast daemon.
   const checkpoints = [100, ...Array.from({ length: Math.floor(memoryJobs / 1000) }, (_, index) => (index + 1) * 1000)].filter((count) => count <= memoryJobs);
@@ -369,7 +374,13 @@ const rateCell = (stats) => `${integer(rate(stats.median))} | ${integer(rate(sta
 const msCell = (stats, digits = 2) => `${stats.median.toFixed(digits)} | ${stats.min.toFixed(digits)}–${stats.max.toFixed(digits)}`;
 const perJob = (stats) => ({ median: stats.median / jobCount, min: stats.min / jobCount, max: stats.max / jobCount });
 const rssAt = (count) => results.memory.rss.find((sample) => sample.checkpoint === count)?.rssMiB;
-const idle = results.idle;
+const idleRows = results.idle.flatMap((idle) => [
+  `| Idle fraction, ${idleJobs} report jobs, ${idle.tokenMs} ms per token | ${(idle.daemon.fraction * 100).toFixed(2)}% | | ${(idle.direct.fraction * 100).toFixed(2)}% | | |`,
+  `| Idle gap between chat requests at ${idle.tokenMs} ms per token (ms, mean) | ${idle.daemon.meanGapMs.toFixed(2)} | | ${idle.direct.meanGapMs.toFixed(2)} | | |`,
+]);
+const idleNotes = results.idle.map(
+  (idle) => `at ${idle.tokenMs} ms per token they take ${idle.daemon.meanRequestMs.toFixed(0)} ms on average (${idle.tokensPerAnswer} response lines), and the daemon's span was ${(idle.daemon.spanMs / 1000).toFixed(1)} s`,
+);
 
 const lines = [
   `Runs per side: ${runs}, ${jobCount} jobs each. Cells show the median over runs and the min–max.`,
@@ -386,12 +397,11 @@ const lines = [
   `| Fast: stepper's client in a loop, no daemon (jobs/s) | ${rateCell(fast.stepperClientMs)} | ${rateCell(fast.directMs)} | ${(fast.stepperClientMs.median / fast.directMs.median).toFixed(2)}x |`,
   `| Fast: daemon against stepper's client loop | ${rateCell(fast.daemonMs)} | ${rateCell(fast.stepperClientMs)} | ${(fast.daemonMs.median / fast.stepperClientMs.median).toFixed(2)}x |`,
   `| Fast: start to first chat request (ms) | ${msCell(fast.toFirstChatMs, 0)} | | | |`,
-  `| Idle fraction, ${idleJobs} report jobs, ${tokenMs} ms per token | ${(idle.daemon.fraction * 100).toFixed(2)}% | | ${(idle.direct.fraction * 100).toFixed(2)}% | | |`,
-  `| Idle gap between chat requests (ms, mean) | ${idle.daemon.meanGapMs.toFixed(2)} | | ${idle.direct.meanGapMs.toFixed(2)} | | |`,
+  ...idleRows,
   `| Daemon RSS after ${integer(jobCount)} report jobs (MiB) | ${msCell(endToEnd.rssMiB, 1)} | | | |`,
   `| Fast daemon RSS after 1,000 / ${integer(memoryJobs)} jobs (MiB) | ${rssAt(1000)?.toFixed(1) ?? 'n/a'} / ${rssAt(Math.floor(memoryJobs / 1000) * 1000)?.toFixed(1) ?? 'n/a'} | | | | |`,
   '',
-  `Idle-fraction requests take ${idle.daemon.meanRequestMs.toFixed(0)} ms on average (${idle.tokensPerAnswer} response lines); the daemon's span was ${(idle.daemon.spanMs / 1000).toFixed(1)} s.`,
+  `Idle-fraction requests: ${idleNotes.join('; ')}.`,
   `RSS of the fast daemon by completed jobs (anonymous + file + shared): ${results.memory.rss.map((sample) => `${integer(sample.checkpoint)}: ${sample.rssMiB.toFixed(1)} (${sample.anonMiB.toFixed(1)} + ${sample.fileMiB.toFixed(1)} + ${sample.shmemMiB.toFixed(1)})`).join(', ')} MiB; ${(results.memory.wallMs / 1000).toFixed(1)} s for ${integer(memoryJobs)} jobs.`,
   results.memory.heapAfterGc.length === 0 ? 'Heap check skipped.' : `Heap used after a full garbage collection, in a second run, by jobs started: ${results.memory.heapAfterGc.map((sample) => `${integer(sample.jobsStarted)}: ${(sample.heapUsed / 2 ** 20).toFixed(1)}`).join(', ')} MiB; heap total at the end ${((results.memory.heapAfterGc.at(-1)?.heapTotal ?? 0) / 2 ** 20).toFixed(1)} MiB, external ${((results.memory.heapAfterGc.at(-1)?.external ?? 0) / 2 ** 20).toFixed(1)} MiB.`,
   `Chat bodies: ${results.setup.chatBodyBytes.min}–${results.setup.chatBodyBytes.max} bytes. Other requests of a daemon run: ${results.setup.otherRequests.join(', ') || 'none'}.`,
@@ -412,7 +422,7 @@ fs.writeFileSync(
       jobs: jobCount,
       memoryJobs,
       idleJobs,
-      tokenMs,
+      tokenMs: tokenRates,
       loadBefore,
       loadAfter: os.loadavg(),
       totalSeconds,

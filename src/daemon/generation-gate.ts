@@ -7,13 +7,16 @@ import { OllamaClient, type OllamaClientOptions, type RequestHooks } from '../ol
 /**
  * Limits how many jobs generate with Ollama at once. The daemon's worker runs one job more
  * than this limit, so the next job reads its commit and builds its evidence while the
- * current one generates, and the model does not sit idle between jobs. A job takes a slot
- * with its first chat or generate request and keeps it until the job ends.
+ * current one generates, and the model does not sit idle between jobs. A job holds a slot
+ * from its chat or generate request until that response's final chunk arrives, so the next
+ * job's request goes out while the first job parses its answer and commits its completion.
+ * A job that sends another request, such as a repair call, waits ahead of jobs that have not
+ * generated yet.
  */
 export class GenerationGate {
   readonly limit: number;
   #holders = new Set<GateTicket>();
-  #waiters: Array<{ ticket: GateTicket; grant: () => void; reject: (error: unknown) => void }> = [];
+  #waiters: Array<{ ticket: GateTicket; resumed: boolean; grant: () => void; reject: (error: unknown) => void }> = [];
   #closed?: Error;
 
   constructor(limit: number) {
@@ -30,17 +33,25 @@ export class GenerationGate {
     return [...this.#holders].map((ticket) => ticket.jobId);
   }
 
-  /** Rejects every waiting and later request with `reason`. Jobs that hold a slot keep it until they end. */
+  /**
+   * Rejects the waiting and later requests of jobs that have not generated yet with `reason`.
+   * Jobs that have generated keep getting slots for their further requests until they end.
+   */
   close(reason: Error): void {
     this.#closed = reason;
-    for (const waiter of this.#waiters.splice(0)) {
+    const rejected = this.#waiters.filter((waiter) => !waiter.resumed);
+    this.#waiters = this.#waiters.filter((waiter) => waiter.resumed);
+    for (const waiter of rejected) {
       waiter.reject(reason);
     }
   }
 
-  /** @internal */
-  acquire(ticket: GateTicket, signal?: AbortSignal): Promise<void> {
-    if (this.#closed) {
+  /**
+   * @internal
+   * `resumed` marks a job that has held a slot before: it waits ahead of the others.
+   */
+  acquire(ticket: GateTicket, signal: AbortSignal | undefined, resumed: boolean): Promise<void> {
+    if (this.#closed && !resumed) {
       return Promise.reject(this.#closed);
     }
 
@@ -55,18 +66,27 @@ export class GenerationGate {
         reject(signal?.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.push({
+      const waiter = {
         ticket,
+        resumed,
         grant: () => {
           signal?.removeEventListener('abort', onAbort);
           this.#holders.add(ticket);
           resolve();
         },
-        reject: (error) => {
+        reject: (error: unknown) => {
           signal?.removeEventListener('abort', onAbort);
           reject(error);
         },
-      });
+      };
+
+      // Resumed jobs keep their order among themselves, ahead of every job that has not generated.
+      const firstNew = resumed ? this.#waiters.findIndex((other) => !other.resumed) : -1;
+      if (firstNew === -1) {
+        this.#waiters.push(waiter);
+      } else {
+        this.#waiters.splice(firstNew, 0, waiter);
+      }
     });
   }
 
@@ -86,6 +106,9 @@ export class GateTicket {
   readonly jobId: string;
   readonly #gate: GenerationGate;
   #held?: Promise<void>;
+  /** Requests of this job that hold or wait for the slot. */
+  #inFlight = 0;
+  #generated = false;
 
   constructor(gate: GenerationGate, jobId: string) {
     this.#gate = gate;
@@ -93,26 +116,104 @@ export class GateTicket {
   }
 
   /** Waits until this job holds a slot. Later calls share the first wait unless it failed. */
-
   hold(signal?: AbortSignal): Promise<void> {
     if (!this.#held) {
-      const held = this.#gate.acquire(this, signal);
+      const held = this.#gate.acquire(this, signal, this.#generated);
       // A wait that failed is not kept, so a later request may try again.
-      held.catch(() => {
-        if (this.#held === held) {
-          this.#held = undefined;
-        }
-      });
+      held.then(
+        () => {
+          this.#generated = true;
+        },
+        () => {
+          if (this.#held === held) {
+            this.#held = undefined;
+          }
+        },
+      );
       this.#held = held;
     }
 
     return this.#held;
   }
 
+  /**
+   * Sends one request of this job once it holds a slot. The slot is given up when the last
+   * of the job's requests in flight ends: at a stream's final chunk, when a stream ends or
+   * is left early, or when a request without a stream settles.
+   */
+  async request<T>(signal: AbortSignal | undefined, send: () => Promise<T>): Promise<T> {
+    // Counted before the wait, so a request that ends meanwhile does not give up the slot
+    // that this one is about to use.
+    this.#inFlight += 1;
+    let ended = false;
+    const end = () => {
+      if (!ended) {
+        ended = true;
+        this.#endRequest();
+      }
+    };
+
+    let response: T;
+    try {
+      await this.hold(signal);
+      response = await send();
+    } catch (error) {
+      end();
+      throw error;
+    }
+
+    if (isAsyncIterable(response)) {
+      endWithStream(response, end);
+    } else {
+      end();
+    }
+
+    return response;
+  }
+
+  /** Gives up the slot when the job ends, whatever its requests did. */
   release(): void {
     this.#held = undefined;
     this.#gate.release(this);
   }
+
+  #endRequest(): void {
+    this.#inFlight -= 1;
+    if (this.#inFlight === 0) {
+      this.release();
+    }
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+/**
+ * Makes iterating `stream` call `end` at the final chunk (`done: true`), before the caller
+ * sees it, or when the iteration stops in any other way. Other properties of the stream,
+ * such as ollama-js's abort(), stay as they are.
+ */
+function endWithStream(stream: AsyncIterable<unknown>, end: () => void): void {
+  const iterate = stream[Symbol.asyncIterator].bind(stream);
+  const source: AsyncIterable<unknown> = { [Symbol.asyncIterator]: iterate };
+  Object.defineProperty(stream, Symbol.asyncIterator, {
+    configurable: true,
+    writable: true,
+    value: async function* () {
+      try {
+        for await (const part of source) {
+          if ((part as { done?: unknown } | null)?.done === true) {
+            end();
+          }
+
+          yield part;
+        }
+      } finally {
+        end();
+      }
+    },
+  });
 }
 
 /**
@@ -144,10 +245,7 @@ export class GatedOllamaClient extends OllamaClient {
 
     for (const method of ['chat', 'generate'] as const) {
       const original = (api[method] as (request: unknown) => Promise<unknown>).bind(api);
-      (api as unknown as Record<string, unknown>)[method] = async (request: unknown) => {
-        await ticket.hold(signal);
-        return original(request);
-      };
+      (api as unknown as Record<string, unknown>)[method] = (request: unknown) => ticket.request(signal, () => original(request));
     }
 
     return api;

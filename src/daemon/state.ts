@@ -143,33 +143,48 @@ const COLUMNS: Record<keyof DaemonRowUpdate, string> = {
   ollamaDetail: 'ollama_detail',
 };
 
-/** Writes the daemon row of one daemon instance. */
+/** Runs a write in a transaction of the caller's choice, such as Queue.transition. */
+export type RowTransaction = <T>(work: () => T) => T;
+
+/**
+ * Writes the daemon row of one daemon instance. The row is the daemon's own bookkeeping, so
+ * the daemon passes Queue.transition, which commits without an fsync of the WAL.
+ */
 export class DaemonRowWriter {
   readonly #db: SqliteDatabase;
   readonly #clock: () => number;
+  readonly #transaction: RowTransaction;
+  /** Prepared UPDATE statements by the columns they set; the status write repeats a few shapes. */
+  readonly #updates = new Map<string, Database.Statement>();
 
-  constructor(db: SqliteDatabase, clock: () => number = Date.now) {
+  constructor(db: SqliteDatabase, clock: () => number = Date.now, transaction: RowTransaction = (work) => work()) {
     this.#db = db;
     this.#clock = clock;
+    this.#transaction = transaction;
   }
 
   /** Replaces the row of the previous daemon with this one's. */
   insert(row: Omit<DaemonRow, 'updatedAt'>): void {
-    this.#db
-      .prepare(`
-        INSERT OR REPLACE INTO daemon (id, pid, instance, version, state, started_at, heartbeat_at, concurrency, jobs_done,
-                                       current_job_id, ollama_host, ollama_state, ollama_detail, updated_at)
-        VALUES (1, @pid, @instance, @version, @state, @startedAt, @heartbeatAt, @concurrency, @jobsDone,
-                @currentJobId, @ollamaHost, @ollamaState, @ollamaDetail, @updatedAt)`)
-      .run({ ...row, updatedAt: this.#clock() });
+    const statement = this.#db.prepare(`
+      INSERT OR REPLACE INTO daemon (id, pid, instance, version, state, started_at, heartbeat_at, concurrency, jobs_done,
+                                     current_job_id, ollama_host, ollama_state, ollama_detail, updated_at)
+      VALUES (1, @pid, @instance, @version, @state, @startedAt, @heartbeatAt, @concurrency, @jobsDone,
+              @currentJobId, @ollamaHost, @ollamaState, @ollamaDetail, @updatedAt)`);
+    this.#transaction(() => statement.run({ ...row, updatedAt: this.#clock() }));
   }
 
   update(instance: string, changes: DaemonRowUpdate): void {
     const entries = Object.entries(changes).filter(([, value]) => value !== undefined) as Array<[keyof DaemonRowUpdate, unknown]>;
     const assignments = entries.map(([key]) => `${COLUMNS[key]} = @${key}`);
-    this.#db
-      .prepare(`UPDATE daemon SET ${[...assignments, 'updated_at = @updatedAt'].join(', ')} WHERE id = 1 AND instance = @instance`)
-      .run({ ...Object.fromEntries(entries), updatedAt: this.#clock(), instance });
+    const sql = `UPDATE daemon SET ${[...assignments, 'updated_at = @updatedAt'].join(', ')} WHERE id = 1 AND instance = @instance`;
+    let statement = this.#updates.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#updates.set(sql, statement);
+    }
+
+    const prepared = statement;
+    this.#transaction(() => prepared.run({ ...Object.fromEntries(entries), updatedAt: this.#clock(), instance }));
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 
 import { type SqliteDatabase, translateSqliteError } from '../store/database.js';
+import type { TransitionSync } from './options.js';
 import type { JobEventType } from './types.js';
 
 /** Every this many events written through one connection, old events are trimmed in the same transaction. */
@@ -36,18 +37,28 @@ export class JobStore {
 
   /**
    * Runs `work` in an IMMEDIATE transaction, which takes the write lock before the first
-   * read, so no process reads and then writes on a stale snapshot.
+   * read, so no process reads and then writes on a stale snapshot. With `synchronous`
+   * 'normal' the commit skips the fsync of the WAL (see TransitionSync). Work nested in an
+   * open transaction joins it and commits at the outer transaction's level.
    */
-  write<T>(work: () => T): T {
+  write<T>(work: () => T, synchronous: TransitionSync = 'full'): T {
     // Explicit statements, not db.transaction(), which prepares nine statements per
     // connection: a hook opens a connection for a single write.
     if (this.db.inTransaction) {
       return this.read(work);
     }
 
+    const relaxed = synchronous === 'normal';
     try {
+      // The level applies to the commits that follow on this connection, so it goes back to
+      // FULL after this commit, and other writes through the connection keep their fsync.
+      if (relaxed) {
+        this.statement('PRAGMA synchronous = NORMAL').run();
+      }
+
       this.statement('BEGIN IMMEDIATE').run();
     } catch (error) {
+      this.#restoreFull(relaxed);
       throw translateSqliteError(this.file, error);
     }
 
@@ -61,6 +72,14 @@ export class JobStore {
       }
 
       throw translateSqliteError(this.file, error);
+    } finally {
+      this.#restoreFull(relaxed);
+    }
+  }
+
+  #restoreFull(relaxed: boolean): void {
+    if (relaxed) {
+      this.statement('PRAGMA synchronous = FULL').run();
     }
   }
 

@@ -1,4 +1,4 @@
-import { checkPositiveInteger } from '../errors.js';
+import { InvalidOptionError, checkPositiveInteger } from '../errors.js';
 import { type BackoffOptions, resolveBackoff } from './backoff.js';
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -22,6 +22,16 @@ export interface RetentionOptions {
   eventAgeMs?: number;
 }
 
+/**
+ * SQLite `synchronous` level of the commits that move a claimed job: claim, progress, lock
+ * renewal, completion, failure and release. 'full' syncs the WAL to disk on every commit.
+ * 'normal' leaves the WAL in the OS page cache until the next checkpoint or FULL commit, so
+ * a process that dies, SIGKILL included, loses nothing. Only an OS crash or a power loss can
+ * undo the last such commits, and stall recovery then returns those jobs to waiting.
+ * Commits that add, change or remove user work are always 'full'.
+ */
+export type TransitionSync = 'full' | 'normal';
+
 export interface QueueOptions {
   /** Current time in epoch milliseconds; tests pass a fake clock. @default Date.now */
   clock?: () => number;
@@ -35,6 +45,8 @@ export interface QueueOptions {
   /** Lifetime of a claim's lock, after which another worker may treat the job as stalled, in milliseconds. @default 60000 */
   lockDurationMs?: number;
   retention?: RetentionOptions;
+  /** @default 'full' */
+  transitionSync?: TransitionSync;
 }
 
 export interface ResolvedQueueOptions {
@@ -45,6 +57,7 @@ export interface ResolvedQueueOptions {
   maxStalls: number;
   lockDurationMs: number;
   retention: Required<RetentionOptions>;
+  transitionSync: TransitionSync;
 }
 
 export const DEFAULT_RETENTION: Required<RetentionOptions> = {
@@ -77,7 +90,16 @@ export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOp
     maxStalls: checkPositiveInteger('maxStalls', options.maxStalls ?? DEFAULT_MAX_STALLS),
     lockDurationMs: checkPositiveInteger('lockDurationMs', options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS, MIN_LOCK_DURATION_MS),
     retention,
+    transitionSync: checkTransitionSync(options.transitionSync ?? 'full'),
   };
+}
+
+function checkTransitionSync(value: unknown): TransitionSync {
+  if (value !== 'full' && value !== 'normal') {
+    throw new InvalidOptionError('transitionSync', "'full' or 'normal'", value);
+  }
+
+  return value;
 }
 
 function checkKeep(option: string, keep: KeepOptions): void {

@@ -74,7 +74,26 @@ export interface StallRecoveryResult {
   failed: string[];
 }
 
+/** A completed job's result: a new report, or the id of a stored one. */
+export interface CompletionResult {
+  report?: NewReport;
+  reportId?: string;
+}
+
+export interface CompleteAndClaimResult {
+  /** False when the token was stale and nothing was completed. */
+  completed: boolean;
+  /** The job claimed next, when one was due. */
+  next?: ClaimedJob;
+}
+
 const FENCE = `id = @id AND state = 'active' AND lock_token = @token`;
+
+function checkCompletion(result: CompletionResult): void {
+  if (result.report && result.reportId !== undefined) {
+    throw new InvalidOptionError('completion', 'a new report or a stored reportId, not both', result.reportId);
+  }
+}
 
 /**
  * Opens the queue in the data directory, creating directory and database when missing.
@@ -288,7 +307,8 @@ export class Queue {
    * reader polls this one number and reads again only after a change.
    */
   dataVersion(): number {
-    return this.#store.read(() => this.#store.db.pragma('data_version', { simple: true }) as number);
+    // A cached statement, because db.pragma() prepares a new one on every call, and the worker reads this after every job.
+    return this.#store.read(() => this.#store.statement('PRAGMA data_version').pluck().get() as number);
   }
 
   /**
@@ -298,38 +318,46 @@ export class Queue {
    */
   claim(owner: string, options: ClaimOptions = {}): ClaimedJob | undefined {
     const now = this.#now();
+    return this.#transition(() => this.#claimNext(owner, options, now));
+  }
+
+  /**
+   * Claims inside an open transaction. The subquery reads jobs_waiting in (priority, seq)
+   * order and stops at the first job whose model is not excluded. Left to itself, SQLite
+   * picks jobs_state_created, reads every waiting job and sorts them: with 2,000 waiting
+   * jobs a claim took about 1.2 ms instead of 0.13 ms (bench/daemon, 2-core VM).
+   */
+  #claimNext(owner: string, options: ClaimOptions, now: number): ClaimedJob | undefined {
     const token = randomUUID();
     const excludeModels = JSON.stringify(options.excludeModels ?? []);
 
-    return this.#store.write(() => {
-      this.#store.statement(
-        `UPDATE jobs SET state = 'waiting', updated_at = @now WHERE state = 'delayed' AND run_at <= @now`,
-      ).run({ now });
+    this.#store.statement(
+      `UPDATE jobs SET state = 'waiting', updated_at = @now WHERE state = 'delayed' AND run_at <= @now`,
+    ).run({ now });
 
-      const row = this.#store.statement(`
-        UPDATE jobs
-           SET state = 'active', lock_token = @token, lock_owner = @owner, lock_expires_at = @expiresAt,
-               attempts_started = attempts_started + 1, started_at = @now, updated_at = @now, progress = NULL
-         WHERE seq = (SELECT seq FROM jobs
-                       WHERE state = 'waiting'
-                         AND (json_extract(payload, '$.model') IS NULL
-                              OR json_extract(payload, '$.model') NOT IN (SELECT value FROM json_each(@excludeModels)))
-                       ORDER BY priority, seq LIMIT 1)
-        RETURNING *`).get({ token, owner, now, excludeModels, expiresAt: now + this.options.lockDurationMs }) as JobRow | undefined;
+    const row = this.#store.statement(`
+      UPDATE jobs
+         SET state = 'active', lock_token = @token, lock_owner = @owner, lock_expires_at = @expiresAt,
+             attempts_started = attempts_started + 1, started_at = @now, updated_at = @now, progress = NULL
+       WHERE seq = (SELECT seq FROM jobs INDEXED BY jobs_waiting
+                     WHERE state = 'waiting'
+                       AND (json_extract(payload, '$.model') IS NULL
+                            OR json_extract(payload, '$.model') NOT IN (SELECT value FROM json_each(@excludeModels)))
+                     ORDER BY priority, seq LIMIT 1)
+      RETURNING *`).get({ token, owner, now, excludeModels, expiresAt: now + this.options.lockDurationMs }) as JobRow | undefined;
 
-      if (!row) {
-        return undefined;
-      }
+    if (!row) {
+      return undefined;
+    }
 
-      this.#store.event(row.id, 'started', { attempt: row.attempts_made + 1, owner }, now);
-      return toClaimedJob(row);
-    });
+    this.#store.event(row.id, 'started', { attempt: row.attempts_made + 1, owner }, now);
+    return toClaimedJob(row);
   }
 
   /** Renews the lock on a claimed job; false means the lock was lost and the work must stop. */
   extendLock(lock: JobLock, durationMs = this.options.lockDurationMs): boolean {
     const now = this.#now();
-    const result = this.#store.write(() =>
+    const result = this.#transition(() =>
       this.#store.statement(`UPDATE jobs SET lock_expires_at = @expiresAt, updated_at = @now WHERE ${FENCE}`).run({
         ...lock,
         now,
@@ -349,7 +377,7 @@ export class Queue {
     const now = this.#now();
     const json = JSON.stringify(progress);
 
-    return this.#store.write(() => {
+    return this.#transition(() => {
       const result = this.#store.statement(`UPDATE jobs SET progress = @json, updated_at = @now WHERE ${FENCE}`).run({
         ...lock,
         json,
@@ -371,49 +399,74 @@ export class Queue {
    *
    * @throws InvalidOptionError when both are given, or `reportId` names no stored report
    */
-  complete(lock: JobLock, result: { report?: NewReport; reportId?: string } = {}): boolean {
+  complete(lock: JobLock, result: CompletionResult = {}): boolean {
     const now = this.#now();
-    if (result.report && result.reportId !== undefined) {
-      throw new InvalidOptionError('completion', 'a new report or a stored reportId, not both', result.reportId);
+    checkCompletion(result);
+    return this.#transition(() => this.#completeRow(lock, result, now));
+  }
+
+  /**
+   * Completes a claimed job as `complete` does and claims the next due job for `owner` in
+   * the same transaction, as BullMQ's moveToFinished fetches the next job, so a worker
+   * commits once per job. The claim happens even when the completion found a stale token.
+   *
+   * @throws InvalidOptionError as `complete` does; then nothing is completed or claimed
+   */
+  completeAndClaim(lock: JobLock, result: CompletionResult, owner: string, options: ClaimOptions = {}): CompleteAndClaimResult {
+    const now = this.#now();
+    checkCompletion(result);
+    return this.#transition(() => {
+      const completed = this.#completeRow(lock, result, now);
+      const next = this.#claimNext(owner, options, now);
+      return next ? { completed, next } : { completed };
+    });
+  }
+
+  /**
+   * Runs `work` in one IMMEDIATE transaction committed at the `transitionSync` level, for
+   * writes whose loss in an OS crash is harmless, such as a worker's status row or several
+   * job transitions that should commit together.
+   */
+  transition<T>(work: () => T): T {
+    return this.#transition(work);
+  }
+
+  #completeRow(lock: JobLock, result: CompletionResult, now: number): boolean {
+    const row = this.#activeRow(lock);
+    if (!row) {
+      return false;
     }
 
-    return this.#store.write(() => {
-      const row = this.#activeRow(lock);
-      if (!row) {
-        return false;
+    let resultId: string | null = null;
+    if (result.reportId !== undefined) {
+      if (!this.#store.statement('SELECT 1 FROM reports WHERE id = ?').get(result.reportId)) {
+        throw new InvalidOptionError('reportId', 'the id of a stored report', result.reportId);
       }
-
-      let resultId: string | null = null;
-      if (result.reportId !== undefined) {
-        if (!this.#store.statement('SELECT 1 FROM reports WHERE id = ?').get(result.reportId)) {
-          throw new InvalidOptionError('reportId', 'the id of a stored report', result.reportId);
-        }
-        resultId = result.reportId;
-      } else if (result.report) {
-        resultId = randomUUID();
-        this.#store.statement(`
-          INSERT INTO reports (id, kind, repository, commit_sha, content, cache_key, provenance, created_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
-          resultId,
-          row.kind,
-          row.repository,
-          row.commit_sha,
-          JSON.stringify(result.report.content),
-          result.report.cacheKey ?? null,
-          result.report.provenance === undefined ? null : JSON.stringify(result.report.provenance),
-          now,
-        );
-      }
-
+      resultId = result.reportId;
+    } else if (result.report) {
+      resultId = randomUUID();
       this.#store.statement(`
-        UPDATE jobs
-           SET state = 'completed', attempts_made = attempts_made + 1, result_id = @resultId,
-               lock_token = NULL, lock_owner = NULL, lock_expires_at = NULL,
-               finished_at = @now, updated_at = @now
-         WHERE ${FENCE}`).run({ ...lock, resultId, now });
-      this.#store.event(lock.id, 'completed', { attempt: row.attempts_made + 1, resultId }, now);
-      return true;
-    });
+        INSERT INTO reports (id, kind, repository, commit_sha, content, cache_key, provenance, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        resultId,
+        row.kind,
+        row.repository,
+        row.commit_sha,
+        JSON.stringify(result.report.content),
+        result.report.cacheKey ?? null,
+        result.report.provenance === undefined ? null : JSON.stringify(result.report.provenance),
+        now,
+      );
+    }
+
+    this.#store.statement(`
+      UPDATE jobs
+         SET state = 'completed', attempts_made = attempts_made + 1, result_id = @resultId,
+             lock_token = NULL, lock_owner = NULL, lock_expires_at = NULL,
+             finished_at = @now, updated_at = @now
+       WHERE ${FENCE}`).run({ ...lock, resultId, now });
+    this.#store.event(lock.id, 'completed', { attempt: row.attempts_made + 1, resultId }, now);
+    return true;
   }
 
   /**
@@ -425,7 +478,7 @@ export class Queue {
     const details = describeError(error);
     const permanent = options.permanent === true || queueActionOf(error).action === 'fail';
 
-    return this.#store.write(() => {
+    return this.#transition(() => {
       const row = this.#activeRow(lock);
       if (!row) {
         return 'stale';
@@ -462,7 +515,7 @@ export class Queue {
       throw new InvalidOptionError('delayMs', 'an integer >= 0', delayMs);
     }
 
-    return this.#store.write(() => {
+    return this.#transition(() => {
       const result = this.#store.statement(`
         UPDATE jobs
            SET state = @state, run_at = @runAt, lock_token = NULL, lock_owner = NULL, lock_expires_at = NULL,
@@ -603,6 +656,11 @@ export class Queue {
              finished_at = @now, updated_at = @now
        WHERE id = @id`).run({ id: row.id, reason, attemptsMade, ...details, now });
     this.#store.event(row.id, 'failed', { reason, attemptsMade, stalledCount: row.stalled_count, error: details.message, errorClass: details.errorClass }, now);
+  }
+
+  /** Runs a write about a claimed job, committed at the `transitionSync` level. */
+  #transition<T>(work: () => T): T {
+    return this.#store.write(work, this.options.transitionSync);
   }
 
   #activeRow(lock: JobLock): JobRow | undefined {

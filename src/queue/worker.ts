@@ -4,7 +4,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { InvalidOptionError, checkPositiveInteger, queueActionOf } from '../errors.js';
-import type { ClaimOptions, Queue, StallRecoveryResult } from './queue.js';
+import type { ClaimOptions, CompletionResult, Queue, StallRecoveryResult } from './queue.js';
 import type { CleanResult } from './retention.js';
 import { type IngestResult, ingestSpool } from './spool.js';
 import type { ClaimedJob, FailOutcome, JobProgress, NewReport } from './types.js';
@@ -102,6 +102,8 @@ interface RunningJob {
   progressTimer?: NodeJS.Timeout;
   lastProgressAt: number;
   released: boolean;
+  /** The job claimed in the transaction that completed this one, started when this one leaves. */
+  next?: ClaimedJob;
 }
 
 /**
@@ -204,19 +206,26 @@ export class Worker extends EventEmitter<WorkerEvents> {
       setInterval(() => this.#maintain(() => this.#clean()), this.#options.cleanIntervalMs),
     );
 
+    let ingestedAt = -Infinity;
+    let woken = false;
     while (!this.#closing) {
-      this.#maintain(() => this.#ingest());
+      // A busy worker wakes after every job, but it reads the spool only after a full poll
+      // interval, as an idle worker does.
+      if (!woken || performance.now() - ingestedAt >= this.#options.pollIntervalMs) {
+        ingestedAt = performance.now();
+        this.#maintain(() => this.#ingest());
+      }
       this.#maintain(() => this.#checkLocks());
       this.#fillSlots();
       if (this.#closing) {
         break;
       }
 
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#options.pollIntervalMs);
+      woken = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), this.#options.pollIntervalMs);
         this.#wake = () => {
           clearTimeout(timer);
-          resolve();
+          resolve(true);
         };
       });
       this.#wake = undefined;
@@ -256,8 +265,31 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.emit('active', job);
     running.done = this.#process(running).finally(() => {
       this.#running.delete(job.id);
+      if (running.next) {
+        this.#startNext(running.next);
+      }
       this.#wake?.();
     });
+  }
+
+  /**
+   * Starts a job claimed together with a completion. A shutdown that began in between has
+   * already counted the jobs it waits for, so the job goes back to waiting instead.
+   */
+  #startNext(job: ClaimedJob): void {
+    if (!this.#closing) {
+      this.#start(job);
+      return;
+    }
+
+    try {
+      if (this.#queue.release(job, { reason: 'worker is shutting down' })) {
+        this.emit('released', job, 'worker is shutting down');
+      }
+    } catch (error) {
+      // The lock stays until it expires, so the job is recovered as stalled, never lost.
+      this.emit('error', error, job);
+    }
   }
 
   async #process(running: RunningJob): Promise<void> {
@@ -277,11 +309,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
         updateProgress: (progress) => this.#queueProgress(running, progress),
       };
       const result = await this.#processor(job, context);
+      // The daemon's generation gate hands the model to the next job when this job's stream
+      // ends. One turn of the event loop lets that job's chat request go out before this
+      // commit and before the claimed job starts, which may spawn git.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       // A processor that returned a result finished its work, aborted or not; a lost lock
       // makes the fenced completion change nothing.
       this.#settle(running, () => {
-        this.#flushProgress(running);
-        const completed = this.#queue.complete(job, { report: result?.report, reportId: result?.reportId });
+        const completed = this.#complete(running, { report: result?.report, reportId: result?.reportId });
         this.emit(completed ? 'completed' : 'lockLost', job);
       });
     } catch (error) {
@@ -305,6 +340,29 @@ export class Worker extends EventEmitter<WorkerEvents> {
       clearTimeout(timeout);
       clearTimeout(running.progressTimer);
     }
+  }
+
+  /**
+   * Writes the job's last progress, its completion and, when this job's slot may take
+   * another, the claim of the next job in one transaction, so its transitions cost one commit.
+   * The claimed job is kept in `running.next`. Returns false when the lock was lost.
+   */
+  #complete(running: RunningJob, result: CompletionResult): boolean {
+    // This job still counts in #running, and its slot is free once it completes.
+    const claimNext = !this.#closing && !this.#paused && this.#running.size <= this.#options.concurrency;
+
+    const outcome = this.#queue.transition(() => {
+      this.#flushProgress(running);
+      if (!claimNext) {
+        return { completed: this.#queue.complete(running.job, result) };
+      }
+
+      return this.#queue.completeAndClaim(running.job, result, this.id, this.#claimOptions?.());
+    });
+
+    // Set only after the commit: a rolled-back claim leaves the job waiting.
+    running.next = outcome.next;
+    return outcome.completed;
   }
 
   /** Runs the final write for a job once; a job released by a forced shutdown is left alone. */
