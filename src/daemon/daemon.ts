@@ -14,6 +14,7 @@ import { SCHEMA_VERSION } from '../store/migrations.js';
 import { VERSION } from '../version.js';
 import { type DaemonSettings, LOG_FILE, resolveDaemonSettings } from './config.js';
 import { GatedOllamaClient, GenerationGate } from './generation-gate.js';
+import { HintWatch, startSuccessor } from './hint-watch.js';
 import { type DaemonLock, type FileIdentity, acquireDaemonLock, fileIdentity, sameFile } from './lock.js';
 import { type DaemonLogger, FileLogger, StderrLogger } from './log.js';
 import { OllamaMonitor } from './ollama-monitor.js';
@@ -151,7 +152,7 @@ class DaemonRun {
   #row!: DaemonRowWriter;
   #rowWritten = false;
   #worker!: Worker;
-  #ingestingHints = false;
+  #hints?: HintWatch;
   #monitor!: OllamaMonitor;
   #gate!: GenerationGate;
   #databaseIdentity?: FileIdentity;
@@ -171,10 +172,21 @@ class DaemonRun {
   }
 
   async run(): Promise<DaemonExit> {
-    this.#queue = openQueue({ dataDir: this.#dataDir, ...(this.#settings.lockDurationMs ? { lockDurationMs: this.#settings.lockDurationMs } : {}) });
+    this.#queue = openQueue({
+      dataDir: this.#dataDir,
+      ...(this.#settings.lockDurationMs ? { lockDurationMs: this.#settings.lockDurationMs } : {}),
+      // Claims, completions and the status row commit without an fsync of the WAL. A process
+      // that dies, SIGKILL included, loses none of them, because committed WAL frames are in
+      // the OS page cache. Only an OS crash or a power loss can undo the last ones, and stall
+      // recovery then returns those jobs to waiting, so no enqueued job is lost. Enqueues,
+      // retries, cancels and pruning keep synchronous=FULL.
+      transitionSync: 'normal',
+    });
     try {
       return await this.#runWithQueue();
     } finally {
+      // A failure that skipped the shutdown must not leave hooks trusting this process.
+      this.#hints?.stop();
       // A status write still scheduled runs before the queue closes, so the row keeps the last count.
       if (this.#statusWrite) {
         this.#writeStatus();
@@ -197,7 +209,7 @@ class DaemonRun {
   async #runWithQueue(): Promise<DaemonExit> {
     this.#databaseIdentity = fileIdentity(this.#queue.file);
     const client = new GatedOllamaClient({ ...this.#options.ollama, env: this.#env });
-    this.#row = new DaemonRowWriter(this.#queue.database);
+    this.#row = new DaemonRowWriter(this.#queue.database, Date.now, (work) => this.#queue.transition(work));
     const now = Date.now();
     this.#row.insert({
       pid: process.pid,
@@ -340,24 +352,24 @@ class DaemonRun {
   }
 
   #startTimers(): void {
-    void this.#ingestHints();
+    const hints = new HintWatch({ dataDir: this.#dataDir, log: this.#log, ingest: () => this.#ingestHints() });
+    this.#hints = hints;
+    hints.start();
+    void hints.scan();
     this.#timers.push(
-      setInterval(() => void this.#ingestHints(), this.#settings.heartbeatMs),
+      // The scan on each heartbeat covers a watcher that missed an event or failed.
+      setInterval(() => void hints.scan(), this.#settings.heartbeatMs),
       setInterval(() => this.#heartbeat(), this.#settings.heartbeatMs),
       setInterval(() => this.#checkIdle(), Math.max(10, Math.min(1000, Math.floor(this.#settings.idleMs / 2)))),
     );
   }
 
   /**
-   * Turns hints the git hook left into jobs. The hook's own kick normally does this at once,
-   * so the daemon only covers a kick that never ran, such as one killed with its terminal.
+   * Turns hints the git hook left into jobs and returns how many hints were enqueued. While
+   * this daemon runs, hooks leave it their hints and start no kick. The HintWatch calls this
+   * one call at a time.
    */
-  async #ingestHints(): Promise<void> {
-    if (this.#ingestingHints || this.#stopping) {
-      return;
-    }
-
-    this.#ingestingHints = true;
+  async #ingestHints(): Promise<number> {
     try {
       const outcomes = await ingestHookHints(this.#dataDir, { env: this.#env });
       const enqueued = outcomes.filter((outcome) => outcome.status === 'enqueued');
@@ -370,10 +382,10 @@ class DaemonRun {
           this.#log.warn(`hook hint ${path.basename(outcome.file)} ${outcome.status}: ${outcome.reason}`);
         }
       }
+      return enqueued.length;
     } catch (error) {
       this.#log.error(`reading hook hints failed: ${describeError(error)}`);
-    } finally {
-      this.#ingestingHints = false;
+      return 0;
     }
   }
 
@@ -481,6 +493,8 @@ class DaemonRun {
   }
 
   async #shutdown(exit: DaemonExit): Promise<DaemonExit> {
+    // First of all, so that from here on every hook starts its kick (see hint-watch.ts).
+    this.#hints?.stop();
     this.#exit = exit;
     const ghost = exit.reason === 'database-replaced';
     for (const timer of this.#timers) {
@@ -492,6 +506,12 @@ class DaemonRun {
 
     if (!ghost) {
       this.#tryWrite(() => this.#row.update(this.#instance, { state: 'stopping' }));
+    }
+
+    // Hooks that found daemon.live before stop() started no kick, so their hints are read
+    // here. Their jobs go to a successor, which waits for this daemon's lock.
+    if (this.#hints && (await this.#hints.drain()) > 0) {
+      startSuccessor(this.#dataDir, this.#env, this.#log);
     }
 
     // A job still waiting for a generation slot is released at once, while running jobs get the grace period.
@@ -506,7 +526,7 @@ class DaemonRun {
 
   /**
    * Writes the status row once the current turn of the event loop ends. A job's end, its
-   * completion and the next claim come in one turn, and each write is a commit with an fsync,
+   * completion and the next claim come in one turn, and each write is a commit of its own,
    * so they share one write.
    */
   #scheduleStatus(): void {

@@ -1,9 +1,10 @@
 // The shell block that stepper adds to a git hook, and the text operations on hook files.
 // The block runs inside git commit, so its common path uses shell builtins only: no git,
 // no node and no other program runs until git has finished.
+import { DAEMON_LIVE_FILE } from './log.js';
 
 /** Version of the block's format. A block with a lower number is reported as older. */
-export const HOOK_FORMAT_VERSION = 1;
+export const HOOK_FORMAT_VERSION = 3;
 
 /** The hooks stepper installs. */
 export const HOOK_NAMES = ['post-commit', 'post-rewrite'] as const;
@@ -58,9 +59,9 @@ function shellUnquote(quoted: string): string | undefined {
 /**
  * Renders the block. The hook finds the data directory the way resolveDataDir does and
  * skips commits made while a rebase runs, because post-rewrite lists them at its end.
- * It writes the new commit ids into a hint file. Once per burst it starts the kick one
- * second later, sharing no stdio with git. Every failure is swallowed, so the block
- * ends with status 0 and prints nothing.
+ * It writes the new commit ids into a hint file. Unless a live daemon watches the hints
+ * folder, it starts the kick one second later, once per burst, sharing no stdio with git.
+ * Every failure is swallowed, so the block ends with status 0 and prints nothing.
  */
 export function renderBlock(settings: BlockSettings): string {
   const lines = [
@@ -90,10 +91,14 @@ export function renderBlock(settings: BlockSettings): string {
 // so that a hook running under `set -u` does not stop at an unset one. A redirection
 // failure on a compound command or a regular builtin does not end a POSIX shell, so a
 // missing or read-only folder makes a step fail rather than the hook exit early.
-// Each command that may print has its own redirection, and the call has none. A shell
-// keeps copies of the descriptors that a redirection replaces, so the background
-// subshell would inherit copies of git's stderr. A caller reading git's output through
-// a pipe would then wait until the subshell's sleep ends.
+// stepper_record runs with stderr on /dev/null, one redirection for all its steps. A shell
+// keeps a copy of each descriptor that a redirection replaces, and a subshell forked during
+// the call would inherit git's stderr through that copy. A caller reading git's output
+// through a pipe would then wait until the subshell's sleep ends, so the background
+// subshell starts only after the call has returned.
+//
+// dash's `read` takes one byte per system call, so the common path reads only HEAD, the
+// branch file and daemon.live, which are short.
 const HOOK_FUNCTIONS = String.raw`stepper_valid_id() {
   case $1 in *[!0-9a-f]*) return 1 ;; esac
   case ${'$'}{#1} in 40|64) return 0 ;; esac
@@ -101,12 +106,12 @@ const HOOK_FUNCTIONS = String.raw`stepper_valid_id() {
 }
 stepper_head_id() {
   stepper_id=
-  if [ ! -h "$stepper_gitdir/HEAD" ] && { IFS= read -r stepper_line <"$stepper_gitdir/HEAD"; } 2>/dev/null; then
+  if [ ! -h "$stepper_gitdir/HEAD" ] && IFS= read -r stepper_line <"$stepper_gitdir/HEAD"; then
     case $stepper_line in
       'ref: refs/heads/'*)
         stepper_ref=${'$'}{stepper_line#ref: }
         stepper_common=$stepper_gitdir
-        if [ -f "$stepper_gitdir/commondir" ] && { IFS= read -r stepper_line <"$stepper_gitdir/commondir"; } 2>/dev/null; then
+        if [ -f "$stepper_gitdir/commondir" ] && IFS= read -r stepper_line <"$stepper_gitdir/commondir"; then
           case $stepper_line in
             /*) stepper_common=$stepper_line ;;
             *) stepper_common=$stepper_gitdir/$stepper_line ;;
@@ -116,7 +121,7 @@ stepper_head_id() {
           *..*|*' '*) ;;
           *)
             if [ -f "$stepper_common/$stepper_ref" ] && [ ! -h "$stepper_common/$stepper_ref" ]; then
-              { IFS= read -r stepper_id <"$stepper_common/$stepper_ref"; } 2>/dev/null
+              IFS= read -r stepper_id <"$stepper_common/$stepper_ref"
             fi
             ;;
         esac
@@ -126,8 +131,97 @@ stepper_head_id() {
   fi
   stepper_valid_id "$stepper_id" && return 0
   # Packed refs, reftable, a symbolic link or a ref outside refs/heads: ask git.
-  stepper_id=$(git rev-parse --verify -q HEAD 2>/dev/null) || stepper_id=
+  stepper_id=$(git rev-parse --verify -q HEAD) || stepper_id=
   stepper_valid_id "$stepper_id"
+}
+stepper_daemon_alive() {
+  # The daemon holds this file open for its lifetime and writes "<pid> <descriptor>" into
+  # it. A dead daemon, a reused pid or a missing /proc (macOS) fails the -ef test.
+  IFS=' ' read -r stepper_live_pid stepper_live_fd <"$1" || return 1
+  case $stepper_live_pid in ''|*[!0-9]*) return 1 ;; esac
+  case $stepper_live_fd in ''|*[!0-9]*) return 1 ;; esac
+  [ "/proc/$stepper_live_pid/fd/$stepper_live_fd" -ef "$1" ]
+}
+stepper_record() {
+  stepper_gitdir=${'$'}{GIT_DIR-}
+  if [ -z "$stepper_gitdir" ]; then
+    if [ -d .git ]; then
+      stepper_gitdir=.git
+    elif [ -f .git ] && IFS= read -r stepper_line <.git && [ "${'$'}{stepper_line#gitdir: }" != "$stepper_line" ]; then
+      stepper_gitdir=${'$'}{stepper_line#gitdir: }
+    else
+      stepper_gitdir=$(git rev-parse --absolute-git-dir) || return 1
+    fi
+  fi
+  case $stepper_gitdir in
+    /*) ;;
+    *) stepper_gitdir=$PWD/$stepper_gitdir ;;
+  esac
+
+  # git commit --amend runs post-commit too, which records the new commit.
+  [ "$1:${'$'}{2-}" != post-rewrite:amend ] || return 1
+  # post-commit runs once per picked commit during a rebase, and post-rewrite rebase lists
+  # them all at the end, while rebase-merge still exists. Cherry-pick and revert ranges
+  # (the sequencer folder) run no post-rewrite, so their commits are recorded one by one.
+  if [ "$1" = post-commit ] && { [ -d "$stepper_gitdir/rebase-merge" ] || [ -d "$stepper_gitdir/rebase-apply" ]; }; then
+    return 1
+  fi
+
+  stepper_ids=
+  if [ "$1" = post-commit ]; then
+    stepper_head_id || return 1
+    stepper_ids="commit $stepper_id"
+  else
+    while read -r stepper_old stepper_new stepper_rest; do
+      stepper_valid_id "$stepper_new" || continue
+      stepper_ids="$stepper_ids${'$'}{stepper_ids:+
+}commit $stepper_new"
+    done
+    [ -n "$stepper_ids" ] || return 1
+  fi
+
+  if [ ! -d "$stepper_spool" ]; then
+    # The umask makes every folder mkdir creates private, not only the last one.
+    ( umask 077 && mkdir -p "$stepper_spool" ) || return 1
+  fi
+
+  # Noclobber makes each file belong to one hook run; the counter steps past names
+  # left by an earlier process with the same pid.
+  set -C
+  stepper_n=0
+  while [ "$stepper_n" -lt 20 ]; do
+    stepper_hint=$stepper_spool/$$-$stepper_n.hint
+    if printf '%s\n' 'stepper-hint 1' "event $1${'$'}{2:+ $2}" "gitdir $stepper_gitdir" "$stepper_ids" 'end' >"$stepper_hint"; then
+      break
+    fi
+    if [ "$stepper_n" = 19 ] || [ ! -e "$stepper_hint" ]; then
+      printf '%s\n' "- error $1 cannot write a hint file into $stepper_spool for $stepper_gitdir" >>"$stepper_data/hook.log"
+      return 1
+    fi
+    stepper_n=$((stepper_n + 1))
+  done
+
+  # A live daemon watches the hints folder and reads this hint itself, so nothing is started.
+  # The check comes after the hint is written, and a daemon removes ${DAEMON_LIVE_FILE}
+  # before it reads the hints one last time and exits. A hook that still finds the file
+  # therefore wrote its hint before that last read, and one that finds no file kicks.
+  ! stepper_daemon_alive "$stepper_data/${DAEMON_LIVE_FILE}" || return 1
+
+  # One kick per burst: the marker names the process that will run the kick, and the
+  # kick deletes it first thing. A marker whose process is gone is replaced. Pid 0
+  # would make kill -0 signal the hook's own process group.
+  stepper_marker=$stepper_spool/kick.pending
+  if IFS= read -r stepper_pid <"$stepper_marker"; then
+    case $stepper_pid in
+      ''|0*|*[!0-9]*) ;;
+      *) ! kill -0 "$stepper_pid" || return 1 ;;
+    esac
+    printf '%s\n' "$$" >|"$stepper_marker"
+  elif ! printf '%s\n' "$$" >"$stepper_marker"; then
+    # Another hook created the marker a moment ago and starts the kick.
+    return 1
+  fi
+  return 0
 }
 stepper_hook() {
   case ${'$'}{STEPPER_HOME-} in
@@ -148,85 +242,12 @@ stepper_hook() {
   esac
   stepper_spool=$stepper_data/spool/hooks
 
-  stepper_gitdir=${'$'}{GIT_DIR-}
-  if [ -z "$stepper_gitdir" ]; then
-    if [ -d .git ]; then
-      stepper_gitdir=.git
-    elif [ -f .git ] && { IFS= read -r stepper_line <.git; } 2>/dev/null && [ "${'$'}{stepper_line#gitdir: }" != "$stepper_line" ]; then
-      stepper_gitdir=${'$'}{stepper_line#gitdir: }
-    else
-      stepper_gitdir=$(git rev-parse --absolute-git-dir 2>/dev/null) || return 0
-    fi
-  fi
-  case $stepper_gitdir in
-    /*) ;;
-    *) stepper_gitdir=$PWD/$stepper_gitdir ;;
-  esac
-
-  # git commit --amend runs post-commit too, which records the new commit.
-  [ "$1:${'$'}{2-}" != post-rewrite:amend ] || return 0
-  # post-commit runs once per picked commit during a rebase, and post-rewrite rebase lists
-  # them all at the end, while rebase-merge still exists. Cherry-pick and revert ranges
-  # (the sequencer folder) run no post-rewrite, so their commits are recorded one by one.
-  if [ "$1" = post-commit ] && { [ -d "$stepper_gitdir/rebase-merge" ] || [ -d "$stepper_gitdir/rebase-apply" ]; }; then
-    return 0
-  fi
-
-  stepper_ids=
-  if [ "$1" = post-commit ]; then
-    stepper_head_id || return 0
-    stepper_ids="commit $stepper_id"
-  else
-    while read -r stepper_old stepper_new stepper_rest; do
-      stepper_valid_id "$stepper_new" || continue
-      stepper_ids="$stepper_ids${'$'}{stepper_ids:+
-}commit $stepper_new"
-    done
-    [ -n "$stepper_ids" ] || return 0
-  fi
-
-  if [ ! -d "$stepper_spool" ]; then
-    # The umask makes every folder mkdir creates private, not only the last one.
-    ( umask 077 && mkdir -p "$stepper_spool" ) 2>/dev/null || return 0
-  fi
-
-  # Noclobber makes each file belong to one hook run; the counter steps past names
-  # left by an earlier process with the same pid.
+  # stepper_record returns 0 only when this hook must start the kick.
   case $- in *C*) stepper_noclobber=1 ;; *) stepper_noclobber= ;; esac
-  set -C
-  stepper_n=0
-  stepper_written=
-  while [ "$stepper_n" -lt 20 ]; do
-    stepper_hint=$stepper_spool/$$-$stepper_n.hint
-    if { printf '%s\n' 'stepper-hint 1' "event $1${'$'}{2:+ $2}" "gitdir $stepper_gitdir" "$stepper_ids" 'end' >"$stepper_hint"; } 2>/dev/null; then
-      stepper_written=1
-      break
-    fi
-    [ -e "$stepper_hint" ] || break
-    stepper_n=$((stepper_n + 1))
-  done
-  if [ -z "$stepper_written" ]; then
-    [ -n "$stepper_noclobber" ] || set +C
-    { printf '%s\n' "- error $1 cannot write a hint file into $stepper_spool for $stepper_gitdir" >>"$stepper_data/hook.log"; } 2>/dev/null
-    return 0
-  fi
-
-  # One kick per burst: the marker names the process that will run the kick, and the
-  # kick deletes it first thing. A marker whose process is gone is replaced.
-  stepper_marker=$stepper_spool/kick.pending
-  stepper_pid=
-  if { IFS= read -r stepper_pid <"$stepper_marker"; } 2>/dev/null; then
-    case $stepper_pid in
-      ''|*[!0-9]*) ;;
-      *) kill -0 "$stepper_pid" 2>/dev/null && stepper_pid=alive ;;
-    esac
-    [ "$stepper_pid" = alive ] || { printf '%s\n' "$$" >|"$stepper_marker"; } 2>/dev/null
-  elif ! { printf '%s\n' "$$" >"$stepper_marker"; } 2>/dev/null; then
-    # Another hook created the marker a moment ago and starts the kick.
-    stepper_pid=alive
-  fi
+  stepper_kick_due=
+  stepper_record "$@" 2>/dev/null && stepper_kick_due=1
   [ -n "$stepper_noclobber" ] || set +C
-  [ "$stepper_pid" != alive ] || return 0
+  [ -n "$stepper_kick_due" ] || return 0
 
   # Node starts after git has finished, so it does not compete with the commit for the CPU.
   (

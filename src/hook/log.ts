@@ -7,6 +7,12 @@ import { SPOOL_DIR } from '../store/data-dir.js';
 export const HINTS_DIR = path.join(SPOOL_DIR, 'hooks');
 /** Marker file: while it exists and names a live process, hooks start no other kick. */
 export const KICK_MARKER = 'kick.pending';
+/**
+ * File in the data directory containing `<pid> <descriptor>` of the daemon that watches the
+ * hints folder, which holds the file open at that descriptor. A hook that finds
+ * /proc/<pid>/fd/<descriptor> to be this file starts no kick.
+ */
+export const DAEMON_LIVE_FILE = 'daemon.live';
 /** The hook log, inside the data directory. */
 export const HOOK_LOG = 'hook.log';
 /** Size at which hook.log is renamed to hook.log.1, in bytes. */

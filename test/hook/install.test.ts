@@ -23,7 +23,7 @@ describe('stepper hook install', () => {
       const file = path.join(hooksDir(sandbox.repo), name);
       const text = fs.readFileSync(file, 'utf8');
       expect(text.startsWith('#!/bin/sh\n# >>> stepper hook >>>\n')).toBe(true);
-      expect(text).toContain(`# stepper hook v1 (stepper ${VERSION})`);
+      expect(text).toContain(`# stepper hook v3 (stepper ${VERSION})`);
       expect(text).toContain(`stepper_node='${process.execPath}'`);
       expect(text).toContain(`stepper_kick='${KICK}'`);
       expect(fs.statSync(file).mode & 0o777).toBe(0o755);
@@ -240,7 +240,7 @@ describe('stepper hook status', () => {
       file,
       text
         .replace(/^stepper_node=.*$/m, "stepper_node='/nonexistent/node'")
-        .replace(/^# stepper hook v1 \(stepper .*\)$/m, '# stepper hook v1 (stepper 0.0.1)'),
+        .replace(/^# stepper hook v3 \(stepper .*\)$/m, '# stepper hook v1 (stepper 0.0.1)'),
     );
 
     const result = await stepper(sandbox, sandbox.repo, ['hook', 'status']);
