@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
-
 // A reader that stops early (`stepper evidence | head`) closes the pipe: that is not an error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error) => {
@@ -12,4 +10,18 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-process.exitCode = await main(process.argv);
+// `report` and `status` run often, from scripts too, so their plain forms skip loading
+// commander. runQuick hands back anything it does not take, and main() parses that.
+const command = process.argv[2];
+let status;
+if (command === 'report' || command === 'status') {
+  const { runQuick } = await import('../dist/cli/quick.js');
+  status = await runQuick(process.argv);
+}
+
+if (status === undefined) {
+  const { main } = await import('../dist/cli/main.js');
+  status = await main(process.argv);
+}
+
+process.exitCode = status;

@@ -1,20 +1,15 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
 import { InvalidOptionError } from '../errors.js';
-import { readGitConfig } from '../config/git-config.js';
-import { MODEL_KEY } from '../config/keys.js';
-import { checkDaemonEnvironment, ensureDaemon } from '../daemon/start.js';
-import { ingestHookHints } from '../hook/hints.js';
-import { resolveDataDir } from '../store/data-dir.js';
-import { readCommits } from '../git/commit.js';
-import { openRepository } from '../git/repository.js';
-import { resolveRevisions, type RevisionLimits } from '../git/revisions.js';
+import type { RevisionLimits } from '../git/revisions.js';
+import type { Repository } from '../git/types.js';
 import { chooseModel, type ModelChoice } from '../ollama/model.js';
-import { enqueueJobs } from '../queue/enqueue.js';
 import type { Queue } from '../queue/queue.js';
 import { JOB_PRIORITY, type JobPriorityName, type JobState, type NewJob } from '../queue/types.js';
-import { PROMPT_VERSION } from '../report/prompt.js';
-import { reportJob, type ReportJobPayload } from '../report/job.js';
+import type { ReportJobPayload } from '../report/job.js';
 import type { StoredProvenance } from '../report/processor.js';
-import { REPORT_SCHEMA_VERSION } from '../report/schema.js';
+import { type NamedCommit, readCommitQuickly, startRepositoryReads } from './quick-git.js';
 
 export interface RequestReportsOptions extends RevisionLimits {
   /** A folder of the repository. @default process.cwd() */
@@ -78,17 +73,22 @@ export async function requestReports(options: RequestReportsOptions = {}): Promi
     throw new InvalidOptionError('priority', 'high, normal or low', priority);
   }
 
+  // git starts first and runs on another core while better-sqlite3 and the queue load.
+  const folder = options.cwd ?? process.cwd();
+  const modelFromSettings = options.model !== undefined || Boolean((options.env ?? process.env).STEPPER_MODEL?.trim());
+  const reads = startRepositoryReads(folder, { modelConfig: !modelFromSettings });
+  const [single] = revisions;
+  const namesOneCommit = revisions.length === 1 && single !== undefined && !RANGE_SPEC.test(single) && !hasLimits(options);
+  const quickCommit = namesOneCommit ? readCommitQuickly(folder, single) : undefined;
+  const { checkDaemonEnvironment, resolveDataDir, enqueueJobs, reportJob, versions, HINTS_DIR } = await loadQueueModules();
+
   // A daemon could not start with an invalid setting, so nothing is queued for it.
   if (options.startDaemon !== false) {
     checkDaemonEnvironment(options.env);
   }
 
-  const repo = await openRepository(options.cwd ?? process.cwd());
-  // The model's git config and the commits are read side by side, because each is a git process.
-  const [configured, commits] = await Promise.all([
-    readGitConfig(repo, MODEL_KEY),
-    resolveRevisions(repo, revisions, options).then((shas) => readCommits(repo, shas)),
-  ]);
+  const repo = await reads.repository;
+  const [configured, commits] = await Promise.all([reads.modelConfig, readRequestedCommits(repo, revisions, options, quickCommit)]);
   const model = chooseModel({ flag: options.model, env: options.env, gitConfig: configured });
 
   const jobs = commits.map((commit) =>
@@ -96,8 +96,11 @@ export async function requestReports(options: RequestReportsOptions = {}): Promi
   );
   // Hints a git hook left behind are turned into jobs first, so they keep their order.
   const dataDir = options.dataDir ?? resolveDataDir(options.env);
-  await ingestHookHints(dataDir, { env: options.env });
-  const results = enqueueJobs(jobs, { dataDir, reuse: options.force === true ? undefined : findStoredReport });
+  if (mayHoldHints(path.join(dataDir, HINTS_DIR))) {
+    const { ingestHookHints } = await import('../hook/hints.js');
+    await ingestHookHints(dataDir, { env: options.env });
+  }
+  const results = enqueueJobs(jobs, { dataDir, reuse: options.force === true ? undefined : (queue, job) => findStoredReport(queue, job, versions) });
 
   const reports = results.map((result, index): RequestedReport => {
     const commit = commits[index] as (typeof commits)[number];
@@ -125,11 +128,68 @@ export async function requestReports(options: RequestReportsOptions = {}): Promi
     };
   });
 
-  if (options.startDaemon !== false && reports.some((report) => report.state === 'waiting' || report.state === 'delayed')) {
+  // An active job counts too: when its daemon died, only a new daemon's stall recovery
+  // returns it to waiting, and nothing else would start one.
+  if (options.startDaemon !== false && reports.some((report) => report.state === 'waiting' || report.state === 'delayed' || report.state === 'active')) {
+    const { ensureDaemon } = await import('../daemon/start.js');
     ensureDaemon({ dataDir, env: options.env });
   }
 
   return { repository: repo.gitDir, model, reports };
+}
+
+/**
+ * Loads the modules that enqueue jobs, and better-sqlite3 with them, while git runs. The
+ * modules that ingest hook hints and start the daemon load only when there is such work.
+ */
+async function loadQueueModules() {
+  const [check, dataDir, enqueue, job, versions, hookLog] = await Promise.all([
+    import('../daemon/environment-check.js'),
+    import('../store/data-dir.js'),
+    import('../queue/enqueue.js'),
+    import('../report/job.js'),
+    import('../report/versions.js'),
+    import('../hook/log.js'),
+  ]);
+
+  return {
+    checkDaemonEnvironment: check.checkDaemonEnvironment,
+    resolveDataDir: dataDir.resolveDataDir,
+    enqueueJobs: enqueue.enqueueJobs,
+    reportJob: job.reportJob,
+    versions: { prompt: versions.PROMPT_VERSION, schema: versions.REPORT_SCHEMA_VERSION },
+    HINTS_DIR: hookLog.HINTS_DIR,
+  };
+}
+
+/** Returns false only when the hints folder is missing or contains no hint, so ingesting them would do nothing. */
+function mayHoldHints(dir: string): boolean {
+  try {
+    return fs.readdirSync(dir).some((name) => name.endsWith('.hint'));
+  } catch (error) {
+    // Any other failure is left to ingestHookHints, which reports it.
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
+
+function hasLimits(limits: RevisionLimits): boolean {
+  return limits.since !== undefined || limits.until !== undefined || limits.author !== undefined || limits.maxCount !== undefined;
+}
+
+/** Returns the commits of `revisions`: the quick read when it found one, else those resolved and read the general way. */
+async function readRequestedCommits(
+  repo: Repository,
+  revisions: readonly string[],
+  limits: RevisionLimits,
+  quickCommit: Promise<NamedCommit | undefined> | undefined,
+): Promise<NamedCommit[]> {
+  const quick = await quickCommit;
+  if (quick) {
+    return [quick];
+  }
+
+  const [{ readCommits }, { resolveRevisions }] = await Promise.all([import('../git/commit.js'), import('../git/revisions.js')]);
+  return readCommits(repo, await resolveRevisions(repo, revisions, limits));
 }
 
 /**
@@ -138,7 +198,7 @@ export async function requestReports(options: RequestReportsOptions = {}): Promi
  * job would produce. Rebased commits with other ids are found by the daemon, which computes
  * their patch-id, because reading it here would cost a git process per commit.
  */
-function findStoredReport(queue: Queue, job: NewJob): string | undefined {
+function findStoredReport(queue: Queue, job: NewJob, versions: { prompt: number; schema: number }): string | undefined {
   const payload = job.payload as ReportJobPayload;
   const stored = queue.findReportForCommit(job.repository, job.commitSha);
   if (!stored) {
@@ -148,8 +208,8 @@ function findStoredReport(queue: Queue, job: NewJob): string | undefined {
   const provenance = stored.provenance as Partial<StoredProvenance> | null;
   const matches =
     provenance?.model === payload.model &&
-    provenance.promptVersion === PROMPT_VERSION &&
-    provenance.schemaVersion === REPORT_SCHEMA_VERSION &&
+    provenance.promptVersion === versions.prompt &&
+    provenance.schemaVersion === versions.schema &&
     provenance.mergePolicy === (payload.mergePolicy ?? 'first-parent');
   return matches ? stored.id : undefined;
 }

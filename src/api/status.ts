@@ -1,19 +1,16 @@
-import { readGitConfig } from '../config/git-config.js';
-import { MODEL_KEY } from '../config/keys.js';
-import { readDaemonStatus } from '../daemon/start.js';
 import { checkPositiveInteger, InvalidOptionError, JobNotFoundError, StepperError } from '../errors.js';
 import { NotARepositoryError } from '../git/errors.js';
 import { openRepository } from '../git/repository.js';
-import { resolveCommit } from '../git/revisions.js';
 import type { Repository } from '../git/types.js';
-import { describeOllamaHost, resolveOllamaHost } from '../ollama/host.js';
+import type { DaemonStatus } from '../daemon/start.js';
+import { describeOllamaHost, type OllamaHost, resolveOllamaHost } from '../ollama/host.js';
 import { probeOllama } from '../ollama/probe.js';
 import { chooseModel } from '../ollama/model.js';
-import { openExistingQueue, type Queue } from '../queue/queue.js';
-import { countSpooled, isSpooled } from '../queue/spool.js';
+import type { Queue } from '../queue/queue.js';
 import { JOB_PRIORITY, type Job, type JobState } from '../queue/types.js';
 import type { Report } from '../report/schema.js';
-import { type CommitReport, toCommitReport } from './show.js';
+import type { CommitReport } from './show.js';
+import { startRepositoryReads } from './quick-git.js';
 import { readJobSubjects, subjectKey } from './subjects.js';
 import { resolveDataDir } from '../store/data-dir.js';
 
@@ -88,45 +85,57 @@ const EMPTY_COUNTS: Record<JobState, number> = { waiting: 0, delayed: 0, active:
 export async function getQueueStatus(options: StatusOptions = {}): Promise<QueueStatus> {
   const dataDir = options.dataDir ?? resolveDataDir(options.env);
   const limit = checkPositiveInteger('--limit', options.limit ?? 10);
-  // The probe waits on the network and the rest on git, so they run side by side.
-  const probing = checkOllama(options.env, options.probeTimeoutMs ?? 1500);
-  const repo = await openCurrentRepository(options.cwd, options.all === true);
-  const daemon = readDaemonStatus({ dataDir, env: options.env });
-  const model = chooseModelForStatus(options.env, repo ? await readGitConfig(repo, MODEL_KEY) : undefined);
-  const ollama = await probing;
+  // An invalid OLLAMA_HOST throws here, before anything waits.
+  const host = resolveOllamaHost(options.env);
+  // The reads wait on git, so they start before better-sqlite3 and the queue load, and run meanwhile.
+  const modelFromEnvironment = Boolean((options.env ?? process.env).STEPPER_MODEL?.trim());
+  const reads = startRepositoryReads(options.cwd ?? process.cwd(), { modelConfig: !modelFromEnvironment });
+  const modules = loadQueueModules();
+  // Marked handled, because a repository error below is thrown before the modules are awaited.
+  modules.catch(() => {});
 
-  const row = daemon.running ? daemon.row : undefined;
-  const status: QueueStatus = {
-    daemon: {
-      state: daemon.running ? 'running' : 'stopped',
-      pid: row?.pid ?? null,
-      startedAt: row?.startedAt ?? null,
-      version: row?.version ?? null,
-      currentJobId: row?.currentJobId ?? null,
-    },
-    ollama: { ...ollama, model: model.name, modelError: model.error },
-    counts: { ...EMPTY_COUNTS },
-    spooled: countSpooled(dataDir),
-    oldestWaitingAgeMs: null,
-    jobs: [],
-  };
-
-  const queue = openExisting(dataDir);
-  if (!queue) {
-    return status;
-  }
+  const repo = await openCurrentRepository(reads.repository, options.all === true);
+  const { readDaemonStatus, openExistingQueue, countSpooled } = await modules;
+  const queue = openExistingQueue({ dataDir });
 
   try {
-    status.counts = queue.getCounts();
-    const oldest = queue.getOldestWaiting();
-    status.oldestWaitingAgeMs = oldest ? Math.max(0, Date.now() - oldest.createdAt) : null;
-    const jobs = queue.getJobs({ limit, repository: repo && !options.all ? repo.gitDir : undefined });
-    status.jobs = await describeJobs(jobs);
-  } finally {
-    queue.close();
-  }
+    // The daemon's row is read through the queue's connection, when there is a database.
+    const daemon = readDaemonStatus({ dataDir, env: options.env, database: queue?.database });
+    const recorded = queue ? readRecordedOllama(daemon, host, queue, Date.now()) : undefined;
+    // The probe runs while the jobs and their subjects are read.
+    const probing = recorded ? Promise.resolve(recorded) : checkOllama(host, options.probeTimeoutMs ?? 1500);
+    probing.catch(() => {});
+    const model = chooseModelForStatus(options.env, repo ? await reads.modelConfig : undefined);
 
-  return status;
+    const row = daemon.running ? daemon.row : undefined;
+    const status: QueueStatus = {
+      daemon: {
+        state: daemon.running ? 'running' : 'stopped',
+        pid: row?.pid ?? null,
+        startedAt: row?.startedAt ?? null,
+        version: row?.version ?? null,
+        currentJobId: row?.currentJobId ?? null,
+      },
+      ollama: { host: describeOllamaHost(host), reachable: false, detail: null, model: model.name, modelError: model.error },
+      counts: { ...EMPTY_COUNTS },
+      spooled: countSpooled(dataDir),
+      oldestWaitingAgeMs: null,
+      jobs: [],
+    };
+
+    if (queue) {
+      status.counts = queue.getCounts();
+      const oldest = queue.getOldestWaiting();
+      status.oldestWaitingAgeMs = oldest ? Math.max(0, Date.now() - oldest.createdAt) : null;
+      const jobs = queue.getJobs({ limit, repository: repo && !options.all ? repo.gitDir : undefined });
+      status.jobs = await describeJobs(jobs);
+    }
+
+    Object.assign(status.ollama, await probing);
+    return status;
+  } finally {
+    queue?.close();
+  }
 }
 
 /**
@@ -146,15 +155,16 @@ export async function getJobStatus(target: string, options: Pick<StatusOptions, 
  */
 export async function describeJob(target: string, options: Pick<StatusOptions, 'cwd' | 'dataDir' | 'env'> = {}): Promise<JobDescription> {
   const dataDir = options.dataDir ?? resolveDataDir(options.env);
-  const queue = openExisting(dataDir);
+  const { openExistingQueue, isSpooled } = await loadQueueModules();
+  const queue = openExistingQueue({ dataDir });
   if (!queue) {
-    throw jobNotFound(dataDir, target);
+    throw jobNotFound(dataDir, target, isSpooled);
   }
 
   try {
     const job = JOB_ID.test(target) ? queue.getJob(target.toLowerCase()) : await findJobByRevision(queue, target, options.cwd);
     if (!job) {
-      throw jobNotFound(dataDir, target);
+      throw jobNotFound(dataDir, target, isSpooled);
     }
 
     const [detail] = (await describeJobs([job])) as [JobDetail];
@@ -163,6 +173,7 @@ export async function describeJob(target: string, options: Pick<StatusOptions, '
       return { detail };
     }
 
+    const { toCommitReport } = await import('./show.js');
     const commitReport = toCommitReport(stored);
     detail.report = commitReport.report;
     return { detail, commitReport };
@@ -172,7 +183,7 @@ export async function describeJob(target: string, options: Pick<StatusOptions, '
 }
 
 /** Names the spool when the job waits there, because "not found" would send the user the wrong way. */
-function jobNotFound(dataDir: string, target: string): StepperError {
+function jobNotFound(dataDir: string, target: string, isSpooled: (dataDir: string, jobId: string) => boolean): StepperError {
   if (JOB_ID.test(target) && isSpooled(dataDir, target.toLowerCase())) {
     return new StepperError(
       'JOB_NOT_FOUND',
@@ -184,7 +195,8 @@ function jobNotFound(dataDir: string, target: string): StepperError {
 }
 
 async function findJobByRevision(queue: Queue, revision: string, cwd: string | undefined): Promise<Job | undefined> {
-  const repo = await openRepository(cwd ?? process.cwd());
+  // Imported here, because only a revision needs git/revisions.js and its commit reader.
+  const [{ resolveCommit }, repo] = await Promise.all([import('../git/revisions.js'), openRepository(cwd ?? process.cwd())]);
   const sha = await resolveCommit(repo, revision);
   return queue.getJobs({ repository: repo.gitDir, commitSha: sha, limit: 1 })[0];
 }
@@ -206,13 +218,20 @@ function chooseModelForStatus(env: NodeJS.ProcessEnv | undefined, gitConfig: str
   }
 }
 
-function openExisting(dataDir: string): Queue | undefined {
-  return openExistingQueue({ dataDir });
+/** Loads the modules that read the daemon and the queue, and better-sqlite3 with them. */
+async function loadQueueModules() {
+  const [start, queue, spool] = await Promise.all([import('../daemon/start.js'), import('../queue/queue.js'), import('../queue/spool.js')]);
+  return {
+    readDaemonStatus: start.readDaemonStatus,
+    openExistingQueue: queue.openExistingQueue,
+    countSpooled: spool.countSpooled,
+    isSpooled: spool.isSpooled,
+  };
 }
 
-async function openCurrentRepository(cwd: string | undefined, optional: boolean): Promise<Repository | undefined> {
+async function openCurrentRepository(opening: Promise<Repository>, optional: boolean): Promise<Repository | undefined> {
   try {
-    return await openRepository(cwd ?? process.cwd());
+    return await opening;
   } catch (error) {
     if (!(error instanceof NotARepositoryError)) {
       throw error;
@@ -225,13 +244,53 @@ async function openCurrentRepository(cwd: string | undefined, optional: boolean)
   }
 }
 
+/** Ollama's state as status shows it. */
+interface OllamaReachability {
+  reachable: boolean;
+  detail: string | null;
+}
+
+/** Maximum age of a daemon heartbeat that status trusts, in milliseconds: two heartbeats at the default 10 s interval and 5 s more. */
+export const FRESH_HEARTBEAT_MS = 25_000;
+
+/** Maximum age of the last completed job, in milliseconds, for the daemon's `ok` to count as a recent response from Ollama. */
+export const RECENT_RESPONSE_MS = 60_000;
+
 /**
- * Probes Ollama at OLLAMA_HOST (or the default). Any failure to connect counts as not
- * reachable, with the reason. An invalid OLLAMA_HOST throws at once, before anything waits.
+ * Returns Ollama as reachable, without a probe, when the running daemon uses the same host and
+ * saw a response lately. Its row must be `running` with a fresh heartbeat and Ollama `ok`, and
+ * a job must be running or have completed within RECENT_RESPONSE_MS. Returns undefined
+ * otherwise, and always for `unreachable`: the daemon probes then only every minute at most,
+ * so a probe here notices at once that Ollama is back.
+ * NOTE: the row has no time of the daemon's last request to Ollama, so a job completed from a
+ * stored report also counts, although it sent Ollama nothing.
  */
-function checkOllama(env: NodeJS.ProcessEnv | undefined, timeoutMs: number): Promise<{ host: string; reachable: boolean; detail: string | null }> {
-  const host = resolveOllamaHost(env);
-  return probeOllama(host, timeoutMs).then((probe) => ({ host: describeOllamaHost(host), reachable: probe.reachable, detail: probe.detail }));
+export function readRecordedOllama(daemon: DaemonStatus, host: OllamaHost, queue: Queue, now: number): OllamaReachability | undefined {
+  const row = daemon.row;
+  if (!daemon.running || row === undefined || row.state !== 'running' || row.ollamaState !== 'ok' || row.ollamaHost !== host.url) {
+    return undefined;
+  }
+
+  if (now - row.heartbeatAt > FRESH_HEARTBEAT_MS) {
+    return undefined;
+  }
+
+  if (row.currentJobId === null) {
+    const { finishedAt } = queue.database
+      .prepare(`SELECT max(finished_at) AS finishedAt FROM jobs WHERE state = 'completed'`)
+      .get() as { finishedAt: number | null };
+    if (finishedAt === null || now - finishedAt > RECENT_RESPONSE_MS) {
+      return undefined;
+    }
+  }
+
+  return { reachable: true, detail: null };
+}
+
+/** Probes Ollama at `host`. Any failure to connect counts as not reachable, with the reason. */
+async function checkOllama(host: OllamaHost, timeoutMs: number): Promise<OllamaReachability> {
+  const probe = await probeOllama(host, timeoutMs);
+  return { reachable: probe.reachable, detail: probe.detail };
 }
 
 /** Converts jobs to their status shape, reading subjects with one git call per repository. */

@@ -1,17 +1,12 @@
 import { Command, CommanderError, Option } from 'commander';
 
-import { StepperError, type StepperErrorCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import type { ReportCommandOptions } from './commands/report.js';
-import { CommandExit } from './exit.js';
+import { CommandExit, EXIT_USAGE, reportCommandError } from './exit.js';
 import { parseInteger } from './options.js';
+import { type CommandSpec, REPORT_SPEC, STATUS_SPEC } from './specs.js';
 
-/** Exit status for usage errors (unknown options, bad arguments), as git and commander use it. */
-export const EXIT_USAGE = 2;
-export const EXIT_FAILURE = 1;
-
-/** Errors in what the user typed, which exit with EXIT_USAGE like commander's own. */
-const USAGE_ERROR_CODES = new Set<StepperErrorCode>(['INVALID_OPTION', 'UNKNOWN_REVISION', 'AMBIGUOUS_REVISION', 'NOT_A_REPOSITORY']);
+export { EXIT_FAILURE, EXIT_USAGE } from './exit.js';
 
 /**
  * Builds the command tree. Commands import their modules inside their actions, so
@@ -54,41 +49,36 @@ export function buildProgram(): Command {
 }
 
 function addReportCommands(program: Command): void {
-  program
-    .command('report')
-    .description('queue a report for each commit and return at once with the job ids; the daemon writes the reports')
-    .argument('[revisions...]', 'commits and ranges (A..B, A...B, A^!), as git accepts them', ['HEAD'])
-    .option('--wait', 'wait for the reports with a progress spinner, then print them; exit 1 if any job failed')
-    .option('--json', 'print JSON: one object per commit')
-    .option('--force', 'make new reports even where one exists; the old one stays until the new one is stored')
-    .option('--model <name>', 'Ollama model (default: STEPPER_MODEL, git config stepper.model, then qwen2.5-coder:7b)')
-    .option('--priority <level>', 'high, normal or low (default: high for single commits, low for ranges)')
-    .option('--since <date>', 'only commits committed after this date, as git log --since reads it')
-    .option('--until <date>', 'only commits committed before this date')
-    .option('--author <pattern>', 'only commits whose author name or email matches this extended regular expression, such as "Ada|Grace"')
-    .option('--max-count <n>', 'at most this many commits of each range, newest first', parseInteger('--max-count'))
-    .option('-q, --quiet', 'print nothing but errors')
-    .action(async (revisions: string[], options: ReportCommandOptions) => {
-      const { runReport } = await import('./commands/report.js');
-      const status = await runReport(revisions, options);
-      if (status !== 0) {
-        throw new CommandExit(status);
-      }
-    });
+  addSpecCommand(program, REPORT_SPEC).action(async (revisions: string[], options: ReportCommandOptions) => {
+    const { runReport } = await import('./commands/report.js');
+    const status = await runReport(revisions, options);
+    if (status !== 0) {
+      throw new CommandExit(status);
+    }
+  });
 }
 
 function addStatusCommand(program: Command): void {
-  program
-    .command('status')
-    .description('show the daemon, Ollama, job counts and the latest jobs; or one job in detail with its report')
-    .argument('[job-or-revision]', 'a job id, or a commit of the current repository')
-    .option('--json', 'print JSON')
-    .option('--all', 'list the jobs of every repository, not only the current one')
-    .option('--limit <n>', 'jobs listed at most', parseInteger('--limit'), 10)
-    .action(async (target: string | undefined, options: { json?: boolean; all?: boolean; limit: number }) => {
-      const { runStatus } = await import('./commands/status.js');
-      await runStatus(target, options);
-    });
+  addSpecCommand(program, STATUS_SPEC).action(async (target: string | undefined, options: { json?: boolean; all?: boolean; limit: number }) => {
+    const { runStatus } = await import('./commands/status.js');
+    await runStatus(target, options);
+  });
+}
+
+/** Adds a command from the spec that the quick parser of bin/stepper.js reads too. */
+function addSpecCommand(program: Command, spec: CommandSpec): Command {
+  const command = program.command(spec.name).description(spec.description);
+  command.argument(spec.argument.name, spec.argument.description, spec.argument.default === undefined ? undefined : [...spec.argument.default]);
+  for (const option of spec.options) {
+    if (option.integer) {
+      const flag = option.flags.split(' ')[0] as string;
+      command.option(option.flags, option.description, parseInteger(flag), option.default);
+    } else {
+      command.option(option.flags, option.description);
+    }
+  }
+
+  return command;
 }
 
 function addReadingCommands(program: Command): void {
@@ -354,7 +344,8 @@ function addConfigCommands(program: Command): void {
 
 /**
  * Runs the command line and returns the exit status: 0 on success, 1 for a runtime
- * failure, 2 for a usage error. This is the only place that turns errors into output.
+ * failure, 2 for a usage error. Errors become output here and, for the plain forms of
+ * `report` and `status` that bin/stepper.js runs without commander, in runQuick.
  */
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
   const program = buildProgram();
@@ -363,25 +354,11 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     await program.parseAsync([...argv]);
     return 0;
   } catch (error) {
-    if (error instanceof CommandExit) {
-      return error.status;
-    }
-
     if (error instanceof CommanderError) {
       // commander has printed help, the version or its own error message already.
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
 
-    process.stderr.write(`stepper: ${describe(error)}\n`);
-    return error instanceof StepperError && USAGE_ERROR_CODES.has(error.code) ? EXIT_USAGE : EXIT_FAILURE;
+    return reportCommandError(error);
   }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof StepperError) {
-    return error.message;
-  }
-
-  // An error stepper did not expect is a bug: show the stack so it can be reported.
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

@@ -6,13 +6,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { checkDataDir } from '../errors.js';
-import { readTimeoutsFromEnv } from '../ollama/timeouts.js';
-import { resolveOllamaHost } from '../ollama/host.js';
 import { DATABASE_FILE, ensureDataDir, resolveDataDir } from '../store/data-dir.js';
+import type { SqliteDatabase } from '../store/database.js';
 import { VERSION } from '../version.js';
-import { CRASH_LOG_FILE, LOCK_FILE, LOG_FILE, resolveDaemonSettings } from './config.js';
+import { CRASH_LOG_FILE, LOCK_FILE, LOG_FILE } from './config.js';
+import { checkDaemonEnvironment } from './environment-check.js';
 import { probeDaemonLock } from './lock.js';
-import { type DaemonRow, isLeaving, readDaemonRowFromFile } from './state.js';
+import { type DaemonRow, isLeaving, readDaemonRow, readDaemonRowFromFile } from './state.js';
+
+export { checkDaemonEnvironment };
 
 /** The script a detached daemon runs: `node entry.js DATA_DIR`. */
 export const DAEMON_ENTRY = resolveEntry();
@@ -44,18 +46,6 @@ export interface EnsureDaemonResult {
   started: boolean;
   /** Pid of the running daemon, or of the spawned process. */
   pid: number | undefined;
-}
-
-/**
- * Checks the variables a daemon started with `env` would read: OLLAMA_HOST, the
- * STEPPER_OLLAMA_*_MS time limits and the STEPPER_DAEMON_* settings. An invalid one throws
- * InvalidOptionError (or InvalidOllamaHostError) here, where the caller can show it, because
- * a daemon started with it would only log the error.
- */
-export function checkDaemonEnvironment(env: NodeJS.ProcessEnv = process.env): void {
-  resolveOllamaHost(env);
-  readTimeoutsFromEnv(env);
-  resolveDaemonSettings({}, env);
 }
 
 /**
@@ -133,16 +123,28 @@ export interface DaemonStatus {
   lockFile: string;
 }
 
-/** Reads whether a daemon is running, and its row, without starting anything. */
-export function readDaemonStatus(options: { dataDir?: string; env?: NodeJS.ProcessEnv } = {}): DaemonStatus {
+/**
+ * Reads whether a daemon is running, and its row, without starting anything. `database`, a
+ * connection to the data directory's database that the caller has open, saves opening another.
+ */
+export function readDaemonStatus(options: { dataDir?: string; env?: NodeJS.ProcessEnv; database?: SqliteDatabase } = {}): DaemonStatus {
   const dataDir = options.dataDir === undefined ? resolveDataDir(options.env) : checkDataDir(options.dataDir);
   return {
     dataDir,
     running: probeDaemonLock(dataDir) === 'held',
-    row: readDaemonRowFromFile(path.join(dataDir, DATABASE_FILE)),
+    row: options.database === undefined ? readDaemonRowFromFile(path.join(dataDir, DATABASE_FILE)) : readDaemonRowQuietly(options.database),
     logFile: path.join(dataDir, LOG_FILE),
     lockFile: path.join(dataDir, LOCK_FILE),
   };
+}
+
+/** Reads the row like readDaemonRowFromFile does: a database that cannot be read has none. */
+function readDaemonRowQuietly(database: SqliteDatabase): DaemonRow | undefined {
+  try {
+    return readDaemonRow(database);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

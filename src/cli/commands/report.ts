@@ -1,10 +1,9 @@
 import { performance } from 'node:perf_hooks';
 
 import { type RequestedReport, requestReports } from '../../api/report.js';
-import { type FinishedJob, waitForJobs } from '../../api/wait.js';
+import type { FinishedJob } from '../../api/wait.js';
 import { InvalidOptionError } from '../../errors.js';
 import { CommandExit } from '../exit.js';
-import { describeUnfinished, renderFinishedJob } from '../render/finished-job.js';
 import { type Paint, paintFor, stateColor } from '../render/paint.js';
 import { neutralizeControls } from '../render/text.js';
 import type { Job, JobPriorityName } from '../../queue/types.js';
@@ -64,11 +63,13 @@ export async function runReport(revisions: readonly string[], options: ReportCom
     return 0;
   }
 
+  // Only --wait loads the waiting and the report views, which the common call does not need.
+  const { describeUnfinished, renderFinishedJob } = await import('../render/finished-job.js');
   const finished = await waitWithSpinner(result.reports, options);
   const failed = finished.some(({ job }) => job.state !== 'completed');
 
   if (options.json) {
-    const entries = result.reports.map((report, index) => ({ ...toJson(report), ...waitedJson(finished[index] as FinishedJob) }));
+    const entries = result.reports.map((report, index) => ({ ...toJson(report), ...waitedJson(finished[index] as FinishedJob, describeUnfinished) }));
     process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
   } else if (!options.quiet) {
     const [{ stdoutChalk }, { textWidth }] = await Promise.all([import('../render/color.js'), import('./show.js')]);
@@ -92,7 +93,7 @@ function toJson(report: RequestedReport): Record<string, unknown> {
   };
 }
 
-function waitedJson(finished: FinishedJob): Record<string, unknown> {
+function waitedJson(finished: FinishedJob, describeUnfinished: (finished: FinishedJob) => string): Record<string, unknown> {
   const { job, report } = finished;
   if (job.state === 'completed') {
     return { state: job.state, report: (report?.content as { report?: unknown } | undefined)?.report ?? null };
@@ -139,7 +140,7 @@ function renderLine(report: RequestedReport, paint: Paint): string {
  */
 async function waitWithSpinner(reports: readonly RequestedReport[], options: ReportCommandOptions): Promise<FinishedJob[]> {
   const showSpinner = !options.quiet && !options.json;
-  const { default: ora } = await import('ora');
+  const [{ default: ora }, { waitForJobs }] = await Promise.all([import('ora'), import('../../api/wait.js')]);
   // On a pipe or a file, a spinner's frames would be noise, so it stays silent there.
   // discardStdin is off because ora would put a terminal in raw mode, and Ctrl-C would then not interrupt.
   const spinner = ora({

@@ -1,0 +1,269 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { Command } from 'commander';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { buildProgram } from '../../src/cli/main.js';
+import { type CommandSpec, parseQuick, REPORT_SPEC, STATUS_SPEC } from '../../src/cli/specs.js';
+import { type FakeOllama, startFakeOllama } from '../fake-ollama/server.mjs';
+import { FIXTURES, waitForExit } from '../helpers/processes.js';
+import { ALICE, RepoBuilder } from '../helpers/repo-builder.js';
+import { makeTempDir } from '../helpers/temp.js';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'stepper.js');
+
+/** Parses `args` with the commander command built from `spec`, its action replaced by one that records what it gets. */
+async function parseWithCommander(spec: CommandSpec, args: string[]): Promise<{ operands: unknown; options: unknown } | 'error'> {
+  const program = buildProgram();
+  program.configureOutput({ writeOut: () => {}, writeErr: () => {} });
+  const command = program.commands.find((candidate) => candidate.name() === spec.name) as Command;
+  let parsed: { operands: unknown; options: unknown } | undefined;
+  command.exitOverride().action((operand: unknown, options: Record<string, unknown>) => {
+    parsed = { operands: operand === undefined ? [] : Array.isArray(operand) ? operand : [operand], options: { ...options } };
+  });
+
+  try {
+    await program.parseAsync(['node', 'stepper', spec.name, ...args]);
+  } catch {
+    return 'error';
+  }
+  return parsed ?? 'error';
+}
+
+describe('the shared specs', () => {
+  it.each([REPORT_SPEC, STATUS_SPEC])('build the $name command of commander with the same options', (spec) => {
+    const command = buildProgram().commands.find((candidate) => candidate.name() === spec.name) as Command;
+
+    expect(command.options.map((option) => option.flags)).toEqual(spec.options.map((option) => option.flags));
+    expect(command.description()).toBe(spec.description);
+    expect(command.registeredArguments.map((argument) => argument.name())).toEqual([spec.argument.name.replace(/[[\].]/g, '')]);
+  });
+});
+
+describe('parseQuick', () => {
+  // Plain forms: the quick parser must take them, and must read them as commander does.
+  const plain: Array<[CommandSpec, string[]]> = [
+    [REPORT_SPEC, []],
+    [REPORT_SPEC, ['HEAD']],
+    [REPORT_SPEC, ['HEAD~3..HEAD', 'main', '--json']],
+    [REPORT_SPEC, ['--model', 'llama3.2:3b', 'HEAD', '-q']],
+    [REPORT_SPEC, ['--model=llama3.2:3b', '--priority', 'low', '--force']],
+    [REPORT_SPEC, ['HEAD~9..', '--max-count', '5', '--since', '2 weeks ago', '--author=Ada|Grace']],
+    [REPORT_SPEC, ['--until', '2026-01-01', '--wait', '-']],
+    [STATUS_SPEC, []],
+    [STATUS_SPEC, ['--json']],
+    [STATUS_SPEC, ['--all', '--limit', '3']],
+    [STATUS_SPEC, ['--limit=0', 'HEAD~1']],
+    [STATUS_SPEC, ['ed550d3d-bbe5-49f3-bdab-994cfbe822de', '--json']],
+  ];
+
+  it.each(plain)('%# reads %s %j as commander does', async (spec, args) => {
+    const quick = parseQuick(spec, args);
+
+    expect(quick).toBeDefined();
+    expect(await parseWithCommander(spec, args)).toEqual(quick);
+  });
+
+  // Forms left to commander: its help, its errors, and what the quick parser does not model.
+  const odd: Array<[CommandSpec, string[]]> = [
+    [REPORT_SPEC, ['--help']],
+    [REPORT_SPEC, ['-h']],
+    [REPORT_SPEC, ['--no-such-option']],
+    [REPORT_SPEC, ['--model']],
+    [REPORT_SPEC, ['--model', '--json']],
+    [REPORT_SPEC, ['--model=']],
+    [REPORT_SPEC, ['--json=yes']],
+    [REPORT_SPEC, ['--json', '--json']],
+    [REPORT_SPEC, ['--max-count', 'ten', 'HEAD~9..']],
+    [REPORT_SPEC, ['--max-count', '-1', 'HEAD~9..']],
+    [REPORT_SPEC, ['--', '-HEAD']],
+    [REPORT_SPEC, ['-qj']],
+    [STATUS_SPEC, ['one', 'two']],
+    [STATUS_SPEC, ['--limit', '1.5']],
+    [STATUS_SPEC, ['--limit', '99999999999999999999']],
+    [STATUS_SPEC, ['--limit']],
+    [STATUS_SPEC, ['--verbose']],
+  ];
+
+  it.each(odd)('%# leaves %s %j to commander', (spec, args) => {
+    expect(parseQuick(spec, args)).toBeUndefined();
+  });
+
+  it('gives status its default limit and report its default revision', () => {
+    expect(parseQuick(STATUS_SPEC, [])).toEqual({ operands: [], options: { limit: 10 } });
+    expect(parseQuick(REPORT_SPEC, ['--json'])).toEqual({ operands: ['HEAD'], options: { json: true } });
+  });
+});
+
+describe('stepper report and status without commander', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+
+  afterEach(async () => {
+    while (cleanups.length > 0) {
+      await cleanups.pop()?.();
+    }
+  });
+
+  async function setup(): Promise<{ repo: RepoBuilder; head: string; env: NodeJS.ProcessEnv; fake: FakeOllama }> {
+    const repo = RepoBuilder.init(makeTempDir('stepper-quick-repo-'));
+    repo.write('src/a.ts', 'export const a = 1;\n');
+    const head = repo.commit('Add a', { author: ALICE });
+    const fake = await startFakeOllama();
+    const home = makeTempDir('stepper-quick-home-');
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NO_COLOR: '1',
+      HOME: home,
+      XDG_CONFIG_HOME: home,
+      GIT_CONFIG_NOSYSTEM: '1',
+      STEPPER_HOME: path.join(home, 'state'),
+      OLLAMA_HOST: fake.url,
+      STEPPER_MODEL: '',
+      STEPPER_DAEMON_POLL_MS: '20',
+      STEPPER_DAEMON_IDLE_MS: '20000',
+    };
+    cleanups.push(() => fake.close());
+    cleanups.push(() => run(['daemon', 'stop'], repo.dir, env));
+    return { repo, head, env, fake };
+  }
+
+  function run(args: string[], cwd: string, env: NodeJS.ProcessEnv, nodeOptions: string[] = []) {
+    const child = spawn(process.execPath, [...nodeOptions, BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    return waitForExit(child);
+  }
+
+  async function loadedModules(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
+    const log = path.join(makeTempDir(), 'imports.log');
+    fs.writeFileSync(log, '');
+    const result = await run(args, cwd, { ...env, STEPPER_TEST_IMPORT_LOG: log }, ['--import', path.join(FIXTURES, 'cli', 'record-imports.mjs')]);
+    expect(result.code, result.stderr).toBe(0);
+    return fs.readFileSync(log, 'utf8');
+  }
+
+  it('report HEAD and status load neither commander nor the report views', async () => {
+    const { repo, env } = await setup();
+
+    for (const args of [['report', 'HEAD'], ['status'], ['status', '--json', '--limit', '2']]) {
+      const loaded = await loadedModules(args, repo.dir, env);
+
+      expect(loaded, args.join(' ')).not.toContain('/node_modules/commander/');
+      expect(loaded, args.join(' ')).not.toContain('/dist/cli/main.js');
+      for (const heavy of ['ora', 'simple-git', 'chalk', 'ollama/dist']) {
+        expect(loaded, `${heavy} loaded by ${args.join(' ')}`).not.toContain(`/node_modules/${heavy}`);
+      }
+      expect(loaded).not.toContain('/dist/cli/render/finished-job.js');
+      expect(loaded, `report/prompt.js loaded by ${args.join(' ')}`).not.toContain('/dist/report/prompt.js');
+      expect(loaded, `git/revisions.js loaded by ${args.join(' ')}`).not.toContain('/dist/git/revisions.js');
+      expect(loaded, `node:https loaded by ${args.join(' ')}`).not.toContain('node:https');
+    }
+  });
+
+  it('status takes Ollama from a busy daemon', async () => {
+    const { repo, env, fake } = await setup();
+    const wait = await run(['report', '--wait', '-q'], repo.dir, env);
+    expect(wait.code, wait.stderr).toBe(0);
+    const versionRequests = () => fake.requests.filter((request) => request.path === '/api/version').length;
+    const before = versionRequests();
+
+    const loaded = await loadedModules(['status'], repo.dir, env);
+    const json = await run(['status', '--json'], repo.dir, env);
+
+    expect(loaded).toContain('/dist/api/status.js');
+    expect(loaded).not.toContain('node:http');
+    expect(json.code, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout) as { ollama: { reachable: boolean } }).ollama.reachable).toBe(true);
+    expect(versionRequests()).toBe(before);
+  });
+
+  it('status probes Ollama without a daemon', async () => {
+    const { repo, env, fake } = await setup();
+
+    const json = await run(['status', '--json'], repo.dir, env);
+
+    expect(json.code, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout) as { ollama: { reachable: boolean } }).ollama.reachable).toBe(true);
+    expect(fake.requests.filter((request) => request.path === '/api/version')).toHaveLength(1);
+  });
+
+  it('a form the quick path does not take goes through commander', async () => {
+    const { repo, env } = await setup();
+
+    const loaded = await loadedModules(['report', '--help'], repo.dir, env);
+
+    expect(loaded).toContain('/node_modules/commander/');
+  });
+
+  it('report prints the commit line and status lists its job', async () => {
+    const { repo, head, env } = await setup();
+
+    const report = await run(['report', '--model=qwen2.5-coder:7b'], repo.dir, env);
+    const status = await run(['status', '--limit=1'], path.join(repo.dir, 'src'), env);
+
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toMatch(new RegExp(`^waiting +${head.slice(0, 7)}  Add a  job [0-9a-f-]{36}\\n$`));
+    const jobId = /job ([0-9a-f-]{36})/.exec(report.stdout)?.[1];
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain(`${head.slice(0, 7)}  Add a  job ${jobId}`);
+    expect(status.stdout).toMatch(/^queue +\d+ waiting/m);
+  });
+
+  it('status reads the running daemon row', async () => {
+    const { repo, env } = await setup();
+    const started = await run(['daemon', 'start', '--json'], repo.dir, env);
+    expect(started.code, started.stderr).toBe(0);
+
+    const result = await run(['status', '--json'], repo.dir, env);
+
+    expect(result.code, result.stderr).toBe(0);
+    const { daemon } = JSON.parse(result.stdout) as { daemon: { state: string; pid: number | null; version: string | null } };
+    expect(daemon.state).toBe('running');
+    expect(daemon.pid).toBe((JSON.parse(started.stdout) as { pid: number }).pid);
+    expect(daemon.version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('report --help prints commander help for report', async () => {
+    const { repo, env } = await setup();
+
+    const result = await run(['report', '--help'], repo.dir, env);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: stepper report [options] [revisions...]');
+    expect(result.stdout).toContain('--max-count <n>');
+  });
+
+  // Bad input: a one-line error naming the value, exit 2, and nothing queued.
+  it.each([
+    [['report', '--priority', 'urgent'], /^stepper: .*--priority.*"urgent"/],
+    [['report', '--max-count', 'ten', 'HEAD~1..'], /^stepper: .*--max-count expects a whole number below 2\^53, got "ten"/],
+    [['report', 'no-such-branch'], /^stepper: unknown revision "no-such-branch"/],
+    [['report', '--model', 'bad name!'], /^stepper: .*--model.*"bad name!"/],
+    [['status', '--limit', 'x'], /^stepper: .*--limit expects a whole number below 2\^53, got "x"/],
+    [['status', '--limit', '0'], /^stepper: .*--limit/],
+    [['status', 'one', 'two'], /^stepper: too many arguments for 'status'/],
+    [['report', '--bogus'], /^stepper: unknown option '--bogus' \(run `stepper --help` for usage\)$/],
+  ])('%j exits 2 with one line', async (args, message) => {
+    const { repo, env } = await setup();
+
+    const result = await run(args, repo.dir, env);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(result.stderr.trimEnd()).toMatch(message);
+    expect(result.stdout).toBe('');
+    expect(fs.existsSync(path.join(env.STEPPER_HOME as string, 'stepper.db'))).toBe(false);
+  });
+
+  it('report outside a repository exits 2 naming the folder', async () => {
+    const { env } = await setup();
+    const folder = makeTempDir('stepper-quick-none-');
+
+    const result = await run(['report'], folder, env);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(folder);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+});
