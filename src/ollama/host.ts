@@ -128,7 +128,7 @@ function splitHostPort(hostPort: string, defaultPort: number, raw: string): { ho
     if (!net.isIPv6(host)) {
       throw new InvalidOllamaHostError(raw, `${JSON.stringify(host)} is not an IPv6 address`);
     }
-  } else if (net.isIPv6(hostPort)) {
+  } else if (mayBeIPv6(hostPort) && net.isIPv6(hostPort)) {
     // Ollama accepts a bare IPv6 address without brackets and a port.
     host = hostPort;
   } else {
@@ -147,13 +147,22 @@ function splitHostPort(hostPort: string, defaultPort: number, raw: string): { ho
   return { hostname: connectableHost(host), port: parsePort(portText, defaultPort, raw) };
 }
 
+/**
+ * Returns whether `text` has the two colons every IPv6 address has. The first net.isIPv6 call
+ * compiles a large regular expression (3 to 4.5 ms with Node 20.20 on a 2-core VM), which
+ * host names and IPv4 addresses skip with this check.
+ */
+function mayBeIPv6(text: string): boolean {
+  return text.indexOf(':') !== text.lastIndexOf(':');
+}
+
 /** Maps the empty host and the unspecified addresses, which a server binds but a client cannot connect to, to loopback. */
 function connectableHost(host: string): string {
   if (host === '' || host === '0.0.0.0') {
     return '127.0.0.1';
   }
 
-  if (net.isIPv6(host)) {
+  if (mayBeIPv6(host) && net.isIPv6(host)) {
     return /^[0:]+$/.test(host) ? '[::1]' : `[${host}]`;
   }
 

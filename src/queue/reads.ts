@@ -64,11 +64,10 @@ export function listJobs(store: JobStore, options: ListJobsOptions = {}): Job[] 
   return rows.map(toJob);
 }
 
+/** Counts jobs per state from job_counts, which triggers on the jobs table keep equal to a GROUP BY of it. */
 export function countJobs(store: JobStore): Record<JobState, number> {
   const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
-  const rows = store.read(
-    () => store.statement('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as Array<{ state: JobState; n: number }>,
-  );
+  const rows = store.read(() => store.statement('SELECT state, n FROM job_counts').all() as Array<{ state: JobState; n: number }>);
 
   for (const row of rows) {
     counts[row.state] = row.n;

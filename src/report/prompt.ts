@@ -5,8 +5,7 @@ import { EXCERPT_LENGTH, excerptOf } from './parse.js';
 import { type PartSummary, renderPartSummaries } from './parts.js';
 import { formatProblems, REPORT_FIELD_NAMES, REPORT_FIELDS, type ReportProblem } from './schema.js';
 
-/** Version of the prompt text; stored with each report so a prompt change can be traced. */
-export const PROMPT_VERSION = 1;
+export { PROMPT_VERSION } from './versions.js';
 
 /** A chat message in the shape ollama-js's `Message` accepts. */
 export interface PromptMessage {

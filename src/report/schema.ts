@@ -3,8 +3,7 @@
  * the TypeScript type, the validator and the field list in the prompt are all derived.
  */
 
-/** Version of the report's shape; stored with each report so rows of an older shape can be recognized. */
-export const REPORT_SCHEMA_VERSION = 1;
+export { REPORT_SCHEMA_VERSION } from './versions.js';
 
 interface TextField {
   kind: 'text';

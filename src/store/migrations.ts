@@ -108,6 +108,34 @@ export const MIGRATIONS: readonly string[] = [
   -- 100,000 jobs both scanned the table, and this index answers both.
   CREATE INDEX jobs_state_created ON jobs (state, created_at);
   `,
+  `
+  -- Jobs per state, kept by triggers, so stepper status reads six rows instead of counting
+  -- the jobs table: 0.5 ms against 6.4 ms with 100,000 jobs (Node 20.20, 2-core VM), even
+  -- through jobs_state_created. Every state has a row from the start, so the triggers only update.
+  CREATE TABLE job_counts (
+    state TEXT    PRIMARY KEY,
+    n     INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO job_counts (state, n)
+    SELECT state, (SELECT count(*) FROM jobs WHERE jobs.state = states.state)
+      FROM (SELECT 'waiting' AS state UNION ALL SELECT 'delayed' UNION ALL SELECT 'active'
+            UNION ALL SELECT 'completed' UNION ALL SELECT 'failed' UNION ALL SELECT 'cancelled') AS states;
+
+  CREATE TRIGGER job_counts_insert AFTER INSERT ON jobs
+  BEGIN
+    UPDATE job_counts SET n = n + 1 WHERE state = NEW.state;
+  END;
+  CREATE TRIGGER job_counts_delete AFTER DELETE ON jobs
+  BEGIN
+    UPDATE job_counts SET n = n - 1 WHERE state = OLD.state;
+  END;
+  CREATE TRIGGER job_counts_update AFTER UPDATE OF state ON jobs
+  WHEN OLD.state IS NOT NEW.state
+  BEGIN
+    UPDATE job_counts SET n = n - 1 WHERE state = OLD.state;
+    UPDATE job_counts SET n = n + 1 WHERE state = NEW.state;
+  END;
+  `,
 ];
 
 /** The schema version this build of stepper writes. */

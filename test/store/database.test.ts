@@ -665,7 +665,7 @@ describe('first open of a new file', () => {
         .all();
 
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-      expect(tables).toEqual(['daemon', 'job_events', 'jobs', 'reports', 'summaries']);
+      expect(tables).toEqual(['daemon', 'job_counts', 'job_events', 'jobs', 'reports', 'summaries']);
       expect(queues.map((queue) => queue.getJobs().length)).toEqual([4, 4, 4, 4]);
       expect(new Set(ids).size).toBe(4);
     } finally {
