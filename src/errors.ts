@@ -146,8 +146,10 @@ export function queueActionOf(error: unknown): { action: QueueAction; delayMs: n
 }
 
 function describeValue(value: unknown): string {
+  // Quotes already mark a string. The type is named for other values, where the text alone
+  // could mislead a library caller, such as 5 against "5".
   if (typeof value === 'string') {
-    return `${JSON.stringify(value)} (string)`;
+    return JSON.stringify(value);
   }
 
   return `${String(value)} (${value === null ? 'null' : typeof value})`;

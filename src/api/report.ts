@@ -88,6 +88,7 @@ export async function requestReports(options: RequestReportsOptions = {}): Promi
   }
 
   const repo = await reads.repository;
+  await checkDates(options);
   const [configured, commits] = await Promise.all([reads.modelConfig, readRequestedCommits(repo, revisions, options, quickCommit)]);
   const model = chooseModel({ flag: options.model, env: options.env, gitConfig: configured });
 
@@ -136,6 +137,20 @@ export async function requestReports(options: RequestReportsOptions = {}): Promi
   }
 
   return { repository: repo.gitDir, model, reports };
+}
+
+/**
+ * Rejects --since and --until text that git's date parser cannot read. `git log` would read
+ * it as the current time and quietly select the wrong commits.
+ */
+async function checkDates(limits: RevisionLimits): Promise<void> {
+  const dates = (['since', 'until'] as const).filter((option) => limits[option] !== undefined);
+  if (dates.length === 0) {
+    return;
+  }
+
+  const { parseGitDate } = await import('../diary/dates.js');
+  await Promise.all(dates.map((option) => parseGitDate(`--${option}`, String(limits[option]), 'UTC')));
 }
 
 /**

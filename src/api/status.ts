@@ -52,7 +52,8 @@ export interface QueueStatus {
    * `model` is the model new jobs get. When the configured name is invalid, `model` is that
    * name as configured and `modelError` describes the problem; otherwise `modelError` is null.
    */
-  ollama: { host: string; reachable: boolean; model: string; modelError: string | null; detail: string | null };
+  /** `host` is the URL alone, for scripts; `hostSource` adds where it came from, for people. */
+  ollama: { host: string; hostSource: string; reachable: boolean; model: string; modelError: string | null; detail: string | null };
   counts: Record<JobState, number>;
   /** Jobs written to the spool folder because the database did not take them, which the daemon has not added yet. */
   spooled: number;
@@ -116,7 +117,7 @@ export async function getQueueStatus(options: StatusOptions = {}): Promise<Queue
         version: row?.version ?? null,
         currentJobId: row?.currentJobId ?? null,
       },
-      ollama: { host: describeOllamaHost(host), reachable: false, detail: null, model: model.name, modelError: model.error },
+      ollama: { host: host.url, hostSource: describeOllamaHost(host), reachable: false, detail: null, model: model.name, modelError: model.error },
       counts: { ...EMPTY_COUNTS },
       spooled: countSpooled(dataDir),
       oldestWaitingAgeMs: null,
@@ -195,6 +196,10 @@ function jobNotFound(dataDir: string, target: string, isSpooled: (dataDir: strin
 }
 
 async function findJobByRevision(queue: Queue, revision: string, cwd: string | undefined): Promise<Job | undefined> {
+  if (revision.includes('..')) {
+    throw new InvalidOptionError('revision', 'a job id or one commit, not a range', revision);
+  }
+
   // Imported here, because only a revision needs git/revisions.js and its commit reader.
   const [{ resolveCommit }, repo] = await Promise.all([import('../git/revisions.js'), openRepository(cwd ?? process.cwd())]);
   const sha = await resolveCommit(repo, revision);

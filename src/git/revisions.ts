@@ -180,7 +180,7 @@ function buildLimitArgs(limits: RevisionLimits): string[] {
       continue;
     }
     if (typeof value !== 'string' || value.trim() === '') {
-      throw new InvalidOptionError(option, 'a non-empty string', value);
+      throw new InvalidOptionError(`--${option}`, 'a non-empty string', value);
     }
     args.push(`--${option}=${value}`);
     // Extended syntax, so `Ada|Grace` means either name, as users of most regex engines expect.

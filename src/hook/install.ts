@@ -57,8 +57,8 @@ export interface RefusedHook {
 export interface InstallFileResult {
   hook: HookName;
   file: string;
-  /** `created` a new file, `added` the block to a shell hook, `updated` an existing block, or `refused` a non-shell hook. */
-  action: 'created' | 'added' | 'updated' | 'refused';
+  /** `created` a new file, `added` the block to a shell hook, `updated` an existing block, found it `unchanged`, or `refused` a non-shell hook. */
+  action: 'created' | 'added' | 'updated' | 'unchanged' | 'refused';
   refused?: RefusedHook;
   warnings: string[];
 }
@@ -214,8 +214,12 @@ function installHook(hooksDir: string, hook: HookName, paths: RecordedPaths): In
 
   const previous = readBlock(existing);
   const block = toBytes(renderBlock({ hook, ...blockPaths(paths), stepperVersion: VERSION, createdFile: previous?.createdFile ?? false }));
-  fs.writeFileSync(file, insertBlock(existing, block), 'latin1');
+  const content = insertBlock(existing, block);
+  if (previous && content === existing) {
+    return { hook, file, action: 'unchanged', warnings: shellHookWarnings(file, existing) };
+  }
 
+  fs.writeFileSync(file, content, 'latin1');
   return { hook, file, action: previous ? 'updated' : 'added', warnings: shellHookWarnings(file, existing) };
 }
 

@@ -151,6 +151,20 @@ describe('stepper report', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^waiting /);
     expect(result.stdout).toContain('run "ollama pull no-such-model:1b"; the job stays queued');
+    expect(result.stderr).toMatch(/^stepper: job [0-9a-f-]{36} for commit [0-9a-f]{12} is waiting: model "no-such-model:1b" is not installed in Ollama: run "ollama pull no-such-model:1b"/);
+  });
+
+  it('--wait names a failed job on stderr', async () => {
+    const context = await setup();
+    context.fake.enqueue({ fault: { kind: 'http_error', status: 400, message: 'invalid request' }, times: 'always' });
+
+    const result = await stepper(['report', '--wait'], context);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^failed /);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^stepper: job [0-9a-f-]{36} for commit [0-9a-f]{12} is failed: .*invalid request.*; run stepper retry [0-9a-f-]{36} once the cause is fixed$/);
   });
 
   it('--wait --json gives the held job its reason', async () => {
@@ -251,6 +265,9 @@ describe('stepper report', () => {
     [['report', '--author', '[', 'HEAD~2..HEAD'], 2, /^stepper: invalid --author: expected a regular expression git accepts/],
     [['report', '--max-count', '0', 'HEAD~2..HEAD'], 2, /^stepper: invalid --max-count: expected an integer >= 1/],
     [['report', '--max-count', '5', 'HEAD'], 2, /^stepper: --max-count limits ranges, but "HEAD" names one commit: give a range/],
+    [['report', '--until', 'notadate', 'HEAD~2..HEAD'], 2, /^stepper: invalid --until: expected a date git reads, such as "2026-03-01".*, received "notadate"/],
+    [['report', '--since', 'yesterdayish', 'HEAD~2..HEAD'], 2, /^stepper: invalid --since: expected a date git reads/],
+    [['report', '--since', '', 'HEAD~2..HEAD'], 2, /^stepper: invalid --since: expected a date git reads/],
   ])('%j exits %i with a clear error', async (args, code, message) => {
     const context = await setup();
 
@@ -376,7 +393,8 @@ describe('stepper status', () => {
 
     expect(Object.keys(status)).toEqual(['daemon', 'ollama', 'counts', 'spooled', 'oldestWaitingAgeMs', 'jobs']);
     expect(Object.keys(status.daemon ?? {})).toEqual(['state', 'pid', 'startedAt', 'version', 'currentJobId']);
-    expect(status.ollama).toMatchObject({ host: expect.stringContaining(context.fake.url), reachable: true, model: 'qwen2.5-coder:7b' });
+    expect(status.ollama).toMatchObject({ host: context.fake.url, reachable: true, model: 'qwen2.5-coder:7b' });
+    expect(status.ollama?.hostSource).toBe(`${context.fake.url} (OLLAMA_HOST=${JSON.stringify(context.fake.url)})`);
     expect(status.counts).toEqual({ waiting: 0, delayed: 0, active: 0, completed: 1, failed: 0, cancelled: 0 });
   });
 
@@ -444,6 +462,17 @@ describe('stepper status', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(context.commits[2]);
     expect(result.stdout).toContain('example title');
+  });
+
+  it('a range exits 2 naming one commit', async () => {
+    const context = await setup();
+    await stepper(['report', '--wait'], context);
+
+    const result = await stepper(['status', 'HEAD~1..HEAD'], context);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('stepper: invalid revision: expected a job id or one commit, not a range, received "HEAD~1..HEAD"\n');
+    expect(result.stdout).toBe('');
   });
 
   it('an unknown job exits 1', async () => {

@@ -45,7 +45,7 @@ describe('resolveDaemonSettings', () => {
     const error = captureSync(() => resolveDaemonSettings({}, { STEPPER_DAEMON_CONCURRENCY: '0' }));
 
     expect(error).toBeInstanceOf(InvalidOptionError);
-    expect((error as Error).message).toBe('invalid STEPPER_DAEMON_CONCURRENCY: expected a whole number >= 1, received "0" (string)');
+    expect((error as Error).message).toBe('invalid STEPPER_DAEMON_CONCURRENCY: expected a whole number >= 1, received "0"');
   });
 
   test('probe maximum below the first wait', () => {

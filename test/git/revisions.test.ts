@@ -157,7 +157,7 @@ describe('resolveRevisions limits', () => {
     const error = await captureError(resolveRevisions(repo, ['HEAD'], { since: ' ' }));
 
     expect(error).toBeInstanceOf(InvalidOptionError);
-    expect((error as Error).message).toContain('invalid since');
+    expect((error as Error).message).toContain('invalid --since');
   });
 });
 

@@ -74,13 +74,30 @@ describe('stepper hook install', () => {
     fs.writeFileSync(file, USER_HOOK, { mode: 0o755 });
     await stepper(sandbox, sandbox.repo, ['hook', 'install']);
     const first = fs.readFileSync(file, 'utf8');
-    fs.appendFileSync(file, 'echo "added later"\n');
+    // An edit inside the block, such as a stale node path, is what a reinstall replaces.
+    fs.writeFileSync(file, `${first.replace(`stepper_node='${process.execPath}'`, "stepper_node='/old/node'")}echo "added later"\n`);
 
     const result = await stepper(sandbox, sandbox.repo, ['hook', 'install']);
 
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`updated stepper's block in ${file}`);
     expect(fs.readFileSync(file, 'utf8')).toBe(`${first}echo "added later"\n`);
+  });
+
+  it('leaves a current block unwritten on reinstall', async () => {
+    const sandbox = makeSandbox();
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    const before = fs.readFileSync(file, 'utf8');
+    const past = new Date('2020-01-01T00:00:00Z');
+    fs.utimesSync(file, past, past);
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`stepper's block in ${file} is current; nothing to change`);
+    expect(fs.readFileSync(file, 'utf8')).toBe(before);
+    expect(fs.statSync(file).mtime.getTime()).toBe(past.getTime());
   });
 
   it('uninstall removes only its block', async () => {

@@ -417,7 +417,7 @@ describe('Worker options', () => {
 
     expect(() => new Worker(queue, 'nope' as unknown as Processor)).toThrow(InvalidOptionError);
     expect(() => new Worker(queue, 'nope' as unknown as Processor)).toThrow(
-      'invalid processor: expected a function, received "nope" (string)',
+      'invalid processor: expected a function, received "nope"',
     );
   });
 

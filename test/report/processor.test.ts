@@ -273,21 +273,21 @@ describe('reportJob', () => {
 
   it('rejects an empty model', () => {
     expect(() => reportJob({ ...base, model: ' ' })).toThrow(InvalidOptionError);
-    expect(() => reportJob({ ...base, model: ' ' })).toThrow('invalid model: expected a model name such as "qwen2.5-coder:7b", received " " (string)');
+    expect(() => reportJob({ ...base, model: ' ' })).toThrow('invalid model: expected a model name such as "qwen2.5-coder:7b", received " "');
   });
 
   it('rejects a force that is not boolean', () => {
     const input = { ...base, force: 'yes' as unknown as boolean };
 
     expect(() => reportJob(input)).toThrow(InvalidOptionError);
-    expect(() => reportJob(input)).toThrow('invalid force: expected true or false, received "yes" (string)');
+    expect(() => reportJob(input)).toThrow('invalid force: expected true or false, received "yes"');
   });
 
   it('rejects an unknown merge policy', () => {
     const input = { ...base, mergePolicy: 'octopus' as unknown as 'skip' };
 
     expect(() => reportJob(input)).toThrow(InvalidOptionError);
-    expect(() => reportJob(input)).toThrow('invalid mergePolicy: expected first-parent, skip, combined, received "octopus" (string)');
+    expect(() => reportJob(input)).toThrow('invalid mergePolicy: expected first-parent, skip, combined, received "octopus"');
   });
 
   it('dedups jobs per commit and model', () => {

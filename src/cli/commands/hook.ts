@@ -33,6 +33,8 @@ function printInstall(result: InstallResult, options: HookCommandOptions): void 
         return `added stepper's block to ${file.file}`;
       case 'updated':
         return `updated stepper's block in ${file.file}`;
+      case 'unchanged':
+        return `stepper's block in ${file.file} is current; nothing to change`;
       case 'refused':
         return `left ${file.file} unchanged and wrote ${file.refused?.standalone}`;
     }

@@ -47,7 +47,9 @@ export async function runReport(revisions: readonly string[], options: ReportCom
   });
 
   if (result.reports.length === 0 && !options.json) {
-    process.stderr.write(`stepper: no commit matches ${revisions.join(' ') || 'HEAD'} with the given filters; nothing to report\n`);
+    const filtered = [options.since, options.until, options.author, options.maxCount].some((value) => value !== undefined);
+    const reason = filtered ? ' with the given filters' : '';
+    process.stderr.write(`stepper: no commit matches ${revisions.join(' ') || 'HEAD'}${reason}; nothing to report\n`);
     return 0;
   }
 
@@ -76,6 +78,17 @@ export async function runReport(revisions: readonly string[], options: ReportCom
     const chalk = stdoutChalk();
     const width = textWidth();
     process.stdout.write(finished.map((entry, index) => renderFinishedJob(entry, result.reports[index] as RequestedReport, chalk, width)).join('\n'));
+  }
+
+  // The rendered reports go to stdout, where a script may parse them. Each unfinished job
+  // also gets one stderr line, as every other error does.
+  for (const entry of finished) {
+    if (entry.job.state === 'completed') {
+      continue;
+    }
+
+    const next = entry.job.state === 'failed' ? `; run stepper retry ${entry.job.id} once the cause is fixed` : '';
+    process.stderr.write(`stepper: job ${entry.job.id} for commit ${entry.job.commitSha.slice(0, 12)} is ${entry.job.state}: ${neutralizeControls(describeUnfinished(entry))}${next}\n`);
   }
 
   return failed ? 1 : 0;

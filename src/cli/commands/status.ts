@@ -74,10 +74,10 @@ function describeOllama(status: QueueStatus, paint: Paint): string {
   const { ollama } = status;
   const model = ollama.modelError === null ? `model ${ollama.model}` : paint.red(sanitize(ollama.modelError));
   if (ollama.reachable) {
-    return `${paint.green('reachable')} at ${ollama.host}, ${model}`;
+    return `${paint.green('reachable')} at ${ollama.hostSource}, ${model}`;
   }
 
-  return `${paint.red('not reachable')} at ${ollama.host}: ${sanitize(ollama.detail ?? 'no answer')}; ${model}`;
+  return `${paint.red('not reachable')} at ${ollama.hostSource}: ${sanitize(ollama.detail ?? 'no answer')}; ${model}`;
 }
 
 function renderJobLine(job: JobStatus, withRepository: boolean, paint: Paint): string {
