@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { type HeldModel, heldModelsOf, readDaemonRow } from '../daemon/state.js';
 import { checkDataDir, checkPositiveInteger } from '../errors.js';
 import { openExistingQueue, type Queue } from '../queue/queue.js';
 import { FINISHED_STATES, type Job, type JobEventType, type JobState, LIVE_STATES } from '../queue/types.js';
@@ -30,6 +31,8 @@ export interface QueueSnapshot {
   averageDurationMs: number | null;
   /** Completed jobs the average is taken over. */
   averageOver: number;
+  /** Models whose jobs a running daemon keeps waiting because Ollama does not have them, each with its number of waiting jobs. */
+  held: Array<HeldModel & { jobs: number }>;
 }
 
 /** Result of one poll. */
@@ -38,7 +41,7 @@ export interface WatchUpdate {
   events: WatchEvent[];
   /** Null while the data directory has no database. */
   snapshot: QueueSnapshot | null;
-  /** True when no job is waiting, delayed or active. */
+  /** True when no job is waiting, delayed or active, apart from jobs held for a missing model, which wait for the user. */
   idle: boolean;
   /** False when nothing was committed to the database since the previous update. */
   changed: boolean;
@@ -155,7 +158,8 @@ class EventReader {
 
     const snapshot = this.#snapshot as QueueSnapshot;
     const live = LIVE_STATES.reduce((sum, state) => sum + snapshot.counts[state], 0);
-    return { events, snapshot, idle: live === 0, changed };
+    const held = snapshot.held.reduce((sum, model) => sum + model.jobs, 0);
+    return { events, snapshot, idle: live - held <= 0, changed };
   }
 
   close(): void {
@@ -174,7 +178,23 @@ class EventReader {
       recent: this.#queue.getJobs({ states: FINISHED_STATES, limit: this.#recentLimit }),
       averageDurationMs: durations.length === 0 ? null : durations.reduce((sum, value) => sum + value, 0) / durations.length,
       averageOver: durations.length,
+      held: this.#readHeld(),
     };
+  }
+
+  /** Reads the models whose jobs the running daemon keeps waiting, and counts those jobs. A stopped daemon keeps none. */
+  #readHeld(): Array<HeldModel & { jobs: number }> {
+    const row = readDaemonRow(this.#queue.database);
+    if (!row || row.state !== 'running') {
+      return [];
+    }
+
+    const count = this.#queue.database.prepare(
+      `SELECT count(*) AS jobs FROM jobs WHERE state IN ('waiting', 'delayed') AND json_extract(payload, '$.model') = ?`,
+    );
+    return heldModelsOf(row)
+      .map((model) => ({ ...model, jobs: (count.get(model.model) as { jobs: number }).jobs }))
+      .filter((model) => model.jobs > 0);
   }
 
   #readNewEvents(): WatchEvent[] {

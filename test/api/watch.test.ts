@@ -124,7 +124,7 @@ function activeJob(progress: Job['progress'], startedAt = 1_000): Job {
 
 function snapshotWith(averageDurationMs: number | null, averageOver = 0): QueueSnapshot {
   const counts = { waiting: 0, delayed: 0, active: 1, completed: averageOver, failed: 0, cancelled: 0 };
-  return { counts, active: [], recent: [], averageDurationMs, averageOver };
+  return { counts, active: [], recent: [], averageDurationMs, averageOver, held: [] };
 }
 
 describe('estimateJob', () => {

@@ -36,9 +36,11 @@ export async function runWatch(options: WatchCommandOptions): Promise<void> {
   process.once('SIGTERM', onSignal);
 
   const output = options.json || !process.stdout.isTTY ? new EventLines() : new LiveView(dataDir, options.follow === true);
+  let last: WatchUpdate | undefined;
   try {
     for await (const update of watchQueue({ dataDir, signal: controller.signal })) {
       output.show(update);
+      last = update;
       if (update.idle && !options.follow) {
         break;
       }
@@ -47,6 +49,13 @@ export async function runWatch(options: WatchCommandOptions): Promise<void> {
     output.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+
+  // Jobs held for a missing model would keep watch running until the user acts, so watch
+  // ends and prints the command to run.
+  for (const model of signalled === undefined && last?.idle ? (last.snapshot?.held ?? []) : []) {
+    const jobs = model.jobs === 1 ? '1 job waits' : `${model.jobs} jobs wait`;
+    process.stderr.write(`stepper: ${jobs} for model ${JSON.stringify(model.model)}, which Ollama does not have: run ${model.pullCommand}\n`);
   }
 
   if (signalled !== undefined) {
