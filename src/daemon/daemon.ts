@@ -65,6 +65,13 @@ export interface RunDaemonOptions extends Partial<DaemonSettings> {
 /** Gaps between heartbeats longer than this many intervals are logged as a pause (sleep or SIGSTOP). */
 const PAUSE_FACTOR = 3;
 
+/**
+ * Minimum time between two status row writes caused by jobs, in milliseconds, so `stepper
+ * daemon status` may show a job count or current job up to this old. Heartbeats, changes of
+ * Ollama's state and the final write at exit are not delayed.
+ */
+const STATUS_WRITE_INTERVAL_MS = 250;
+
 /** How long one attempt to take the lock waits before the holder's state is read again, in milliseconds. */
 const LOCK_ATTEMPT_MS = 500;
 
@@ -147,7 +154,8 @@ class DaemonRun {
   readonly #env: NodeJS.ProcessEnv;
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #cleanups: Array<() => void> = [];
-  #statusWrite?: NodeJS.Immediate;
+  #statusWrite?: NodeJS.Timeout;
+  #statusWrittenAt = -Infinity;
   #queue!: Queue;
   #row!: DaemonRowWriter;
   #rowWritten = false;
@@ -237,7 +245,8 @@ class DaemonRun {
       logger: this.#log,
       probeMs: this.#settings.probeMs,
       probeMaxMs: this.#settings.probeMaxMs,
-      onChange: () => this.#scheduleStatus(),
+      // Ollama's state changes seldom and `stepper daemon status` shows it, so it skips the throttle.
+      onChange: () => this.#scheduleStatus({ throttle: false }),
     });
     this.#gate = new GenerationGate(serial ? 1 : this.#settings.concurrency);
     this.#worker = this.#createWorker(client, serial);
@@ -525,17 +534,30 @@ class DaemonRun {
   }
 
   /**
-   * Writes the status row once the current turn of the event loop ends. A job's end, its
-   * completion and the next claim come in one turn, and each write is a commit of its own,
-   * so they share one write.
+   * Writes the status row after the current turn of the event loop. With `throttle` (the
+   * default, for job events) the write comes no sooner than STATUS_WRITE_INTERVAL_MS after
+   * the last one. A job's end, its completion and the next claim come in one turn and share
+   * one write, and a daemon that finishes hundreds of jobs a second does not spend a commit
+   * on its row for each one.
    */
-  #scheduleStatus(): void {
-    this.#statusWrite ??= setImmediate(() => this.#writeStatus());
+  #scheduleStatus({ throttle = true }: { throttle?: boolean } = {}): void {
+    const waitMs = throttle ? Math.max(0, this.#statusWrittenAt + STATUS_WRITE_INTERVAL_MS - performance.now()) : 0;
+    if (this.#statusWrite) {
+      if (throttle) {
+        return;
+      }
+
+      // A pending throttled write moves forward to now.
+      clearTimeout(this.#statusWrite);
+    }
+
+    this.#statusWrite = setTimeout(() => this.#writeStatus(), waitMs);
   }
 
   #writeStatus(heartbeatAt?: number): void {
-    clearImmediate(this.#statusWrite);
+    clearTimeout(this.#statusWrite);
     this.#statusWrite = undefined;
+    this.#statusWrittenAt = performance.now();
     if (this.#exit?.reason === 'database-replaced') {
       return;
     }

@@ -1,0 +1,57 @@
+// The daemon's status row while many jobs finish quickly: its writes are throttled, but the
+// last job count reaches the row while the daemon runs and when it stops.
+// The fixture imports the built dist/, so run `npm run build` first.
+import { describe, expect, test } from 'vitest';
+
+import { readDaemonStatus } from '../../src/index.js';
+import { startFake } from '../fake-ollama/helpers.js';
+import { makeTempDir } from '../helpers/temp.js';
+import { daemonEnvironment, enqueue, spawnDaemon, waitFor, waitForFinished } from './helpers.js';
+
+const JOBS = 30;
+const INSTANT = { timing: { loadDelayMs: 0, promptDelayMsPerToken: 0, tokenDelayMs: 0 } };
+
+function enqueueJobs(dataDir: string, prefix: string): string[] {
+  return Array.from({ length: JOBS }, (_, index) => enqueue(dataDir, `${prefix}-${index}`));
+}
+
+describe('daemon status row', () => {
+  test('jobs done catches up after a burst', async () => {
+    const dataDir = makeTempDir();
+    const fake = await startFake(INSTANT);
+    const ids = enqueueJobs(dataDir, 'burst');
+    const daemon = spawnDaemon(dataDir, daemonEnvironment(dataDir, fake.url));
+
+    const jobs = await waitForFinished(dataDir, ids);
+    // The throttled write comes after the last job, while the daemon keeps running.
+    const row = await waitFor(() => {
+      const status = readDaemonStatus({ dataDir });
+      return status.row?.jobsDone === JOBS ? status.row : undefined;
+    }, `jobs done to reach ${JOBS}`, 10_000);
+
+    expect(jobs.every((job) => job.state === 'completed')).toBe(true);
+    expect(row.state).toBe('running');
+    expect(row.currentJobId).toBe(null);
+
+    daemon.child.kill('SIGTERM');
+    expect((await daemon.exited).code).toBe(0);
+  });
+
+  test('stop right after a burst keeps the count', async () => {
+    const dataDir = makeTempDir();
+    const fake = await startFake(INSTANT);
+    const ids = enqueueJobs(dataDir, 'stop');
+    const daemon = spawnDaemon(dataDir, daemonEnvironment(dataDir, fake.url));
+
+    // SIGTERM at once, so the status write held back by the throttle is still pending.
+    await waitForFinished(dataDir, ids);
+    daemon.child.kill('SIGTERM');
+    const exit = await daemon.exited;
+    const row = readDaemonStatus({ dataDir }).row;
+
+    expect(exit.code).toBe(0);
+    expect(row?.state).toBe('stopped');
+    expect(row?.jobsDone).toBe(JOBS);
+    expect(row?.currentJobId).toBe(null);
+  });
+});
