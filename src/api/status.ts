@@ -3,6 +3,7 @@ import { NotARepositoryError } from '../git/errors.js';
 import { openRepository } from '../git/repository.js';
 import type { Repository } from '../git/types.js';
 import type { DaemonStatus } from '../daemon/start.js';
+import type { HeldModel } from '../daemon/state.js';
 import { describeOllamaHost, type OllamaHost, resolveOllamaHost } from '../ollama/host.js';
 import { probeOllama } from '../ollama/probe.js';
 import { chooseModel } from '../ollama/model.js';
@@ -65,6 +66,8 @@ export interface QueueStatus {
 export interface JobDetail extends JobStatus {
   /** Report of a completed job, with the schema's field names. */
   report?: Report;
+  /** Set when the running daemon keeps this job waiting because Ollama does not have its model. */
+  held?: HeldModel;
 }
 
 /** A job's detail with its report in the form the views render. */
@@ -169,6 +172,13 @@ export async function describeJob(target: string, options: Pick<StatusOptions, '
     }
 
     const [detail] = (await describeJobs([job])) as [JobDetail];
+    // Imported here, so a plain `status` still starts git before better-sqlite3 loads.
+    const { heldModelOfJob, readHeldModels } = await import('../daemon/state.js');
+    const held = heldModelOfJob(job, readHeldModels(queue.database));
+    if (held) {
+      detail.held = held;
+    }
+
     const stored = job.state === 'completed' && job.resultId !== null ? queue.getReport(job.resultId) : undefined;
     if (!stored) {
       return { detail };

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { checkPositiveInteger, JobNotFoundError } from '../errors.js';
-import { type HeldModel, heldModelsOf, readDaemonRow } from '../daemon/state.js';
+import { type HeldModel, heldModelOfJob, readHeldModels } from '../daemon/state.js';
 import { openQueue, type Queue } from '../queue/queue.js';
 import { FINISHED_STATES, type Job, type Report } from '../queue/types.js';
 import { countSpooled } from '../queue/spool.js';
@@ -53,8 +53,8 @@ export async function waitForJobs(jobIds: readonly string[], options: WaitOption
         const jobs = jobIds.map((id) => queue.getJob(id));
         options.onPoll?.(jobs);
 
-        const held = heldModels(queue);
-        if (jobs.every((job) => job !== undefined && (FINISHED_STATES.includes(job.state) || heldModelOf(job, held)))) {
+        const held = readHeldModels(queue.database);
+        if (jobs.every((job) => job !== undefined && (FINISHED_STATES.includes(job.state) || heldModelOfJob(job, held)))) {
           return jobs.map((job) => finished(queue, job as Job, held));
         }
 
@@ -79,7 +79,7 @@ export async function waitForJobs(jobIds: readonly string[], options: WaitOption
 
 function finished(queue: Queue, job: Job, held: readonly HeldModel[]): FinishedJob {
   const result: FinishedJob = { job, report: job.resultId === null ? undefined : queue.getReport(job.resultId) };
-  const model = heldModelOf(job, held);
+  const model = heldModelOfJob(job, held);
   if (model) {
     result.held = model;
   }
@@ -87,17 +87,3 @@ function finished(queue: Queue, job: Job, held: readonly HeldModel[]): FinishedJ
   return result;
 }
 
-/** Returns the models a running daemon holds jobs for, or none when no daemon runs, because the next one tries them again. */
-function heldModels(queue: Queue): HeldModel[] {
-  const row = readDaemonRow(queue.database);
-  return row && row.state === 'running' ? heldModelsOf(row) : [];
-}
-
-function heldModelOf(job: Job, held: readonly HeldModel[]): HeldModel | undefined {
-  if (job.state !== 'waiting' && job.state !== 'delayed') {
-    return undefined;
-  }
-
-  const model = (job.payload as { model?: unknown } | null)?.model;
-  return held.find((entry) => entry.model === model);
-}

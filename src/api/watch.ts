@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { type HeldModel, heldModelsOf, readDaemonRow } from '../daemon/state.js';
+import { type HeldModel, readHeldModels } from '../daemon/state.js';
 import { checkDataDir, checkPositiveInteger } from '../errors.js';
 import { openExistingQueue, type Queue } from '../queue/queue.js';
 import { FINISHED_STATES, type Job, type JobEventType, type JobState, LIVE_STATES } from '../queue/types.js';
@@ -184,15 +184,15 @@ class EventReader {
 
   /** Reads the models whose jobs the running daemon keeps waiting, and counts those jobs. A stopped daemon keeps none. */
   #readHeld(): Array<HeldModel & { jobs: number }> {
-    const row = readDaemonRow(this.#queue.database);
-    if (!row || row.state !== 'running') {
+    const held = readHeldModels(this.#queue.database);
+    if (held.length === 0) {
       return [];
     }
 
     const count = this.#queue.database.prepare(
       `SELECT count(*) AS jobs FROM jobs WHERE state IN ('waiting', 'delayed') AND json_extract(payload, '$.model') = ?`,
     );
-    return heldModelsOf(row)
+    return held
       .map((model) => ({ ...model, jobs: (count.get(model.model) as { jobs: number }).jobs }))
       .filter((model) => model.jobs > 0);
   }

@@ -3,6 +3,7 @@
 import Database from 'better-sqlite3';
 
 import type { SqliteDatabase } from '../store/database.js';
+import type { Job } from '../queue/types.js';
 import { countSpooled } from '../queue/spool.js';
 
 /**
@@ -108,6 +109,22 @@ export function heldModelsOf(row: Pick<DaemonRow, 'ollamaDetail'>): HeldModel[] 
 export function readDaemonRow(db: SqliteDatabase): DaemonRow | undefined {
   const raw = db.prepare('SELECT * FROM daemon WHERE id = 1').get() as RawDaemonRow | undefined;
   return raw ? toDaemonRow(raw) : undefined;
+}
+
+/** Returns the models a running daemon holds jobs for, or none when no daemon runs, because the next one tries them again. */
+export function readHeldModels(db: SqliteDatabase): HeldModel[] {
+  const row = readDaemonRow(db);
+  return row && row.state === 'running' ? heldModelsOf(row) : [];
+}
+
+/** Returns the held model that keeps `job` waiting, if any. */
+export function heldModelOfJob(job: Pick<Job, 'state' | 'payload'>, held: readonly HeldModel[]): HeldModel | undefined {
+  if (job.state !== 'waiting' && job.state !== 'delayed') {
+    return undefined;
+  }
+
+  const model = (job.payload as { model?: unknown } | null)?.model;
+  return held.find((entry) => entry.model === model);
 }
 
 /**

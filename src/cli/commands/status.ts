@@ -105,6 +105,9 @@ function renderDetail(detail: JobDetail, paint: Paint): string {
   if (detail.progress !== null && detail.state === 'active') {
     lines.push(`${label('progress', paint)}${JSON.stringify(detail.progress)}`);
   }
+  if (detail.held) {
+    lines.push(`${label('held', paint)}model ${sanitize(JSON.stringify(detail.held.model))} is not installed in Ollama: run ${detail.held.pullCommand}`);
+  }
   if (detail.error !== null) {
     lines.push(`${label('error', paint)}${sanitize(detail.error)}`);
   }

@@ -1,0 +1,36 @@
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { commitAll, initRepository, startUser, stepper } from '../helpers/e2e.js';
+
+describe('a job held for a missing model', () => {
+  it('ends watch, which names the pull command', async () => {
+    const user = await startUser();
+    const repo = initRepository(user, path.join(user.root, 'repo'));
+    await commitAll(user, repo, { 'app.txt': 'one\n' }, 'Add app');
+    // --wait returns once the daemon keeps the job waiting for the missing model.
+    const held = await stepper(user, repo, ['report', '--wait', '--model', 'no-such-model:1b']);
+    expect(held.code).toBe(1);
+
+    const result = await stepper(user, repo, ['watch']);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe('stepper: 1 job waits for model "no-such-model:1b", which Ollama does not have: run ollama pull no-such-model:1b\n');
+  });
+
+  it('shows in status with the pull command', async () => {
+    const user = await startUser();
+    const repo = initRepository(user, path.join(user.root, 'repo'));
+    await commitAll(user, repo, { 'app.txt': 'one\n' }, 'Add app');
+    const held = await stepper(user, repo, ['report', '--wait', '--json', '--model', 'no-such-model:1b']);
+    const jobId = (JSON.parse(held.stdout) as Array<{ jobId: string }>)[0]?.jobId as string;
+
+    const text = await stepper(user, repo, ['status', jobId]);
+    const json = await stepper(user, repo, ['status', jobId, '--json']);
+
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^held +model "no-such-model:1b" is not installed in Ollama: run ollama pull no-such-model:1b$/m);
+    expect(JSON.parse(json.stdout)).toMatchObject({ id: jobId, state: 'waiting', held: { model: 'no-such-model:1b', pullCommand: 'ollama pull no-such-model:1b' } });
+  });
+});
