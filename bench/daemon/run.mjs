@@ -8,12 +8,12 @@
 // The fake Ollama server runs in this process. Each daemon run gets a new data directory, so
 // no report is reused from an earlier run, and the jobs are enqueued before the daemon starts,
 // outside the timing (bench/queue measures enqueueing). Each daemon run has two timings, both
-// ending at the finished_at of the last job the daemon completed: one from ensureDaemon(),
-// which includes the daemon's start (node, imports, lock, status row, stall recovery), and
-// one from the arrival of its first chat request at the fake. The direct loop's timing runs
-// from its first request to its last `done` and leaves out node's start and its imports, so
-// the "from the first chat request" rows compare like with like, and the rows from
-// ensureDaemon() show what a user waits for when a daemon has to start first.
+// ending at the finished_at of the last job the daemon completed. One starts at
+// ensureDaemon(), so it includes the daemon's start (node, imports, lock, status row, stall
+// recovery). The other starts when its first chat request arrives at the fake. The direct
+// loop's timing runs from its first request to its last `done` and leaves out node's start
+// and its imports. So the "from the first chat request" rows compare like with like, and the
+// rows from ensureDaemon() show what a user waits for when a daemon has to start first.
 //
 // - End to end: `--jobs` report jobs for the commits of a generated repository, processed by
 //   dist/daemon/entry.js with the report processor (git, evidence, generateReport). The
