@@ -129,6 +129,11 @@ export async function getQueueStatus(options: StatusOptions = {}): Promise<Queue
 
     if (queue) {
       status.counts = queue.getCounts();
+      // The daemon writes its row at most every 250 ms while busy, so the row may still name
+      // a job that has finished. With no job active, the daemon is idle.
+      if (status.counts.active === 0) {
+        status.daemon.currentJobId = null;
+      }
       const oldest = queue.getOldestWaiting();
       status.oldestWaitingAgeMs = oldest ? Math.max(0, Date.now() - oldest.createdAt) : null;
       const jobs = queue.getJobs({ limit, repository: repo && !options.all ? repo.gitDir : undefined });

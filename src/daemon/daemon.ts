@@ -193,8 +193,12 @@ class DaemonRun {
     try {
       return await this.#runWithQueue();
     } finally {
-      // A failure that skipped the shutdown must not leave hooks trusting this process.
+      // A failure that skipped the shutdown must not leave hooks trusting this process, nor
+      // signal handlers that call into a closed queue.
       this.#hints?.stop();
+      for (const cleanup of this.#cleanups.splice(0)) {
+        cleanup();
+      }
       // A status write still scheduled runs before the queue closes, so the row keeps the last count.
       if (this.#statusWrite) {
         this.#writeStatus();
@@ -215,6 +219,10 @@ class DaemonRun {
   }
 
   async #runWithQueue(): Promise<DaemonExit> {
+    // The handlers go in before the row is written, because `stepper daemon stop` signals
+    // the pid it reads there at once, and a SIGTERM without a handler kills the process
+    // uncleanly. No handler runs before the synchronous setup below is done.
+    this.#listenForStops();
     this.#databaseIdentity = fileIdentity(this.#queue.file);
     const client = new GatedOllamaClient({ ...this.#options.ollama, env: this.#env });
     this.#row = new DaemonRowWriter(this.#queue.database, Date.now, (work) => this.#queue.transition(work));
@@ -255,7 +263,6 @@ class DaemonRun {
     this.#row.update(this.#instance, { state: 'running' });
     const running = this.#worker.run();
     this.#startTimers();
-    this.#listenForStops();
 
     await running;
     return (await this.#stopping) ?? { code: 0, reason: 'signal' };
@@ -317,6 +324,14 @@ class DaemonRun {
       busy();
       this.#jobsDone += 1;
       this.#scheduleStatus();
+      // The job leaves the worker, and a job claimed with its completion starts, after this
+      // event. A worker left with no job writes at once, so that a status read right after
+      // `report --wait` returns shows idle instead of the finished job.
+      setImmediate(() => {
+        if (!this.#stopping && this.#worker.activeJobIds.length === 0) {
+          this.#scheduleStatus({ throttle: false });
+        }
+      });
     };
 
     worker.on('active', (job) => {
@@ -420,7 +435,8 @@ class DaemonRun {
     if (abort) {
       const onAbort = () => void this.#stop({ code: 0, reason: 'signal' });
       if (abort.aborted) {
-        onAbort();
+        // Stops after the synchronous setup, which has not built the worker yet.
+        queueMicrotask(onAbort);
       } else {
         abort.addEventListener('abort', onAbort, { once: true });
         this.#cleanups.push(() => abort.removeEventListener('abort', onAbort));
@@ -509,7 +525,7 @@ class DaemonRun {
     for (const timer of this.#timers) {
       clearInterval(timer);
     }
-    for (const cleanup of this.#cleanups) {
+    for (const cleanup of this.#cleanups.splice(0)) {
       cleanup();
     }
 

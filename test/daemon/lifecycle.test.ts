@@ -92,6 +92,28 @@ describe('daemon lifecycle', () => {
     expect(reportCount(dataDir, fakeSha('finishes'))).toBe(1);
   });
 
+  test('SIGTERM at the first row: clean stop', async () => {
+    // `stepper daemon stop` signals the pid in the row at once, so the handlers must be in
+    // place before the row is written. A few rounds, because the window was milliseconds.
+    for (let round = 0; round < 5; round += 1) {
+      const dataDir = makeTempDir();
+      const fake = await startFake();
+      const daemon = spawnDaemon(dataDir, daemonEnvironment(dataDir, fake.url));
+      const pid = daemon.child.pid;
+
+      const deadline = Date.now() + 30_000;
+      while (readDaemonStatus({ dataDir }).row?.pid !== pid && Date.now() < deadline) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      daemon.child.kill('SIGTERM');
+      const exit = await daemon.exited;
+
+      expect(exit, readLog(dataDir)).toEqual({ code: 0, signal: null });
+      expect(readDaemonStatus({ dataDir }).row?.state).toBe('stopped');
+      expect(readLog(dataDir)).toContain('SIGTERM received: stopping');
+    }
+  });
+
   test('SIGTERM past the grace period: the job is released, not stalled', async () => {
     const dataDir = makeTempDir();
     const fake = await startFake({ timing: { tokenDelayMs: 5000 } });

@@ -1,9 +1,12 @@
 // The daemon's status row while many jobs finish quickly: its writes are throttled, but the
 // last job count reaches the row while the daemon runs and when it stops.
 // The fixture imports the built dist/, so run `npm run build` first.
+import path from 'node:path';
+
+import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
 
-import { readDaemonStatus } from '../../src/index.js';
+import { getQueueStatus, readDaemonStatus } from '../../src/index.js';
 import { startFake } from '../fake-ollama/helpers.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { daemonEnvironment, enqueue, spawnDaemon, waitFor, waitForFinished } from './helpers.js';
@@ -53,5 +56,30 @@ describe('daemon status row', () => {
     expect(row?.state).toBe('stopped');
     expect(row?.jobsDone).toBe(JOBS);
     expect(row?.currentJobId).toBe(null);
+  });
+
+  test('stale current job shows idle', async () => {
+    const dataDir = makeTempDir();
+    const fake = await startFake(INSTANT);
+    const ids = enqueueJobs(dataDir, 'named');
+    const id = ids[0] as string;
+    // A long heartbeat, so that the row written below stays as it is while status reads it.
+    const daemon = spawnDaemon(dataDir, daemonEnvironment(dataDir, fake.url, { STEPPER_DAEMON_HEARTBEAT_MS: '600000' }));
+    await waitForFinished(dataDir, ids);
+    await waitFor(() => readDaemonStatus({ dataDir }).row?.jobsDone === JOBS || undefined, 'the row to count every job', 10_000);
+
+    // As a throttled write leaves it: the row names a job that has completed since.
+    const db = new Database(path.join(dataDir, 'stepper.db'), { timeout: 5000 });
+    db.prepare('UPDATE daemon SET current_job_id = ? WHERE id = 1').run(id);
+    db.close();
+    const status = await getQueueStatus({ dataDir, all: true, env: daemonEnvironment(dataDir, fake.url) });
+
+    expect(readDaemonStatus({ dataDir }).row?.currentJobId).toBe(id);
+    expect(status.daemon.state).toBe('running');
+    expect(status.counts.active).toBe(0);
+    expect(status.daemon.currentJobId).toBe(null);
+
+    daemon.child.kill('SIGTERM');
+    expect((await daemon.exited).code).toBe(0);
   });
 });
