@@ -72,6 +72,9 @@ const PAUSE_FACTOR = 3;
  */
 const STATUS_WRITE_INTERVAL_MS = 250;
 
+/** Size of the page cache of the daemon's database connection, in KiB. */
+const DAEMON_PAGE_CACHE_KIB = 2048;
+
 /** How long one attempt to take the lock waits before the holder's state is read again, in milliseconds. */
 const LOCK_ATTEMPT_MS = 500;
 
@@ -189,6 +192,10 @@ class DaemonRun {
       // recovery then returns those jobs to waiting, so no enqueued job is lost. Enqueues,
       // retries, cancels and pruning keep synchronous=FULL.
       transitionSync: 'normal',
+      // better-sqlite3 builds SQLite with a page cache of up to 16,000 KiB. The daemon filled
+      // it as the tables grew, so its memory rose with the job count for about 12,000 jobs.
+      // Claims and completions touch a few index and table pages, which 2 MiB keeps.
+      pageCacheKiB: DAEMON_PAGE_CACHE_KIB,
     });
     try {
       return await this.#runWithQueue();

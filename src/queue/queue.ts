@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { DatabaseError, InvalidOptionError, JobNotFoundError, JobStateError, checkDataDir, queueActionOf } from '../errors.js';
+import { DatabaseError, InvalidOptionError, JobNotFoundError, JobStateError, checkDataDir, checkPositiveInteger, queueActionOf } from '../errors.js';
 import { DATABASE_FILE, ensureDataDir, resolveDataDir } from '../store/data-dir.js';
 import { type OpenDatabaseOptions, type SqliteDatabase, openDatabase } from '../store/database.js';
 import { backoffDelay } from './backoff.js';
@@ -103,6 +103,9 @@ export function openQueue(options: OpenQueueOptions = {}): Queue {
 
   // Options are checked before anything is created on disk.
   resolveQueueOptions(options);
+  if (options.pageCacheKiB !== undefined) {
+    checkPositiveInteger('pageCacheKiB', options.pageCacheKiB);
+  }
   if (!options.readonly) {
     ensureDataDir(dataDir);
   }

@@ -390,6 +390,52 @@ describe('openDatabase busyTimeoutMs', () => {
   });
 });
 
+describe('openDatabase pageCacheKiB', () => {
+  it('sets cache_size in KiB', () => {
+    const file = path.join(makeTempDir(), DATABASE_FILE);
+
+    const { db } = openDatabase(file, { pageCacheKiB: 2048 });
+    try {
+      expect(db.pragma('cache_size', { simple: true })).toBe(-2048);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keeps the build default without it', () => {
+    const file = path.join(makeTempDir(), DATABASE_FILE);
+
+    const { db } = openDatabase(file);
+    try {
+      expect(db.pragma('cache_size', { simple: true })).toBe(-16000);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('applies to a read-only queue', () => {
+    const dataDir = makeTempDir();
+    openQueue({ dataDir }).close();
+
+    const queue = openQueue({ dataDir, readonly: true, pageCacheKiB: 512 });
+    try {
+      expect(queue.database.pragma('cache_size', { simple: true })).toBe(-512);
+    } finally {
+      queue.close();
+    }
+  });
+
+  it.each([0, -5, 2.5, '2048' as unknown as number])('openQueue rejects %o before creating anything', (pageCacheKiB) => {
+    const dataDir = path.join(makeTempDir(), 'stepper');
+
+    const error = catchError(() => openQueue({ dataDir, pageCacheKiB }));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).message).toContain('invalid pageCacheKiB: expected an integer >= 1');
+    expect(fs.existsSync(dataDir)).toBe(false);
+  });
+});
+
 describe('corrupted pages', () => {
   const JOB_COUNT = 300;
   const GARBAGE_BYTES = 16 * 1024;
