@@ -304,7 +304,8 @@ class DaemonRun {
     const processor: Processor = async (job, context) => {
       const ticket = this.#gate.ticket(job.id);
       try {
-        return await client.runWithTicket(ticket, () => this.#monitor.guard(() => inner(job, context)));
+        client.bindTicket(context.signal, ticket);
+        return await this.#monitor.guard(() => inner(job, context));
       } finally {
         ticket.release();
         this.#scheduleStatus();

@@ -105,6 +105,19 @@ function definedTimeouts(timeouts: Partial<OllamaTimeouts> = {}): Partial<Ollama
   return Object.fromEntries(Object.entries(timeouts).filter(([, value]) => value !== undefined));
 }
 
+/** The signal that each followSignal controller's signal follows. */
+const signalSources = new WeakMap<AbortSignal, AbortSignal>();
+
+/**
+ * Returns `signal` and the signals it follows through followSignal, nearest first. A job's
+ * request signal leads back to the job's own signal this way.
+ */
+export function* signalLineage(signal: AbortSignal | undefined): Generator<AbortSignal> {
+  for (let current = signal; current !== undefined; current = signalSources.get(current)) {
+    yield current;
+  }
+}
+
 /**
  * Makes `controller` abort with the reason of `signal`, now or later. Returns the function that
  * removes the listener, so a long-lived signal does not keep finished requests alive.
@@ -113,6 +126,8 @@ export function followSignal(signal: AbortSignal | undefined, controller: AbortC
   if (signal === undefined) {
     return () => {};
   }
+
+  signalSources.set(controller.signal, signal);
 
   if (signal.aborted) {
     controller.abort(signal.reason);
