@@ -189,6 +189,23 @@ describe('stepper report', () => {
     expect(second[0]?.jobId).toBe(first[0]?.jobId);
   });
 
+  it('--wait in a 0-column terminal ends', async () => {
+    const context = await setup();
+    // script(1) from util-linux gives the command a terminal, which stty sets to 0 columns,
+    // as some terminals without a real screen report. ora divided by that width once.
+    const command = `stty cols 0 rows 0; exec ${[process.execPath, BIN, 'report', '--wait', 'HEAD'].map(shellQuote).join(' ')}`;
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: context.repo.dir, env: context.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A guard, not a time check. The old spinner cleared lines without end, and closing the
+    // terminal did not stop node, so the guard kills script and every process under it.
+    const guard = setTimeout(() => killTree(child.pid as number), 30_000);
+    const result = await waitForExit(child).finally(() => clearTimeout(guard));
+
+    expect(result.signal).toBe(null);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`commit ${context.commits[2]}  feat: add b`);
+    expect(result.stdout.length).toBeLessThan(100_000);
+  });
+
   it('SIGINT stops --wait with 130 and leaves the job queued', async () => {
     const context = await setup();
     context.fake.enqueue({ fault: { kind: 'slow_headers', delayMs: 5000 } });
@@ -504,3 +521,27 @@ describe('stepper status', () => {
     expect(status.ollama.reachable).toBe(false);
   });
 });
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+/** Sends SIGKILL to `pid` and to every process under it, read from /proc. */
+function killTree(pid: number): void {
+  let children: number[] = [];
+  try {
+    children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    // Already gone.
+  }
+
+  for (const child of children) {
+    killTree(child);
+  }
+
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}

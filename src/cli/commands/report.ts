@@ -154,12 +154,14 @@ function renderLine(report: RequestedReport, paint: Paint): string {
 async function waitWithSpinner(reports: readonly RequestedReport[], options: ReportCommandOptions): Promise<FinishedJob[]> {
   const showSpinner = !options.quiet && !options.json;
   const [{ default: ora }, { waitForJobs }] = await Promise.all([import('ora'), import('../../api/wait.js')]);
-  // On a pipe or a file, a spinner's frames would be noise, so it stays silent there.
-  // discardStdin is off because ora would put a terminal in raw mode, and Ctrl-C would then not interrupt.
+  // On a pipe or a file, a spinner's frames would be noise, so it stays silent there. It is
+  // silent on a terminal that reports 0 columns too, because ora 9 divides by the width to
+  // count the lines it clears and then clears lines without end. discardStdin is off because
+  // ora would put a terminal in raw mode, and Ctrl-C would then not interrupt.
   const spinner = ora({
     text: 'waiting for the daemon',
     stream: process.stderr,
-    isSilent: !showSpinner || process.stderr.isTTY !== true,
+    isSilent: !showSpinner || process.stderr.isTTY !== true || !(process.stderr.columns > 0),
     discardStdin: false,
   });
   if (showSpinner) {
