@@ -48,7 +48,15 @@ export interface JobStatus {
 }
 
 export interface QueueStatus {
-  daemon: { state: 'running' | 'stopped'; pid: number | null; startedAt: number | null; version: string | null; currentJobId: string | null };
+  /** `waitingForOllama` is true while a running daemon claims no jobs because Ollama does not respond. */
+  daemon: {
+    state: 'running' | 'stopped';
+    pid: number | null;
+    startedAt: number | null;
+    version: string | null;
+    currentJobId: string | null;
+    waitingForOllama: boolean;
+  };
   /**
    * `model` is the model new jobs get. When the configured name is invalid, `model` is that
    * name as configured and `modelError` describes the problem; otherwise `modelError` is null.
@@ -119,6 +127,7 @@ export async function getQueueStatus(options: StatusOptions = {}): Promise<Queue
         startedAt: row?.startedAt ?? null,
         version: row?.version ?? null,
         currentJobId: row?.currentJobId ?? null,
+        waitingForOllama: row?.ollamaState === 'unreachable',
       },
       ollama: { host: host.url, hostSource: describeOllamaHost(host), reachable: false, detail: null, model: model.name, modelError: model.error },
       counts: { ...EMPTY_COUNTS },

@@ -409,7 +409,7 @@ describe('stepper status', () => {
     const status = JSON.parse((await stepper(['status', '--json'], context)).stdout) as Record<string, Record<string, unknown>>;
 
     expect(Object.keys(status)).toEqual(['daemon', 'ollama', 'counts', 'spooled', 'oldestWaitingAgeMs', 'jobs']);
-    expect(Object.keys(status.daemon ?? {})).toEqual(['state', 'pid', 'startedAt', 'version', 'currentJobId']);
+    expect(Object.keys(status.daemon ?? {})).toEqual(['state', 'pid', 'startedAt', 'version', 'currentJobId', 'waitingForOllama']);
     expect(status.ollama).toMatchObject({ host: context.fake.url, reachable: true, model: 'qwen2.5-coder:7b' });
     expect(status.ollama?.hostSource).toBe(`${context.fake.url} (OLLAMA_HOST=${JSON.stringify(context.fake.url)})`);
     expect(status.counts).toEqual({ waiting: 0, delayed: 0, active: 0, completed: 1, failed: 0, cancelled: 0 });
@@ -509,6 +509,25 @@ describe('stepper status', () => {
 
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^stepper: invalid OLLAMA_HOST "http:\/\/\[::1": [^\n]*\n$/);
+  });
+
+  it('shows a daemon waiting for Ollama', async () => {
+    const context = await setup();
+    await context.fake.close();
+    const queued = await stepper(['report', 'HEAD'], context);
+    expect(queued.code, queued.stderr).toBe(0);
+
+    // The daemon records Ollama's state once its first probe fails.
+    let status: { daemon: { state: string; waitingForOllama: boolean; currentJobId: string | null } } | undefined;
+    for (let attempt = 0; attempt < 300 && status?.daemon.waitingForOllama !== true; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = JSON.parse((await stepper(['status', '--json'], context)).stdout) as typeof status;
+    }
+    const text = await stepper(['status'], context);
+
+    expect(status?.daemon.state).toBe('running');
+    expect(status?.daemon.waitingForOllama).toBe(true);
+    expect(text.stdout).toMatch(/^daemon +running, waiting for Ollama \(pid \d+/m);
   });
 
   it('reports a stopped daemon and unreachable Ollama', async () => {

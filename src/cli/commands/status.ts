@@ -65,7 +65,11 @@ function describeDaemon(status: QueueStatus, paint: Paint): string {
     return `${paint.yellow('stopped')} (the next \`stepper report\` or commit starts it)`;
   }
 
-  const activity = daemon.currentJobId ? `working on job ${daemon.currentJobId}` : 'idle';
+  let activity = daemon.currentJobId ? `working on job ${daemon.currentJobId}` : 'idle';
+  if (daemon.waitingForOllama) {
+    activity = paint.yellow('waiting for Ollama');
+  }
+
   const uptime = daemon.startedAt === null ? '' : `, up ${formatAge(Date.now() - daemon.startedAt)}`;
   return `${paint.green('running')}, ${activity} (pid ${daemon.pid ?? '?'}${uptime}, stepper ${daemon.version ?? '?'})`;
 }
