@@ -1,4 +1,6 @@
-import { InvalidOptionError, checkPositiveInteger } from '../errors.js';
+import { InvalidOptionError } from '../errors.js';
+import { MAX_TIMER_MS } from '../ollama/timeouts.js';
+import { DEFAULT_LOCK_DURATION_MS, MIN_LOCK_DURATION_MS } from '../queue/options.js';
 
 /** File names of the daemon inside the data directory. */
 export const LOCK_FILE = 'daemon.lock';
@@ -56,23 +58,55 @@ export const DAEMON_ENV_VARIABLES: Readonly<Record<keyof DaemonSettings, string>
   logFilesKept: 'STEPPER_DAEMON_LOG_FILES',
 });
 
-const MINIMUMS: Readonly<Record<keyof DaemonSettings, number>> = Object.freeze({
-  concurrency: 1,
-  idleMs: 1,
-  graceMs: 0,
-  heartbeatMs: 10,
-  pollMs: 1,
-  probeMs: 1,
-  probeMaxMs: 1,
-  lockDurationMs: 100,
-  logMaxBytes: 1024,
-  logFilesKept: 0,
+/**
+ * Upper limit of concurrency. Every active job keeps one request open to the local Ollama
+ * server, which generates for only a few requests per model at once (OLLAMA_NUM_PARALLEL) and
+ * queues the rest. Jobs beyond that wait in Ollama's queue while their time limits run, so 64
+ * leaves room for a large server and still catches a typo such as 99999.
+ */
+const MAX_CONCURRENCY = 64;
+
+/** Upper limit of rotated log files, because each rotation renames every kept file once. */
+const MAX_LOG_FILES_KEPT = 100;
+
+/** Accepted range of a setting, both ends included. */
+interface SettingRange {
+  minimum: number;
+  maximum: number;
+  /** Unit named in messages, such as "milliseconds". Undefined for a count. */
+  unit?: string;
+}
+
+const RANGES: Readonly<Record<keyof DaemonSettings, SettingRange>> = Object.freeze({
+  concurrency: { minimum: 1, maximum: MAX_CONCURRENCY },
+  idleMs: { minimum: 1, maximum: MAX_TIMER_MS, unit: 'milliseconds' },
+  graceMs: { minimum: 0, maximum: MAX_TIMER_MS, unit: 'milliseconds' },
+  heartbeatMs: { minimum: 10, maximum: MAX_TIMER_MS, unit: 'milliseconds' },
+  pollMs: { minimum: 1, maximum: MAX_TIMER_MS, unit: 'milliseconds' },
+  probeMs: { minimum: 1, maximum: MAX_TIMER_MS, unit: 'milliseconds' },
+  probeMaxMs: { minimum: 1, maximum: MAX_TIMER_MS, unit: 'milliseconds' },
+  lockDurationMs: { minimum: MIN_LOCK_DURATION_MS, maximum: MAX_TIMER_MS, unit: 'milliseconds' },
+  logMaxBytes: { minimum: 1024, maximum: Number.MAX_SAFE_INTEGER, unit: 'bytes' },
+  logFilesKept: { minimum: 0, maximum: MAX_LOG_FILES_KEPT },
 });
 
 /**
+ * Raised for a STEPPER_DAEMON_* variable that is not a whole number in its setting's range. The
+ * message names the variable, the value and the range, and ends with the fix.
+ */
+class InvalidDaemonSettingError extends InvalidOptionError {
+  constructor(variable: string, expected: string, raw: string, fallback: string) {
+    super(variable, expected, raw);
+    this.message = `${this.message}; unset it to use ${fallback}, or change it to a value in that range`;
+    // The stack was captured with InvalidOptionError's message, which lacks the fix.
+    Error.captureStackTrace(this, InvalidDaemonSettingError);
+  }
+}
+
+/**
  * Resolves the daemon's settings: an explicit option wins over its environment variable,
- * which wins over the default. Raises InvalidOptionError, naming the variable, for a value
- * that is not a whole number in range.
+ * which wins over the default. Raises InvalidOptionError, naming the option or variable, for a
+ * value that is not a whole number in its setting's range.
  */
 export function resolveDaemonSettings(options: Partial<DaemonSettings> = {}, env: NodeJS.ProcessEnv = process.env): DaemonSettings {
   const settings: Partial<DaemonSettings> = {};
@@ -80,14 +114,14 @@ export function resolveDaemonSettings(options: Partial<DaemonSettings> = {}, env
   for (const key of Object.keys(DAEMON_ENV_VARIABLES) as Array<keyof DaemonSettings>) {
     const explicit = options[key];
     if (explicit !== undefined) {
-      settings[key] = checkPositiveInteger(key, explicit, MINIMUMS[key]);
+      settings[key] = checkOption(key, explicit);
       continue;
     }
 
-    const variable = DAEMON_ENV_VARIABLES[key];
-    const raw = env[variable];
-    if (raw !== undefined && raw.trim() !== '') {
-      settings[key] = parseSetting(variable, raw, MINIMUMS[key]);
+    // An empty value counts as unset, as a shell's `VARIABLE= command` means.
+    const raw = env[DAEMON_ENV_VARIABLES[key]];
+    if (raw !== undefined && raw !== '') {
+      settings[key] = parseVariable(key, raw);
       continue;
     }
 
@@ -105,10 +139,29 @@ export function resolveDaemonSettings(options: Partial<DaemonSettings> = {}, env
   return resolved;
 }
 
-function parseSetting(variable: string, raw: string, minimum: number): number {
-  const value = Number(raw.trim());
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < minimum) {
-    throw new InvalidOptionError(variable, `a whole number >= ${minimum}`, raw);
+function describeRange(range: SettingRange, noun: string): string {
+  const unit = range.unit === undefined ? '' : ` of ${range.unit}`;
+  return `${noun}${unit} from ${range.minimum} to ${range.maximum}`;
+}
+
+function checkOption(key: keyof DaemonSettings, value: number): number {
+  const range = RANGES[key];
+  if (!Number.isSafeInteger(value) || value < range.minimum || value > range.maximum) {
+    throw new InvalidOptionError(key, describeRange(range, 'an integer'), value);
+  }
+
+  return value;
+}
+
+function parseVariable(key: keyof DaemonSettings, raw: string): number {
+  const range = RANGES[key];
+
+  // Plain digits only: Number() would accept " 2", "+2", "2.0" and "1e3", and this rejects them.
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < range.minimum || value > range.maximum) {
+    // The queue, not DEFAULT_DAEMON_SETTINGS, sets the lock's default lifetime.
+    const fallback = key === 'lockDurationMs' ? DEFAULT_LOCK_DURATION_MS : DEFAULT_DAEMON_SETTINGS[key];
+    throw new InvalidDaemonSettingError(DAEMON_ENV_VARIABLES[key], describeRange(range, 'a whole number'), raw, `the default ${fallback}`);
   }
 
   return value;

@@ -1,7 +1,11 @@
 import { InvalidOptionError } from '../errors.js';
 
-/** Largest delay setTimeout accepts; a larger one fires after 1 ms instead. */
-const MAX_TIMER_MS = 2_147_483_647;
+/**
+ * Largest delay setTimeout and setInterval accept (2^31 - 1 ms, about 24.8 days). Node fires a
+ * larger one after 1 ms instead, with a TimeoutOverflowWarning, so every millisecond setting
+ * that reaches a timer is capped at this value.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** stepper's own time limits on Ollama requests, in milliseconds. */
 export interface OllamaTimeouts {

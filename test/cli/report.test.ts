@@ -308,7 +308,8 @@ describe('stepper report', () => {
   it.each([
     ['OLLAMA_HOST', 'http://[::1', /^stepper: invalid OLLAMA_HOST/],
     ['STEPPER_OLLAMA_FIRST_TOKEN_MS', '15min', /^stepper: invalid STEPPER_OLLAMA_FIRST_TOKEN_MS: expected a whole number of milliseconds/],
-    ['STEPPER_DAEMON_IDLE_MS', 'soon', /^stepper: invalid STEPPER_DAEMON_IDLE_MS: expected a whole number >= 1, received "soon"/],
+    ['STEPPER_DAEMON_IDLE_MS', 'soon', /^stepper: invalid STEPPER_DAEMON_IDLE_MS: expected a whole number of milliseconds from 1 to 2147483647, received "soon"; unset it/],
+    ['STEPPER_DAEMON_POLL_MS', '99999999999', /^stepper: invalid STEPPER_DAEMON_POLL_MS: expected a whole number of milliseconds from 1 to 2147483647, received "99999999999"; unset it/],
   ])('invalid %s exits 2 and queues nothing', async (variable, value, message) => {
     const context = await setup();
     context.env[variable] = value;

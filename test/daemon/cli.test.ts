@@ -132,7 +132,22 @@ describe('stepper daemon', () => {
     const result = await stepper(['daemon', 'run'], daemonEnvironment(dataDir, 'http://127.0.0.1:9', { STEPPER_DAEMON_IDLE_MS: '10m' }));
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('invalid STEPPER_DAEMON_IDLE_MS: expected a whole number >= 1, received "10m"');
+    expect(result.stderr).toContain('invalid STEPPER_DAEMON_IDLE_MS: expected a whole number of milliseconds from 1 to 2147483647, received "10m"');
+  });
+
+  test.each([
+    ['STEPPER_DAEMON_GRACE_MS', '99999999999999'],
+    ['STEPPER_DAEMON_HEARTBEAT_MS', '99999999999'],
+    ['STEPPER_DAEMON_CONCURRENCY', ' 2'],
+  ])('%s=%j is rejected before the daemon starts', async (variable, value) => {
+    const dataDir = makeTempDir();
+    const result = await stepper(['daemon', 'run'], daemonEnvironment(dataDir, 'http://127.0.0.1:9', { [variable]: value }));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`invalid ${variable}: expected a whole number`);
+    expect(result.stderr).toContain(`received ${JSON.stringify(value)}; unset it`);
+    expect(result.stderr).not.toContain('TimeoutOverflowWarning');
+    expect(result.stderr).not.toContain('daemon started');
   });
 });
 

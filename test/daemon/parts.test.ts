@@ -8,11 +8,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
 
 import { InvalidOptionError, openQueue, resolveDaemonSettings, scrubEnvironment, VERSION, Worker } from '../../src/index.js';
+import { DAEMON_ENV_VARIABLES } from '../../src/daemon/config.js';
 import { GenerationGate } from '../../src/daemon/generation-gate.js';
 import { acquireDaemonLock, probeDaemonLock } from '../../src/daemon/lock.js';
 import { FileLogger } from '../../src/daemon/log.js';
 import { DAEMON_ENTRY, ensureDaemon } from '../../src/daemon/start.js';
 import { DaemonRowWriter } from '../../src/daemon/state.js';
+import { MAX_TIMER_MS, resolveTimeouts } from '../../src/ollama/timeouts.js';
 import { fakeSha } from '../helpers/commits.js';
 import { captureError } from '../helpers/errors.js';
 import { waitForExit } from '../helpers/processes.js';
@@ -31,10 +33,14 @@ describe('resolveDaemonSettings', () => {
   });
 
   test('environment variables', () => {
-    const settings = resolveDaemonSettings({}, { STEPPER_DAEMON_IDLE_MS: '250', STEPPER_DAEMON_CONCURRENCY: ' 3 ' });
+    const settings = resolveDaemonSettings({}, { STEPPER_DAEMON_IDLE_MS: '250', STEPPER_DAEMON_CONCURRENCY: '3' });
 
     expect(settings.idleMs).toBe(250);
     expect(settings.concurrency).toBe(3);
+  });
+
+  test('empty variable counts as unset', () => {
+    expect(resolveDaemonSettings({}, { STEPPER_DAEMON_GRACE_MS: '' }).graceMs).toBe(30_000);
   });
 
   test('option wins over variable', () => {
@@ -45,7 +51,118 @@ describe('resolveDaemonSettings', () => {
     const error = captureSync(() => resolveDaemonSettings({}, { STEPPER_DAEMON_CONCURRENCY: '0' }));
 
     expect(error).toBeInstanceOf(InvalidOptionError);
-    expect((error as Error).message).toBe('invalid STEPPER_DAEMON_CONCURRENCY: expected a whole number >= 1, received "0"');
+    expect((error as InvalidOptionError).code).toBe('INVALID_OPTION');
+    expect((error as Error).message).toBe(
+      'invalid STEPPER_DAEMON_CONCURRENCY: expected a whole number from 1 to 64, received "0"; ' +
+        'unset it to use the default 1, or change it to a value in that range',
+    );
+  });
+
+  test('variable above the timer limit', () => {
+    const error = captureSync(() => resolveDaemonSettings({}, { STEPPER_DAEMON_GRACE_MS: '99999999999999' }));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toBe(
+      'invalid STEPPER_DAEMON_GRACE_MS: expected a whole number of milliseconds from 0 to 2147483647, ' +
+        'received "99999999999999"; unset it to use the default 30000, or change it to a value in that range',
+    );
+  });
+
+  // Each millisecond setting with its minimum; the timer limit is the same for all of them.
+  const durations: Array<[keyof typeof DAEMON_ENV_VARIABLES, string, number]> = [
+    ['idleMs', 'STEPPER_DAEMON_IDLE_MS', 1],
+    ['graceMs', 'STEPPER_DAEMON_GRACE_MS', 0],
+    ['heartbeatMs', 'STEPPER_DAEMON_HEARTBEAT_MS', 10],
+    ['pollMs', 'STEPPER_DAEMON_POLL_MS', 1],
+    ['probeMs', 'STEPPER_DAEMON_PROBE_MS', 1],
+    ['probeMaxMs', 'STEPPER_DAEMON_PROBE_MAX_MS', 1],
+    ['lockDurationMs', 'STEPPER_DAEMON_LOCK_MS', 100],
+  ];
+
+  test.each(durations)('%s accepts both ends of its range', (key, variable, minimum) => {
+    // probeMaxMs may not be below probeMs, so the probe pair is checked at their own ends.
+    const lowest = key === 'probeMs' ? { STEPPER_DAEMON_PROBE_MAX_MS: '1' } : key === 'probeMaxMs' ? { STEPPER_DAEMON_PROBE_MS: '1' } : {};
+    const highest = key === 'probeMs' ? { STEPPER_DAEMON_PROBE_MAX_MS: String(MAX_TIMER_MS) } : {};
+
+    expect(resolveDaemonSettings({}, { ...lowest, [variable]: String(minimum) })[key]).toBe(minimum);
+    expect(resolveDaemonSettings({}, { ...highest, [variable]: String(MAX_TIMER_MS) })[key]).toBe(MAX_TIMER_MS);
+  });
+
+  test.each(durations)('%s rejects one past either end', (key, variable, minimum) => {
+    const expected = `expected a whole number of milliseconds from ${minimum} to 2147483647`;
+
+    const above = captureSync(() => resolveDaemonSettings({}, { [variable]: '2147483648' }));
+    expect(above).toBeInstanceOf(InvalidOptionError);
+    expect((above as Error).message).toContain(`invalid ${variable}: ${expected}, received "2147483648"; unset it`);
+
+    const aboveOption = captureSync(() => resolveDaemonSettings({ [key]: MAX_TIMER_MS + 1 }, {}));
+    expect(aboveOption).toBeInstanceOf(InvalidOptionError);
+    expect((aboveOption as Error).message).toBe(
+      `invalid ${key}: expected an integer of milliseconds from ${minimum} to 2147483647, received 2147483648 (number)`,
+    );
+
+    if (minimum > 0) {
+      const below = captureSync(() => resolveDaemonSettings({}, { [variable]: String(minimum - 1) }));
+      expect(below).toBeInstanceOf(InvalidOptionError);
+      expect((below as Error).message).toContain(`invalid ${variable}: ${expected}, received "${minimum - 1}"`);
+    }
+  });
+
+  test('timer limit is shared with Ollama timeouts', () => {
+    expect(MAX_TIMER_MS).toBe(2_147_483_647);
+    expect(() => resolveTimeouts({ idleTimeoutMs: MAX_TIMER_MS })).not.toThrow();
+    expect(() => resolveTimeouts({ idleTimeoutMs: MAX_TIMER_MS + 1 })).toThrow(InvalidOptionError);
+  });
+
+  test('concurrency from 1 to 64', () => {
+    expect(resolveDaemonSettings({}, { STEPPER_DAEMON_CONCURRENCY: '1' }).concurrency).toBe(1);
+    expect(resolveDaemonSettings({}, { STEPPER_DAEMON_CONCURRENCY: '64' }).concurrency).toBe(64);
+    expect(resolveDaemonSettings({ concurrency: 64 }, {}).concurrency).toBe(64);
+
+    for (const value of ['65', '99999']) {
+      const error = captureSync(() => resolveDaemonSettings({}, { STEPPER_DAEMON_CONCURRENCY: value }));
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect((error as Error).message).toContain(`invalid STEPPER_DAEMON_CONCURRENCY: expected a whole number from 1 to 64, received "${value}"`);
+    }
+
+    const option = captureSync(() => resolveDaemonSettings({ concurrency: 65 }, {}));
+    expect(option).toBeInstanceOf(InvalidOptionError);
+    expect((option as Error).message).toBe('invalid concurrency: expected an integer from 1 to 64, received 65 (number)');
+  });
+
+  test('log settings keep their ranges', () => {
+    expect(resolveDaemonSettings({}, { STEPPER_DAEMON_LOG_FILES: '0' }).logFilesKept).toBe(0);
+    expect(resolveDaemonSettings({}, { STEPPER_DAEMON_LOG_FILES: '100' }).logFilesKept).toBe(100);
+    expect(resolveDaemonSettings({}, { STEPPER_DAEMON_LOG_MAX_BYTES: '1024' }).logMaxBytes).toBe(1024);
+
+    const files = captureSync(() => resolveDaemonSettings({}, { STEPPER_DAEMON_LOG_FILES: '101' }));
+    expect((files as Error).message).toContain('invalid STEPPER_DAEMON_LOG_FILES: expected a whole number from 0 to 100, received "101"');
+
+    const bytes = captureSync(() => resolveDaemonSettings({}, { STEPPER_DAEMON_LOG_MAX_BYTES: '1023' }));
+    expect((bytes as Error).message).toContain('invalid STEPPER_DAEMON_LOG_MAX_BYTES: expected a whole number of bytes from 1024 to');
+  });
+
+  test.each([' 2', '2 ', ' ', '+2', '-2', '2.0', '2.5', '1e3', '0x10', '2ms', '１'])('variable %j is not plain digits', (value) => {
+    const error = captureSync(() => resolveDaemonSettings({}, { STEPPER_DAEMON_CONCURRENCY: value }));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toBe(
+      `invalid STEPPER_DAEMON_CONCURRENCY: expected a whole number from 1 to 64, received ${JSON.stringify(value)}; ` +
+        'unset it to use the default 1, or change it to a value in that range',
+    );
+  });
+
+  test('lock variable names the queue default', () => {
+    const error = captureSync(() => resolveDaemonSettings({}, { STEPPER_DAEMON_LOCK_MS: '99' }));
+
+    expect((error as Error).message).toContain('unset it to use the default 60000');
+  });
+
+  test('option that is not an integer', () => {
+    const error = captureSync(() => resolveDaemonSettings({ pollMs: 1.5 }, {}));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toBe('invalid pollMs: expected an integer of milliseconds from 1 to 2147483647, received 1.5 (number)');
   });
 
   test('probe maximum below the first wait', () => {
@@ -224,7 +341,7 @@ describe('ensureDaemon', () => {
     const start = () => ensureDaemon({ dataDir, env: { PATH: process.env.PATH, STEPPER_DAEMON_GRACE_MS: 'soon' } });
 
     expect(start).toThrow(InvalidOptionError);
-    expect(start).toThrow('invalid STEPPER_DAEMON_GRACE_MS: expected a whole number >= 0, received "soon"');
+    expect(start).toThrow('invalid STEPPER_DAEMON_GRACE_MS: expected a whole number of milliseconds from 0 to 2147483647, received "soon"');
     expect(fs.existsSync(path.join(dataDir, 'daemon.crash.log'))).toBe(false);
     expect(probeDaemonLock(dataDir)).toBe('free');
   });
