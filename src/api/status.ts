@@ -50,7 +50,8 @@ export interface JobStatus {
 export interface QueueStatus {
   /** `waitingForOllama` is true while a running daemon claims no jobs because Ollama does not respond. */
   daemon: {
-    state: 'running' | 'stopped';
+    /** `starting` until a daemon that was just spawned holds the lock and has written its row. */
+    state: 'running' | 'starting' | 'stopped';
     pid: number | null;
     startedAt: number | null;
     version: string | null;
@@ -119,11 +120,18 @@ export async function getQueueStatus(options: StatusOptions = {}): Promise<Queue
     probing.catch(() => {});
     const model = chooseModelForStatus(options.env, repo ? await reads.modelConfig : undefined);
 
-    const row = daemon.running ? daemon.row : undefined;
+    // Until a starting daemon has written its row, the row is an earlier daemon's.
+    const starting = daemon.startingPid !== undefined;
+    const row = daemon.running && !starting ? daemon.row : undefined;
+    let state: QueueStatus['daemon']['state'] = daemon.running ? 'running' : 'stopped';
+    if (starting) {
+      state = 'starting';
+    }
+
     const status: QueueStatus = {
       daemon: {
-        state: daemon.running ? 'running' : 'stopped',
-        pid: row?.pid ?? null,
+        state,
+        pid: starting ? (daemon.startingPid ?? null) : (row?.pid ?? null),
         startedAt: row?.startedAt ?? null,
         version: row?.version ?? null,
         currentJobId: row?.currentJobId ?? null,

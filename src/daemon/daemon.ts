@@ -15,7 +15,7 @@ import { VERSION } from '../version.js';
 import { type DaemonSettings, LOG_FILE, resolveDaemonSettings } from './config.js';
 import { GatedOllamaClient, GenerationGate } from './generation-gate.js';
 import { HintWatch, startSuccessor } from './hint-watch.js';
-import { type DaemonLock, type FileIdentity, acquireDaemonLock, fileIdentity, sameFile } from './lock.js';
+import { type DaemonLock, type FileIdentity, acquireDaemonLock, fileIdentity, refreshStartingMarker, removeStartingMarker, sameFile } from './lock.js';
 import { type DaemonLogger, FileLogger, StderrLogger } from './log.js';
 import { OllamaMonitor } from './ollama-monitor.js';
 import { DaemonRowWriter, isLeaving, readDaemonRowFromFile } from './state.js';
@@ -101,12 +101,14 @@ export async function runDaemon(options: RunDaemonOptions = {}): Promise<DaemonE
     lock = await takeLock(dataDir, settings);
   } catch (error) {
     logger.error(`cannot take the daemon lock in ${dataDir}: ${describeError(error)}`);
+    clearStartingMarker(dataDir, logger);
     logger.close();
     return { code: 1, reason: 'error' };
   }
 
   // The caller reports a foreground start that found another daemon, but a detached one exits quietly.
   if (!lock) {
+    clearStartingMarker(dataDir, logger);
     logger.close();
     return { code: options.detached ? 0 : 1, reason: 'already-running' };
   }
@@ -118,7 +120,19 @@ export async function runDaemon(options: RunDaemonOptions = {}): Promise<DaemonE
     return { code: 1, reason: 'error' };
   } finally {
     lock.release();
+    // A spawner that wrote its marker only after this process had looked for it leaves one
+    // naming this pid, which would show a starting daemon until this process has exited.
+    clearStartingMarker(dataDir, logger);
     logger.close();
+  }
+}
+
+/** Removes the starting marker when it names this process; a failure is logged, since the marker only informs stop and status. */
+function clearStartingMarker(dataDir: string, logger: DaemonLogger): void {
+  try {
+    removeStartingMarker(dataDir, process.pid);
+  } catch (error) {
+    logger.warn(`failed to remove the starting marker in ${dataDir}: ${describeError(error)}`);
   }
 }
 
@@ -143,6 +157,12 @@ async function takeLock(dataDir: string, settings: DaemonSettings): Promise<Daem
       return undefined;
     }
 
+    // The takeover wait may outlast the marker's age limit, and stop must keep seeing this successor.
+    try {
+      refreshStartingMarker(dataDir, process.pid);
+    } catch {
+      // A marker that cannot be refreshed ages out, and stop then misses only this wait.
+    }
     await new Promise((resolve) => setTimeout(resolve, LOCK_ATTEMPT_MS));
   }
 }
@@ -249,6 +269,8 @@ class DaemonRun {
       ollamaDetail: null,
     });
     this.#rowWritten = true;
+    // Readers see this daemon in its row from now on, so the marker ensureDaemon wrote can go.
+    clearStartingMarker(this.#dataDir, this.#log);
     this.#log.info(
       `daemon started: version ${VERSION}, data directory ${this.#dataDir}, concurrency ${this.#settings.concurrency}, ` +
         `Ollama at ${client.host.url}, idle exit after ${this.#settings.idleMs} ms`,
@@ -427,7 +449,7 @@ class DaemonRun {
         const onSignal = () => {
           if (this.#stopping) {
             // A second signal exits at once, and the next daemon recovers the active jobs as stalled.
-            this.#log.warn(`${signal} again: exiting without waiting for active jobs`);
+            this.#log.warn(`${signal} received while stopping: exiting at once without waiting for active jobs ${this.#describeActiveJobs()}`);
             process.exit(1);
           }
 
@@ -450,6 +472,12 @@ class DaemonRun {
         this.#cleanups.push(() => abort.removeEventListener('abort', onAbort));
       }
     }
+  }
+
+  /** Lists the active jobs for a log line, such as `(active jobs: 61d13aba-…)`. */
+  #describeActiveJobs(): string {
+    const active = this.#worker?.activeJobIds ?? [];
+    return active.length === 0 ? '(no active job)' : `(active jobs: ${active.join(', ')})`;
   }
 
   /**
@@ -533,9 +561,8 @@ class DaemonRun {
     for (const timer of this.#timers) {
       clearInterval(timer);
     }
-    for (const cleanup of this.#cleanups.splice(0)) {
-      cleanup();
-    }
+    // The signal handlers stay until run() has finished the shutdown, so a second SIGTERM or
+    // SIGINT during the grace period exits with 1 and a log line instead of killing node.
 
     if (!ghost) {
       this.#tryWrite(() => this.#row.update(this.#instance, { state: 'stopping' }));

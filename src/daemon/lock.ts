@@ -3,6 +3,7 @@
 // its connection closes. SQLite's default unix VFS uses POSIX advisory (fcntl) locks,
 // which the kernel releases when the process dies in any way, SIGKILL included. A dead
 // daemon therefore never blocks a new one, and no PID is trusted.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -98,6 +99,106 @@ export function probeDaemonLock(dataDir: string): LockProbe {
     return isBusy(error) ? 'held' : 'free';
   } finally {
     db.close();
+  }
+}
+
+/**
+ * Marker that ensureDaemon writes after it spawned a daemon, containing the child's pid. It
+ * covers the time between the spawn and the moment the child holds the lock (0.3 to 1 s on
+ * a busy machine). In that time the lock alone shows no daemon, and `stepper daemon stop`
+ * and `status` would miss the daemon that is about to run.
+ */
+export const STARTING_FILE = 'daemon.starting';
+
+/**
+ * Age after which a marker is ignored, in milliseconds. Spawned daemons usually take the lock or
+ * exit within a second or two, and a daemon that waits for a leaving holder refreshes its
+ * marker on each attempt. The bound keeps a marker left by a killed starter from making a
+ * later process that reuses its pid look like a starting daemon for longer than this.
+ */
+export const STARTING_MARKER_MAX_AGE_MS = 30_000;
+
+/**
+ * Writes the starting marker for `pid`, mode 0600, through a temporary file and a rename,
+ * so a reader never sees a partial pid.
+ */
+export function writeStartingMarker(dataDir: string, pid: number): void {
+  const file = path.join(dataDir, STARTING_FILE);
+  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    fs.writeFileSync(temporary, `${pid}\n`, { mode: 0o600, flag: 'wx' });
+    fs.renameSync(temporary, file);
+  } catch (error) {
+    fs.rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Returns the pid in the starting marker when that process is alive and the marker is
+ * younger than STARTING_MARKER_MAX_AGE_MS, else undefined. A stale marker stays in place,
+ * because the next spawn replaces it.
+ */
+export function readStartingMarker(dataDir: string, now = Date.now()): number | undefined {
+  const pid = readMarkerPid(dataDir);
+  if (pid === undefined) {
+    return undefined;
+  }
+
+  try {
+    if (now - fs.statSync(path.join(dataDir, STARTING_FILE)).mtimeMs > STARTING_MARKER_MAX_AGE_MS) {
+      return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+
+  return isProcessAlive(pid) ? pid : undefined;
+}
+
+/** Removes the starting marker when it contains `pid`, so a marker of a later spawn stays. */
+export function removeStartingMarker(dataDir: string, pid: number): void {
+  // NOTE: a spawn that replaces the marker between this read and the unlink loses its
+  // marker, so in that rare case stop and status miss its daemon until it holds the lock.
+  if (readMarkerPid(dataDir) === pid) {
+    fs.rmSync(path.join(dataDir, STARTING_FILE), { force: true });
+  }
+}
+
+/** Sets the marker's modification time to now when it contains `pid`, so it does not age out while its daemon waits for the lock. */
+export function refreshStartingMarker(dataDir: string, pid: number): void {
+  if (readMarkerPid(dataDir) === pid) {
+    const now = new Date();
+    try {
+      fs.utimesSync(path.join(dataDir, STARTING_FILE), now, now);
+    } catch (error) {
+      // A marker removed or replaced since the read needs no refresh.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw error;
+      }
+    }
+  }
+}
+
+function readMarkerPid(dataDir: string): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dataDir, STARTING_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+
+  const pid = Number(text.trim());
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** Returns true when a process with `pid` exists, including one of another user (EPERM). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -11,7 +11,7 @@ import type { SqliteDatabase } from '../store/database.js';
 import { VERSION } from '../version.js';
 import { CRASH_LOG_FILE, LOCK_FILE, LOG_FILE } from './config.js';
 import { checkDaemonEnvironment } from './environment-check.js';
-import { probeDaemonLock } from './lock.js';
+import { isProcessAlive, probeDaemonLock, readStartingMarker, writeStartingMarker } from './lock.js';
 import { type DaemonRow, isLeaving, readDaemonRow, readDaemonRowFromFile } from './state.js';
 
 export { checkDaemonEnvironment };
@@ -98,9 +98,26 @@ export function ensureDaemon(options: EnsureDaemonOptions = {}): EnsureDaemonRes
     // again. The listener only keeps the error from crashing the caller.
     child.on('error', () => {});
     child.unref();
+    if (child.pid !== undefined) {
+      markStarting(dataDir, child.pid);
+    }
+
     return { started: true, pid: child.pid };
   } finally {
     fs.closeSync(output);
+  }
+}
+
+/**
+ * Writes the starting marker, which lets `stepper daemon stop` and `status` see the child
+ * before it holds the lock. A failed write only costs that, so it does not fail the caller,
+ * which may be a git hook.
+ */
+function markStarting(dataDir: string, pid: number): void {
+  try {
+    writeStartingMarker(dataDir, pid);
+  } catch {
+    // Without the marker, stop and status see the daemon once it holds the lock.
   }
 }
 
@@ -133,6 +150,13 @@ export interface DaemonStatus {
   dataDir: string;
   /** True while a daemon holds the lock. */
   running: boolean;
+  /**
+   * Pid of a daemon that ensureDaemon spawned and that has not taken the lock, or has not
+   * written its row yet. Such a process may still exit without running, as a surplus daemon
+   * does, and while it waits for a leaving daemon, `running` is true and the row is the
+   * leaving daemon's.
+   */
+  startingPid: number | undefined;
   /** Row that the current or last daemon wrote. Its fields are stale when `running` is false. */
   row: DaemonRow | undefined;
   logFile: string;
@@ -145,10 +169,17 @@ export interface DaemonStatus {
  */
 export function readDaemonStatus(options: { dataDir?: string; env?: NodeJS.ProcessEnv; database?: SqliteDatabase } = {}): DaemonStatus {
   const dataDir = options.dataDir === undefined ? resolveDataDir(options.env) : checkDataDir(options.dataDir);
+  // The marker is read before the lock, because a daemon removes it only after it has taken
+  // the lock and written its row. Read in the other order, a daemon that did both in between
+  // would be seen neither starting nor holding the lock.
+  const marker = readStartingMarker(dataDir);
+  const running = probeDaemonLock(dataDir) === 'held';
+  const row = options.database === undefined ? readDaemonRowFromFile(path.join(dataDir, DATABASE_FILE)) : readDaemonRowQuietly(options.database);
   return {
     dataDir,
-    running: probeDaemonLock(dataDir) === 'held',
-    row: options.database === undefined ? readDaemonRowFromFile(path.join(dataDir, DATABASE_FILE)) : readDaemonRowQuietly(options.database),
+    running,
+    startingPid: marker !== undefined && (!running || row?.pid !== marker) ? marker : undefined,
+    row,
     logFile: path.join(dataDir, LOG_FILE),
     lockFile: path.join(dataDir, LOCK_FILE),
   };
@@ -180,10 +211,11 @@ export async function waitForDaemon(options: { dataDir?: string; env?: NodeJS.Pr
 }
 
 export interface StopDaemonResult {
-  /** False when no daemon held the lock. */
+  /** False when no daemon held the lock or was starting. */
   wasRunning: boolean;
+  /** Pid of the last daemon signalled or waited for. */
   pid: number | undefined;
-  /** True once the lock was free again within the timeout. */
+  /** True once the lock was free and no daemon was starting within the timeout. */
   stopped: boolean;
 }
 
@@ -191,33 +223,75 @@ export interface StopDaemonResult {
  * Sends SIGTERM to the daemon and waits until its lock is free, which happens when the
  * process has exited. Only the pid in the row of the lock holder is signalled, not the pid of
  * a dead daemon, which the system may have given to another process.
+ *
+ * A daemon that ensureDaemon spawned and that has not taken the lock yet is waited for
+ * until it holds the lock and is then stopped the same way, or until its process is gone.
+ * The same goes for a successor spawned while the signalled daemon was leaving.
  */
 export async function stopDaemon(options: { dataDir?: string; env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<StopDaemonResult> {
   const deadline = Date.now() + options.timeoutMs;
-  let status = readDaemonStatus(options);
-  if (!status.running) {
-    return { wasRunning: false, pid: undefined, stopped: true };
+  let wasRunning = false;
+  let pid: number | undefined;
+  let startingPid: number | undefined;
+
+  for (;;) {
+    let status = readDaemonStatus(options);
+    if (!status.running && status.startingPid === undefined) {
+      return { wasRunning, pid, stopped: true };
+    }
+
+    wasRunning = true;
+    if (Date.now() >= deadline) {
+      return { wasRunning, pid: status.running ? status.row?.pid : status.startingPid, stopped: false };
+    }
+
+    // A starting daemon installs its signal handlers only after it took the lock, so it is not
+    // signalled before. Waiting is safe because it either takes the lock or exits.
+    if (!status.running) {
+      startingPid = status.startingPid;
+      pid = startingPid;
+      await sleep(50);
+      continue;
+    }
+
+    // A daemon that has just taken the lock writes its row a moment later, and until then the
+    // row still names the previous daemon. The wait lasts until the row's state is not
+    // stopped and, when the starting daemon's pid is known and alive, until the row names it.
+    // NOTE: a previous daemon that crashed left its last state, such as `running`, in its
+    // row, so a new daemon that no marker announced has its predecessor's pid signalled in
+    // that moment.
+    while (status.running && !rowNamesHolder(status.row, startingPid) && Date.now() < deadline) {
+      await sleep(50);
+      status = readDaemonStatus(options);
+    }
+
+    startingPid = undefined;
+    if (!status.running) {
+      continue;
+    }
+
+    pid = status.row?.pid;
+    if (pid === undefined || status.row?.state === 'stopped') {
+      return { wasRunning, pid, stopped: false };
+    }
+
+    // A daemon already stopping, after an earlier stop or its idle time, is only waited for:
+    // a second SIGTERM would make it exit at once without its grace period.
+    if (status.row?.state !== 'stopping') {
+      signalDaemon(pid);
+    }
+
+    while (readDaemonStatus(options).running) {
+      if (Date.now() >= deadline) {
+        return { wasRunning, pid, stopped: false };
+      }
+
+      await sleep(100);
+    }
   }
+}
 
-  // A daemon that has just taken the lock writes its row a moment later, and until then the
-  // row still names the previous daemon. The wait lasts until the row's state is not stopped.
-  // NOTE: a previous daemon that crashed while stopping left `stopping` in its row, so in that
-  // moment its old pid would be signalled.
-
-  while (status.running && (!status.row || status.row.state === 'stopped') && Date.now() < deadline) {
-    await sleep(50);
-    status = readDaemonStatus(options);
-  }
-
-  const pid = status.row?.pid;
-  if (!status.running) {
-    return { wasRunning: true, pid, stopped: true };
-  }
-
-  if (pid === undefined || status.row?.state === 'stopped') {
-    return { wasRunning: true, pid, stopped: false };
-  }
-
+function signalDaemon(pid: number): void {
   try {
     process.kill(pid, 'SIGTERM');
   } catch (error) {
@@ -225,16 +299,18 @@ export async function stopDaemon(options: { dataDir?: string; env?: NodeJS.Proce
       throw error;
     }
   }
+}
 
-  while (readDaemonStatus(options).running) {
-    if (Date.now() >= deadline) {
-      return { wasRunning: true, pid, stopped: false };
-    }
-
-    await sleep(100);
+/**
+ * Returns true when `row` is the lock holder's: written by a daemon that has not stopped, and
+ * by `startingPid` while that process, the one that was starting, is alive.
+ */
+function rowNamesHolder(row: DaemonRow | undefined, startingPid: number | undefined): boolean {
+  if (!row || row.state === 'stopped') {
+    return false;
   }
 
-  return { wasRunning: true, pid, stopped: true };
+  return startingPid === undefined || row.pid === startingPid || !isProcessAlive(startingPid);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -22,6 +22,7 @@ function daemonStatus(now: number, row: Partial<DaemonRow> = {}, running = true)
   return {
     dataDir: '/data',
     running,
+    startingPid: undefined,
     row: {
       pid: 42,
       instance: 'instance-1',

@@ -127,6 +127,39 @@ describe('stepper daemon', () => {
     await waitForNoDaemon(dataDir);
   });
 
+  test('stop rejects a timeout below 1 s', async () => {
+    const dataDir = makeTempDir();
+    const env = daemonEnvironment(dataDir, 'http://127.0.0.1:9');
+
+    const zero = await stepper(['daemon', 'stop', '--timeout', '0'], env);
+
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('invalid --timeout: expected a whole number of seconds >= 1, received 0');
+    expect(zero.stdout).toBe('');
+
+    for (const value of ['1.5', 'ten', '-1']) {
+      const result = await stepper(['daemon', 'stop', '--timeout', value], env);
+
+      expect(result.code, value).toBe(2);
+      expect(result.stderr, value).toContain('--timeout');
+      expect(result.stdout, value).toBe('');
+    }
+  });
+
+  test('stop accepts a whole --timeout', async () => {
+    const dataDir = makeTempDir();
+    const fake = await startFake();
+    const env = daemonEnvironment(dataDir, fake.url);
+    const started = await stepper(['daemon', 'start'], env);
+    const pid = Number(/pid (\d+)/.exec(started.stdout)?.[1]);
+    trackPid(pid);
+
+    const stopped = await stepper(['daemon', 'stop', '--timeout', '30'], env);
+
+    expect(stopped.code).toBe(0);
+    expect(stopped.stdout).toBe(`daemon stopped (pid ${pid})\n`);
+  });
+
   test('invalid setting is rejected with its variable', async () => {
     const dataDir = makeTempDir();
     const result = await stepper(['daemon', 'run'], daemonEnvironment(dataDir, 'http://127.0.0.1:9', { STEPPER_DAEMON_IDLE_MS: '10m' }));

@@ -132,6 +132,50 @@ describe('daemon lifecycle', () => {
     expect(readLog(dataDir)).toContain(`released: job ${jobId}`);
   });
 
+  test('second SIGTERM while stopping: exit 1, then recovery', async () => {
+    const dataDir = makeTempDir();
+    const fake = await startFake();
+    // Only the first chat request hangs, so the next daemon completes the job.
+    fake.enqueue({ fault: { kind: 'stall', afterLines: 1, stallMs: 60_000 }, match: { path: '/api/chat' } });
+    const env = daemonEnvironment(dataDir, fake.url);
+    const jobId = enqueue(dataDir, 'signalled twice');
+    const daemon = spawnDaemon(dataDir, env);
+
+    await fake.waitForRequest((request) => request.path === '/api/chat', { timeoutMs: 30_000 });
+    daemon.child.kill('SIGTERM');
+    await waitFor(() => readLog(dataDir).includes('SIGTERM received: stopping'), 'the first SIGTERM to be handled');
+    daemon.child.kill('SIGTERM');
+    const exit = await daemon.exited;
+
+    expect(exit).toEqual({ code: 1, signal: null });
+    expect(readLog(dataDir)).toContain(`SIGTERM received while stopping: exiting at once without waiting for active jobs (active jobs: ${jobId})`);
+    expect(readJobs(dataDir, [jobId])[0]?.state).toBe('active');
+
+    autoStart(dataDir, env);
+    const [job] = await waitForFinished(dataDir, [jobId]);
+
+    expect(job?.state).toBe('completed');
+    expect(job?.stalledCount).toBe(1);
+    expect(readLog(dataDir)).toContain(`stall: job ${jobId} was active when the previous daemon died`);
+  });
+
+  test('second SIGINT while stopping: exit 1', async () => {
+    const dataDir = makeTempDir();
+    const fake = await startFake();
+    fake.enqueue({ fault: { kind: 'stall', afterLines: 1, stallMs: 60_000 }, match: { path: '/api/chat' } });
+    enqueue(dataDir, 'interrupted twice');
+    const daemon = spawnDaemon(dataDir, daemonEnvironment(dataDir, fake.url));
+
+    await fake.waitForRequest((request) => request.path === '/api/chat', { timeoutMs: 30_000 });
+    daemon.child.kill('SIGINT');
+    await waitFor(() => readLog(dataDir).includes('SIGINT received: stopping'), 'the first SIGINT to be handled');
+    daemon.child.kill('SIGINT');
+    const exit = await daemon.exited;
+
+    expect(exit).toEqual({ code: 1, signal: null });
+    expect(readLog(dataDir)).toContain('SIGINT received while stopping: exiting at once');
+  });
+
   test('jobs enqueued around idle exits are all processed', async () => {
     const dataDir = makeTempDir();
     const fake = await startFake();

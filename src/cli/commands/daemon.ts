@@ -37,6 +37,11 @@ export async function runDaemonStart(options: { json?: boolean }): Promise<void>
 
 /** Stops the daemon with SIGTERM and waits until it has exited. */
 export async function runDaemonStop(options: { timeout?: number; json?: boolean }): Promise<void> {
+  // The wait is counted from before the SIGTERM, so 0 s would report a failure for every stop.
+  if (options.timeout !== undefined && (!Number.isSafeInteger(options.timeout) || options.timeout < 1)) {
+    throw new InvalidOptionError('--timeout', 'a whole number of seconds >= 1', options.timeout);
+  }
+
   const timeoutMs = options.timeout === undefined ? resolveDaemonSettings().graceMs + STOP_MARGIN_MS : options.timeout * 1000;
   const result = await stopDaemon({ timeoutMs });
 
@@ -96,11 +101,28 @@ export async function runDaemonForeground(options: { concurrency?: number; idleT
   }
 }
 
+/**
+ * Returns true for a daemon that was spawned and has not taken the lock yet, or that holds
+ * the lock but has not written its row, which still shows the previous daemon or none.
+ */
+function isStarting(status: DaemonStatus): boolean {
+  if (!status.running) {
+    return status.startingPid !== undefined;
+  }
+
+  return !status.row || (status.startingPid !== undefined && status.row.state === 'stopped');
+}
+
 function statusJson(status: DaemonStatus): Record<string, unknown> {
+  if (isStarting(status)) {
+    return startingJson(status);
+  }
+
   const row = status.row;
   const live = status.running && row !== undefined;
   return {
     running: status.running,
+    starting: false,
     dataDir: status.dataDir,
     pid: live ? row.pid : null,
     state: row?.state ?? null,
@@ -116,9 +138,39 @@ function statusJson(status: DaemonStatus): Record<string, unknown> {
   };
 }
 
+/**
+ * Describes a daemon that was spawned and has not taken the lock or written its row yet. The
+ * row still belongs to the previous daemon, so none of its fields are shown.
+ */
+function startingJson(status: DaemonStatus): Record<string, unknown> {
+  return {
+    running: status.running,
+    starting: true,
+    dataDir: status.dataDir,
+    pid: status.startingPid ?? null,
+    state: 'starting',
+    version: null,
+    startedAt: null,
+    uptimeMs: null,
+    heartbeatAt: null,
+    concurrency: null,
+    jobsDone: null,
+    currentJobId: null,
+    ollama: null,
+    logFile: status.logFile,
+  };
+}
+
 function formatStatus(status: DaemonStatus): string {
   const row = status.row;
   const lines: string[] = [];
+
+  if (isStarting(status)) {
+    const step = status.running ? 'lock taken' : 'waiting for the lock';
+    lines.push(`daemon: starting (pid ${status.startingPid ?? 'unknown'}, ${step}; data directory ${status.dataDir})`);
+    lines.push(`log: ${status.logFile}`);
+    return `${lines.join('\n')}\n`;
+  }
 
   if (!status.running || !row) {
     lines.push(`daemon: not running (data directory ${status.dataDir})`);

@@ -65,6 +65,10 @@ function describeDaemon(status: QueueStatus, paint: Paint): string {
     return `${paint.yellow('stopped')} (the next \`stepper report\` or commit starts it)`;
   }
 
+  if (daemon.state === 'starting') {
+    return `${paint.green('starting')} (pid ${daemon.pid ?? '?'})`;
+  }
+
   let activity = daemon.currentJobId ? `working on job ${daemon.currentJobId}` : 'idle';
   if (daemon.waitingForOllama) {
     activity = paint.yellow('waiting for Ollama');
