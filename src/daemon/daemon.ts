@@ -428,7 +428,8 @@ class DaemonRun {
       const outcomes = await ingestHookHints(this.#dataDir, { env: this.#env });
       const enqueued = outcomes.filter((outcome) => outcome.status === 'enqueued');
       if (enqueued.length > 0) {
-        this.#log.info(`hook hints: ${enqueued.length} turned into jobs`);
+        const ids = enqueued.flatMap((outcome) => outcome.results.map((result) => (result.spooled ? result.jobId : result.job.id)));
+        this.#log.info(`hook hints: ${enqueued.length} turned into jobs (${ids.join(', ')})`);
         this.#worker.wake();
       }
       for (const outcome of outcomes) {

@@ -110,7 +110,8 @@ describe('daemon hint watch', () => {
     expect(kickPending(setup)).toBe(false);
     const status = await waitForReports(setup.user, setup.repo, [sha]);
     expect(jobsOf(status, sha).map((job) => job.state)).toEqual(['completed']);
-    expect(daemonLog(setup)).toContain('hook hints: 1 turned into jobs');
+    const [job] = jobsOf(status, sha);
+    expect(daemonLog(setup)).toContain(`hook hints: 1 turned into jobs (${job?.id})`);
     // A kick starts a second after its commit, so by now it would have left a record.
     await sleep(1500);
     expect(fs.existsSync(setup.kickRecord)).toBe(false);
