@@ -69,6 +69,8 @@ export interface QueueStatus {
   spooled: number;
   /** Age of the job that has waited longest, or null when none waits. */
   oldestWaitingAgeMs: number | null;
+  /** Models Ollama does not have, whose jobs the running daemon keeps waiting. */
+  held: HeldModel[];
   jobs: JobStatus[];
 }
 
@@ -108,7 +110,7 @@ export async function getQueueStatus(options: StatusOptions = {}): Promise<Queue
   modules.catch(() => {});
 
   const repo = await openCurrentRepository(reads.repository, options.all === true);
-  const { readDaemonStatus, openExistingQueue, countSpooled } = await modules;
+  const { readDaemonStatus, openExistingQueue, countSpooled, heldModelsOf } = await modules;
   const queue = openExistingQueue({ dataDir });
 
   try {
@@ -141,6 +143,7 @@ export async function getQueueStatus(options: StatusOptions = {}): Promise<Queue
       counts: { ...EMPTY_COUNTS },
       spooled: countSpooled(dataDir),
       oldestWaitingAgeMs: null,
+      held: row ? heldModelsOf(row) : [],
       jobs: [],
     };
 
@@ -257,9 +260,15 @@ function chooseModelForStatus(env: NodeJS.ProcessEnv | undefined, gitConfig: str
 
 /** Loads the modules that read the daemon and the queue, and better-sqlite3 with them. */
 async function loadQueueModules() {
-  const [start, queue, spool] = await Promise.all([import('../daemon/start.js'), import('../queue/queue.js'), import('../queue/spool.js')]);
+  const [start, state, queue, spool] = await Promise.all([
+    import('../daemon/start.js'),
+    import('../daemon/state.js'),
+    import('../queue/queue.js'),
+    import('../queue/spool.js'),
+  ]);
   return {
     readDaemonStatus: start.readDaemonStatus,
+    heldModelsOf: state.heldModelsOf,
     openExistingQueue: queue.openExistingQueue,
     countSpooled: spool.countSpooled,
     isSpooled: spool.isSpooled,

@@ -28,9 +28,13 @@ describe('a job held for a missing model', () => {
 
     const text = await stepper(user, repo, ['status', jobId]);
     const json = await stepper(user, repo, ['status', jobId, '--json']);
+    const overview = await stepper(user, repo, ['status']);
+    const overviewJson = await stepper(user, repo, ['status', '--json']);
 
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^held +model "no-such-model:1b" is not installed in Ollama: run ollama pull no-such-model:1b$/m);
     expect(JSON.parse(json.stdout)).toMatchObject({ id: jobId, state: 'waiting', held: { model: 'no-such-model:1b', pullCommand: 'ollama pull no-such-model:1b' } });
+    expect(overview.stdout).toMatch(/^held +model "no-such-model:1b" is not installed in Ollama, so its jobs wait: run ollama pull no-such-model:1b$/m);
+    expect((JSON.parse(overviewJson.stdout) as { held: unknown }).held).toEqual([{ model: 'no-such-model:1b', pullCommand: 'ollama pull no-such-model:1b' }]);
   });
 });

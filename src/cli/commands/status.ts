@@ -48,6 +48,11 @@ function renderStatus(status: QueueStatus, all: boolean, paint: Paint): string {
     lines.push(`${label('oldest', paint)}waiting for ${formatAge(status.oldestWaitingAgeMs)}`);
   }
 
+  for (const held of status.held) {
+    const model = paint.yellow(`model ${sanitize(JSON.stringify(held.model))} is not installed in Ollama`);
+    lines.push(`${label('held', paint)}${model}, so its jobs wait: run ${sanitize(held.pullCommand)}`);
+  }
+
   lines.push('');
   if (status.jobs.length === 0) {
     lines.push(all ? 'No jobs yet. Run `stepper report` in a repository.' : 'No jobs for this repository yet. Run `stepper report` to queue one.');
