@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,8 @@ import { makeTempDir } from '../helpers/temp.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'stepper.js');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// script(1) comes with util-linux (Debian's bsdutils, an essential package).
+const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0;
 
 interface Setup {
   repo: RepoBuilder;
@@ -189,7 +191,7 @@ describe('stepper report', () => {
     expect(second[0]?.jobId).toBe(first[0]?.jobId);
   });
 
-  it('--wait in a 0-column terminal ends', async () => {
+  it.skipIf(!HAS_SCRIPT)('--wait in a 0-column terminal ends', async () => {
     const context = await setup();
     // script(1) from util-linux gives the command a terminal, which stty sets to 0 columns,
     // as some terminals without a real screen report. ora divided by that width once.
