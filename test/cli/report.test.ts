@@ -208,6 +208,23 @@ describe('stepper report', () => {
     expect(result.stdout.length).toBeLessThan(100_000);
   });
 
+  it.skipIf(!HAS_SCRIPT)('--wait spinner honours NO_COLOR', async () => {
+    const context = await setup();
+    // Slow tokens, so the spinner draws frames while the report is generated.
+    context.fake.enqueue({ fault: { kind: 'latency', tokenDelayMs: 20 }, match: { path: '/api/chat' }, times: 'always' });
+    const command = `stty cols 80 rows 24; exec ${[process.execPath, BIN, 'report', '--wait', 'HEAD'].map(shellQuote).join(' ')}`;
+    // ora draws nothing when CI is set or TERM is dumb, so the test sets both itself.
+    const env: NodeJS.ProcessEnv = { ...context.env, TERM: 'xterm', NO_COLOR: '1' };
+    delete env.CI;
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: context.repo.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const guard = setTimeout(() => killTree(child.pid as number), 30_000);
+    const result = await waitForExit(child).finally(() => clearTimeout(guard));
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('generating');
+    expect(result.stdout).not.toContain('\u001b[36m');
+  });
+
   it('SIGINT stops --wait with 130 and leaves the job queued', async () => {
     const context = await setup();
     context.fake.enqueue({ fault: { kind: 'slow_headers', delayMs: 5000 } });

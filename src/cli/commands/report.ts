@@ -4,7 +4,7 @@ import { type RequestedReport, requestReports } from '../../api/report.js';
 import type { FinishedJob } from '../../api/wait.js';
 import { InvalidOptionError } from '../../errors.js';
 import { CommandExit } from '../exit.js';
-import { type Paint, paintFor, stateColor } from '../render/paint.js';
+import { type Paint, PLAIN, paintFor, stateColor } from '../render/paint.js';
 import { neutralizeControls } from '../render/text.js';
 import type { Job, JobPriorityName } from '../../queue/types.js';
 
@@ -158,9 +158,12 @@ async function waitWithSpinner(reports: readonly RequestedReport[], options: Rep
   // silent on a terminal that reports 0 columns too, because ora 9 divides by the width to
   // count the lines it clears and then clears lines without end. discardStdin is off because
   // ora would put a terminal in raw mode, and Ctrl-C would then not interrupt.
+  const colored = (await paintFor(process.stderr)) !== PLAIN;
   const spinner = ora({
     text: 'waiting for the daemon',
     stream: process.stderr,
+    // ora colours its frames whatever NO_COLOR says, so the decision is stepper's own.
+    color: colored ? 'cyan' : false,
     isSilent: !showSpinner || process.stderr.isTTY !== true || !(process.stderr.columns > 0),
     discardStdin: false,
   });
