@@ -429,7 +429,9 @@ class DaemonRun {
       const enqueued = outcomes.filter((outcome) => outcome.status === 'enqueued');
       if (enqueued.length > 0) {
         const ids = enqueued.flatMap((outcome) => outcome.results.map((result) => (result.spooled ? result.jobId : result.job.id)));
-        this.#log.info(`hook hints: ${enqueued.length} turned into jobs (${ids.join(', ')})`);
+        // One hint can name several commits, such as the ones a rebase rewrote.
+        const jobs = ids.length === 1 ? '1 job' : `${ids.length} jobs`;
+        this.#log.info(`hook hints: ${enqueued.length} read, ${jobs} queued (${ids.join(', ')})`);
         this.#worker.wake();
       }
       for (const outcome of outcomes) {

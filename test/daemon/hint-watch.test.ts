@@ -111,7 +111,7 @@ describe('daemon hint watch', () => {
     const status = await waitForReports(setup.user, setup.repo, [sha]);
     expect(jobsOf(status, sha).map((job) => job.state)).toEqual(['completed']);
     const [job] = jobsOf(status, sha);
-    expect(daemonLog(setup)).toContain(`hook hints: 1 turned into jobs (${job?.id})`);
+    expect(daemonLog(setup)).toContain(`hook hints: 1 read, 1 job queued (${job?.id})`);
     // A kick starts a second after its commit, so by now it would have left a record.
     await sleep(1500);
     expect(fs.existsSync(setup.kickRecord)).toBe(false);
