@@ -69,7 +69,7 @@ export interface QueueStatus {
   spooled: number;
   /** Age of the job that has waited longest, or null when none waits. */
   oldestWaitingAgeMs: number | null;
-  /** Models Ollama does not have, whose jobs the running daemon keeps waiting. */
+  /** Models Ollama did not have when the daemon last checked, for which jobs still wait. */
   held: HeldModel[];
   jobs: JobStatus[];
 }
@@ -143,7 +143,7 @@ export async function getQueueStatus(options: StatusOptions = {}): Promise<Queue
       counts: { ...EMPTY_COUNTS },
       spooled: countSpooled(dataDir),
       oldestWaitingAgeMs: null,
-      held: row ? heldModelsOf(row) : [],
+      held: [],
       jobs: [],
     };
 
@@ -156,6 +156,10 @@ export async function getQueueStatus(options: StatusOptions = {}): Promise<Queue
       }
       const oldest = queue.getOldestWaiting();
       status.oldestWaitingAgeMs = oldest ? Math.max(0, Date.now() - oldest.createdAt) : null;
+      // A daemon that exited idle keeps its last row, and its jobs wait on for the model it
+      // did not find, so that row still explains them.
+      const lastRow = starting ? undefined : daemon.row;
+      status.held = lastRow ? heldModelsOf(lastRow).filter((held) => countWaitingFor(queue, held.model) > 0) : [];
       const jobs = queue.getJobs({ limit, repository: repo && !options.all ? repo.gitDir : undefined });
       status.jobs = await describeJobs(jobs);
     }
@@ -259,6 +263,13 @@ function chooseModelForStatus(env: NodeJS.ProcessEnv | undefined, gitConfig: str
 }
 
 /** Loads the modules that read the daemon and the queue, and better-sqlite3 with them. */
+function countWaitingFor(queue: Queue, model: string): number {
+  const row = queue.database
+    .prepare(`SELECT count(*) AS n FROM jobs WHERE state IN ('waiting', 'delayed') AND json_extract(payload, '$.model') = ?`)
+    .get(model) as { n: number };
+  return row.n;
+}
+
 async function loadQueueModules() {
   const [start, state, queue, spool] = await Promise.all([
     import('../daemon/start.js'),

@@ -36,5 +36,13 @@ describe('a job held for a missing model', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ id: jobId, state: 'waiting', held: { model: 'no-such-model:1b', pullCommand: 'ollama pull no-such-model:1b' } });
     expect(overview.stdout).toMatch(/^held +model "no-such-model:1b" is not installed in Ollama, so its jobs wait: run ollama pull no-such-model:1b$/m);
     expect((JSON.parse(overviewJson.stdout) as { held: unknown }).held).toEqual([{ model: 'no-such-model:1b', pullCommand: 'ollama pull no-such-model:1b' }]);
+
+    // After the daemon leaves, as it does when idle, the job still waits for the model.
+    const stopped = await stepper(user, repo, ['daemon', 'stop']);
+    const afterStop = await stepper(user, repo, ['status']);
+
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(afterStop.stdout).toMatch(/^daemon +stopped/m);
+    expect(afterStop.stdout).toMatch(/^held +model "no-such-model:1b" is not installed in Ollama, so its jobs wait: run ollama pull no-such-model:1b$/m);
   });
 });
