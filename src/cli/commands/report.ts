@@ -162,7 +162,7 @@ async function waitWithSpinner(reports: readonly RequestedReport[], options: Rep
   const spinner = ora({
     text: 'waiting for the daemon',
     stream: process.stderr,
-    // ora colours its frames whatever NO_COLOR says, so the decision is stepper's own.
+    // ora colours its frames even under NO_COLOR, so stepper makes the decision itself.
     color: colored ? 'cyan' : false,
     isSilent: !showSpinner || process.stderr.isTTY !== true || !(process.stderr.columns > 0),
     discardStdin: false,
