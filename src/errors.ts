@@ -93,6 +93,28 @@ export class InvalidOptionError extends StepperError {
 }
 
 /**
+ * Raised for an environment variable outside its setting's range. The message names the
+ * variable, the value as typed and the range, then the fixes. Unsetting the variable for
+ * `fallback` is left out when `fallback` is undefined, because that default would be rejected
+ * too. Changing it to a value in the range always follows, then `otherFix` when given.
+ */
+export class InvalidSettingError extends InvalidOptionError {
+  constructor(variable: string, expected: string, raw: string, fallback: number | string | undefined, otherFix?: string) {
+    super(variable, expected, raw);
+
+    const fixes = [
+      ...(fallback === undefined ? [] : [`unset it to use the default ${fallback}`]),
+      'change it to a value in that range',
+      ...(otherFix === undefined ? [] : [otherFix]),
+    ];
+    this.message = `${this.message}; ${fixes.join(', or ')}`;
+
+    // The stack was captured with InvalidOptionError's message, which lacks the fixes.
+    Error.captureStackTrace(this, InvalidSettingError);
+  }
+}
+
+/**
  * Thrown by a processor to fail the job at once, without the remaining attempts
  * (BullMQ's name for the same instruction). Use it for failures a retry cannot fix.
  */

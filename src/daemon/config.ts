@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError, InvalidSettingError } from '../errors.js';
 import { MAX_TIMER_MS } from '../ollama/timeouts.js';
 import { DEFAULT_LOCK_DURATION_MS, MIN_LOCK_DURATION_MS } from '../queue/options.js';
 
@@ -70,14 +70,15 @@ const MAX_CONCURRENCY = 64;
 const MAX_LOG_FILES_KEPT = 100;
 
 /** Accepted range of a setting, both ends included. */
-interface SettingRange {
+export interface SettingRange {
   minimum: number;
   maximum: number;
   /** Unit named in messages, such as "milliseconds". Undefined for a count. */
   unit?: string;
 }
 
-const RANGES: Readonly<Record<keyof DaemonSettings, SettingRange>> = Object.freeze({
+/** Range of each setting, which `stepper daemon run` also applies to its options. */
+export const DAEMON_SETTING_RANGES: Readonly<Record<keyof DaemonSettings, SettingRange>> = Object.freeze({
   concurrency: { minimum: 1, maximum: MAX_CONCURRENCY },
   idleMs: { minimum: 1, maximum: MAX_TIMER_MS, unit: 'milliseconds' },
   graceMs: { minimum: 0, maximum: MAX_TIMER_MS, unit: 'milliseconds' },
@@ -90,31 +91,23 @@ const RANGES: Readonly<Record<keyof DaemonSettings, SettingRange>> = Object.free
   logFilesKept: { minimum: 0, maximum: MAX_LOG_FILES_KEPT },
 });
 
-/**
- * Raised for a STEPPER_DAEMON_* variable that is not a whole number in its setting's range. The
- * message names the variable, the value and the range, and ends with the fix.
- */
-class InvalidDaemonSettingError extends InvalidOptionError {
-  constructor(variable: string, expected: string, raw: string, fallback: string) {
-    super(variable, expected, raw);
-    this.message = `${this.message}; unset it to use ${fallback}, or change it to a value in that range`;
-    // The stack was captured with InvalidOptionError's message, which lacks the fix.
-    Error.captureStackTrace(this, InvalidDaemonSettingError);
-  }
-}
+/** Where a resolved setting came from, which decides what an error names. */
+type SettingSource = 'option' | 'variable' | 'default';
 
 /**
  * Resolves the daemon's settings: an explicit option wins over its environment variable,
  * which wins over the default. Raises InvalidOptionError, naming the option or variable, for a
- * value that is not a whole number in its setting's range.
+ * value that is not a whole number in its setting's range, or for probeMaxMs below probeMs.
  */
 export function resolveDaemonSettings(options: Partial<DaemonSettings> = {}, env: NodeJS.ProcessEnv = process.env): DaemonSettings {
   const settings: Partial<DaemonSettings> = {};
+  const sources: Partial<Record<keyof DaemonSettings, SettingSource>> = {};
 
   for (const key of Object.keys(DAEMON_ENV_VARIABLES) as Array<keyof DaemonSettings>) {
     const explicit = options[key];
     if (explicit !== undefined) {
       settings[key] = checkOption(key, explicit);
+      sources[key] = 'option';
       continue;
     }
 
@@ -122,21 +115,60 @@ export function resolveDaemonSettings(options: Partial<DaemonSettings> = {}, env
     const raw = env[DAEMON_ENV_VARIABLES[key]];
     if (raw !== undefined && raw !== '') {
       settings[key] = parseVariable(key, raw);
+      sources[key] = 'variable';
       continue;
     }
 
     const fallback = (DEFAULT_DAEMON_SETTINGS as Partial<DaemonSettings>)[key];
     if (fallback !== undefined) {
       settings[key] = fallback;
+      sources[key] = 'default';
     }
   }
 
   const resolved = settings as DaemonSettings;
-  if (resolved.probeMaxMs < resolved.probeMs) {
-    throw new InvalidOptionError('probeMaxMs', `at least probeMs (${resolved.probeMs})`, resolved.probeMaxMs);
+  checkProbeOrder(resolved, sources as Record<'probeMs' | 'probeMaxMs', SettingSource>, env);
+  return resolved;
+}
+
+/**
+ * Raises InvalidOptionError when probeMaxMs is below probeMs. The error blames probeMaxMs
+ * unless it is the default, which the user did not choose. The range names the other setting when an
+ * option or variable set it, and the fixes include moving the other setting.
+ */
+function checkProbeOrder(settings: DaemonSettings, sources: Record<'probeMs' | 'probeMaxMs', SettingSource>, env: NodeJS.ProcessEnv): void {
+  if (settings.probeMaxMs >= settings.probeMs) {
+    return;
   }
 
-  return resolved;
+  const blamed = sources.probeMaxMs === 'default' ? 'probeMs' : 'probeMaxMs';
+  const other = blamed === 'probeMaxMs' ? 'probeMs' : 'probeMaxMs';
+  const otherValue = settings[other];
+  const otherName = sources[other] === 'option' ? other : DAEMON_ENV_VARIABLES[other];
+  const bound = sources[other] === 'default' ? String(otherValue) : `${otherName} (${otherValue})`;
+  const range = DAEMON_SETTING_RANGES[blamed];
+  const span = blamed === 'probeMaxMs' ? `from ${bound} to ${range.maximum}` : `from ${range.minimum} to ${bound}`;
+
+  if (sources[blamed] === 'option') {
+    throw new InvalidOptionError(blamed, `an integer of milliseconds ${span}`, settings[blamed]);
+  }
+
+  // Unsetting the variable helps only when its default fits the other setting.
+  const fallback = DEFAULT_DAEMON_SETTINGS[blamed];
+  const fallbackFits = blamed === 'probeMaxMs' ? fallback >= otherValue : fallback <= otherValue;
+  let verb = blamed === 'probeMaxMs' ? 'lower' : 'raise';
+  if (sources[other] === 'default') {
+    verb = 'set';
+  }
+  const otherFix = `${verb} ${otherName} to ${settings[blamed]} ${blamed === 'probeMaxMs' ? 'or less' : 'or more'}`;
+
+  throw new InvalidSettingError(
+    DAEMON_ENV_VARIABLES[blamed],
+    `a whole number of milliseconds ${span}`,
+    env[DAEMON_ENV_VARIABLES[blamed]] ?? String(settings[blamed]),
+    fallbackFits ? fallback : undefined,
+    otherFix,
+  );
 }
 
 function describeRange(range: SettingRange, noun: string): string {
@@ -145,7 +177,7 @@ function describeRange(range: SettingRange, noun: string): string {
 }
 
 function checkOption(key: keyof DaemonSettings, value: number): number {
-  const range = RANGES[key];
+  const range = DAEMON_SETTING_RANGES[key];
   if (!Number.isSafeInteger(value) || value < range.minimum || value > range.maximum) {
     throw new InvalidOptionError(key, describeRange(range, 'an integer'), value);
   }
@@ -154,14 +186,14 @@ function checkOption(key: keyof DaemonSettings, value: number): number {
 }
 
 function parseVariable(key: keyof DaemonSettings, raw: string): number {
-  const range = RANGES[key];
+  const range = DAEMON_SETTING_RANGES[key];
 
   // Plain digits only: Number() would accept " 2", "+2", "2.0" and "1e3", and this rejects them.
   const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < range.minimum || value > range.maximum) {
     // The queue, not DEFAULT_DAEMON_SETTINGS, sets the lock's default lifetime.
     const fallback = key === 'lockDurationMs' ? DEFAULT_LOCK_DURATION_MS : DEFAULT_DAEMON_SETTINGS[key];
-    throw new InvalidDaemonSettingError(DAEMON_ENV_VARIABLES[key], describeRange(range, 'a whole number'), raw, `the default ${fallback}`);
+    throw new InvalidSettingError(DAEMON_ENV_VARIABLES[key], describeRange(range, 'a whole number'), raw, fallback);
   }
 
   return value;

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError, InvalidSettingError } from '../errors.js';
 
 /**
  * Largest delay setTimeout and setInterval accept (2^31 - 1 ms, about 24.8 days). Node fires a
@@ -78,7 +78,8 @@ export function resolveTimeouts(timeouts: Partial<OllamaTimeouts> = {}): Readonl
 
 /**
  * Reads the time limits set by OLLAMA_TIMEOUT_ENV_VARIABLES. Raises InvalidOptionError, naming
- * the variable, for a value that is not a whole number of milliseconds that setTimeout accepts.
+ * the variable and its default, for a value that is not a whole number of milliseconds that
+ * setTimeout accepts.
  */
 export function readTimeoutsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<OllamaTimeouts> {
   const timeouts: Partial<OllamaTimeouts> = {};
@@ -90,7 +91,7 @@ export function readTimeoutsFromEnv(env: NodeJS.ProcessEnv = process.env): Parti
 
     const value = Number(raw);
     if (!/^\d+$/.test(raw) || value < 1 || value > MAX_TIMER_MS) {
-      throw new InvalidOptionError(variable, `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`, env[variable]);
+      throw new InvalidSettingError(variable, `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`, env[variable] ?? raw, DEFAULT_OLLAMA_TIMEOUTS[key]);
     }
 
     timeouts[key] = value;

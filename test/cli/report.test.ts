@@ -329,6 +329,16 @@ describe('stepper report', () => {
     ['STEPPER_OLLAMA_FIRST_TOKEN_MS', '15min', /^stepper: invalid STEPPER_OLLAMA_FIRST_TOKEN_MS: expected a whole number of milliseconds/],
     ['STEPPER_DAEMON_IDLE_MS', 'soon', /^stepper: invalid STEPPER_DAEMON_IDLE_MS: expected a whole number of milliseconds from 1 to 2147483647, received "soon"; unset it/],
     ['STEPPER_DAEMON_POLL_MS', '99999999999', /^stepper: invalid STEPPER_DAEMON_POLL_MS: expected a whole number of milliseconds from 1 to 2147483647, received "99999999999"; unset it/],
+    [
+      'STEPPER_OLLAMA_TOTAL_MS',
+      '0',
+      /^stepper: invalid STEPPER_OLLAMA_TOTAL_MS: expected a whole number of milliseconds from 1 to 2147483647, received "0"; unset it to use the default 3600000, or change it to a value in that range\n$/,
+    ],
+    [
+      'STEPPER_DAEMON_PROBE_MAX_MS',
+      '500',
+      /^stepper: invalid STEPPER_DAEMON_PROBE_MAX_MS: expected a whole number of milliseconds from 1000 to 2147483647, received "500"; unset it to use the default 60000, or change it to a value in that range, or set STEPPER_DAEMON_PROBE_MS to 500 or less\n$/,
+    ],
   ])('invalid %s exits 2 and queues nothing', async (variable, value, message) => {
     const context = await setup();
     context.env[variable] = value;

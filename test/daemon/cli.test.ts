@@ -1,6 +1,7 @@
 // `stepper daemon start|stop|status|run` as a user runs them, with the real daemon entry and
 // the real report processor against the fake Ollama. Run `npm run build` first.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -158,6 +159,35 @@ describe('stepper daemon', () => {
 
     expect(stopped.code).toBe(0);
     expect(stopped.stdout).toBe(`daemon stopped (pid ${pid})\n`);
+  });
+
+  test.each([
+    ['--concurrency', '65', 'invalid --concurrency: expected a whole number from 1 to 64, received 65'],
+    ['--concurrency', '0', 'invalid --concurrency: expected a whole number from 1 to 64, received 0'],
+    ['--idle-timeout', '2147484', 'invalid --idle-timeout: expected a whole number of seconds from 1 to 2147483, received 2147484'],
+    ['--idle-timeout', '0', 'invalid --idle-timeout: expected a whole number of seconds from 1 to 2147483, received 0'],
+  ])('run %s %s names the flag', async (flag, value, message) => {
+    const dataDir = makeTempDir();
+
+    const result = await stepper(['daemon', 'run', flag, value], daemonEnvironment(dataDir, 'http://127.0.0.1:9'));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`stepper: ${message}\n`);
+    expect(result.stdout).toBe('');
+    expect(fs.existsSync(path.join(dataDir, 'stepper.db'))).toBe(false);
+  });
+
+  test('run with STEPPER_DAEMON_PROBE_MS above the probe maximum', async () => {
+    const dataDir = makeTempDir();
+    const env = daemonEnvironment(dataDir, 'http://127.0.0.1:9', { STEPPER_DAEMON_PROBE_MS: '5000', STEPPER_DAEMON_PROBE_MAX_MS: '500' });
+
+    const result = await stepper(['daemon', 'run'], env);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'stepper: invalid STEPPER_DAEMON_PROBE_MAX_MS: expected a whole number of milliseconds from STEPPER_DAEMON_PROBE_MS (5000) to 2147483647, ' +
+        'received "500"; unset it to use the default 60000, or change it to a value in that range, or lower STEPPER_DAEMON_PROBE_MS to 500 or less\n',
+    );
   });
 
   test('invalid setting is rejected with its variable', async () => {

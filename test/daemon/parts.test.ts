@@ -166,7 +166,82 @@ describe('resolveDaemonSettings', () => {
   });
 
   test('probe maximum below the first wait', () => {
-    expect(captureSync(() => resolveDaemonSettings({ probeMs: 500, probeMaxMs: 100 }, {}))).toBeInstanceOf(InvalidOptionError);
+    const error = captureSync(() => resolveDaemonSettings({ probeMs: 500, probeMaxMs: 100 }, {}));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toBe(
+      'invalid probeMaxMs: expected an integer of milliseconds from probeMs (500) to 2147483647, received 100 (number)',
+    );
+  });
+
+  test('probe maximum variable below the default first wait', () => {
+    const error = captureSync(() => resolveDaemonSettings({}, { STEPPER_DAEMON_PROBE_MAX_MS: '500' }));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).code).toBe('INVALID_OPTION');
+    expect((error as Error).message).toBe(
+      'invalid STEPPER_DAEMON_PROBE_MAX_MS: expected a whole number of milliseconds from 1000 to 2147483647, received "500"; ' +
+        'unset it to use the default 60000, or change it to a value in that range, or set STEPPER_DAEMON_PROBE_MS to 500 or less',
+    );
+  });
+
+  test('probe maximum variable below the first wait variable', () => {
+    const error = captureSync(() => resolveDaemonSettings({}, { STEPPER_DAEMON_PROBE_MS: '5000', STEPPER_DAEMON_PROBE_MAX_MS: '0500' }));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toBe(
+      'invalid STEPPER_DAEMON_PROBE_MAX_MS: expected a whole number of milliseconds from STEPPER_DAEMON_PROBE_MS (5000) to 2147483647, ' +
+        'received "0500"; unset it to use the default 60000, or change it to a value in that range, ' +
+        'or lower STEPPER_DAEMON_PROBE_MS to 500 or less',
+    );
+  });
+
+  test('probe maximum default below the first wait variable', () => {
+    const error = captureSync(() => resolveDaemonSettings({}, { STEPPER_DAEMON_PROBE_MS: '100000' }));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toBe(
+      'invalid STEPPER_DAEMON_PROBE_MS: expected a whole number of milliseconds from 1 to 60000, received "100000"; ' +
+        'unset it to use the default 1000, or change it to a value in that range, or set STEPPER_DAEMON_PROBE_MAX_MS to 100000 or more',
+    );
+  });
+
+  test('probe variables where the default does not fit', () => {
+    const env = { STEPPER_DAEMON_PROBE_MS: '100000', STEPPER_DAEMON_PROBE_MAX_MS: '70000' };
+
+    const error = captureSync(() => resolveDaemonSettings({}, env));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toBe(
+      'invalid STEPPER_DAEMON_PROBE_MAX_MS: expected a whole number of milliseconds from STEPPER_DAEMON_PROBE_MS (100000) to 2147483647, ' +
+        'received "70000"; change it to a value in that range, or lower STEPPER_DAEMON_PROBE_MS to 70000 or less',
+    );
+  });
+
+  test('probe maximum variable below the first wait option', () => {
+    const error = captureSync(() => resolveDaemonSettings({ probeMs: 5000 }, { STEPPER_DAEMON_PROBE_MAX_MS: '500' }));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toBe(
+      'invalid STEPPER_DAEMON_PROBE_MAX_MS: expected a whole number of milliseconds from probeMs (5000) to 2147483647, ' +
+        'received "500"; unset it to use the default 60000, or change it to a value in that range, or lower probeMs to 500 or less',
+    );
+  });
+
+  test('probe maximum option below the first wait variable', () => {
+    const error = captureSync(() => resolveDaemonSettings({ probeMaxMs: 500 }, { STEPPER_DAEMON_PROBE_MS: '5000' }));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toBe(
+      'invalid probeMaxMs: expected an integer of milliseconds from STEPPER_DAEMON_PROBE_MS (5000) to 2147483647, received 500 (number)',
+    );
+  });
+
+  test('probe first wait option above the default maximum', () => {
+    const error = captureSync(() => resolveDaemonSettings({ probeMs: 100_000 }, {}));
+
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toBe('invalid probeMs: expected an integer of milliseconds from 1 to 60000, received 100000 (number)');
   });
 });
 

@@ -392,7 +392,15 @@ describe('readTimeoutsFromEnv', () => {
 
   it.each(['0', '-5', '1.5', '10s', '2147483648'])('rejects %j naming the variable', (value) => {
     expect(() => readTimeoutsFromEnv({ STEPPER_OLLAMA_IDLE_MS: value })).toThrow(
-      `invalid STEPPER_OLLAMA_IDLE_MS: expected a whole number of milliseconds from 1 to 2147483647, received ${JSON.stringify(value)}`,
+      `invalid STEPPER_OLLAMA_IDLE_MS: expected a whole number of milliseconds from 1 to 2147483647, received ${JSON.stringify(value)}; ` +
+        'unset it to use the default 300000, or change it to a value in that range',
+    );
+  });
+
+  it('names the default of the variable', () => {
+    expect(() => readTimeoutsFromEnv({ STEPPER_OLLAMA_TOTAL_MS: '0' })).toThrow(
+      'invalid STEPPER_OLLAMA_TOTAL_MS: expected a whole number of milliseconds from 1 to 2147483647, received "0"; ' +
+        'unset it to use the default 3600000, or change it to a value in that range',
     );
   });
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 
 import { InvalidOptionError, StepperError } from '../../errors.js';
-import { CRASH_LOG_FILE, resolveDaemonSettings } from '../../daemon/config.js';
+import { CRASH_LOG_FILE, DAEMON_SETTING_RANGES, resolveDaemonSettings } from '../../daemon/config.js';
 import { runDaemon } from '../../daemon/daemon.js';
 import { type DaemonStatus, ensureDaemon, readDaemonStatus, stopDaemon, waitForDaemon } from '../../daemon/start.js';
 
@@ -75,12 +75,13 @@ export function runDaemonStatus(options: { json?: boolean }): void {
 
 /** Runs the daemon in the foreground until it is idle or signalled; logs go to stderr. */
 export async function runDaemonForeground(options: { concurrency?: number; idleTimeout?: number; detached?: boolean }): Promise<void> {
-  if (options.concurrency !== undefined && options.concurrency < 1) {
-    throw new InvalidOptionError('--concurrency', 'a whole number >= 1', options.concurrency);
-  }
-  if (options.idleTimeout !== undefined && options.idleTimeout < 1) {
-    throw new InvalidOptionError('--idle-timeout', 'a whole number of seconds >= 1', options.idleTimeout);
-  }
+  // The flags get the settings' ranges here, so their errors name the flag and the value as typed.
+  const concurrency = DAEMON_SETTING_RANGES.concurrency;
+  checkFlagRange('--concurrency', options.concurrency, concurrency.minimum, concurrency.maximum, 'a whole number');
+
+  // --idle-timeout is in seconds, so its range is idleMs's range in whole seconds.
+  const idle = DAEMON_SETTING_RANGES.idleMs;
+  checkFlagRange('--idle-timeout', options.idleTimeout, Math.ceil(idle.minimum / 1000), Math.floor(idle.maximum / 1000), 'a whole number of seconds');
 
   const exit = await runDaemon({
     detached: options.detached ?? false,
@@ -99,6 +100,19 @@ export async function runDaemonForeground(options: { concurrency?: number; idleT
   if (exit.code !== 0) {
     throw new StepperError('DAEMON_FAILED', `the daemon stopped after an error (${exit.reason}); the log lines above name it`);
   }
+}
+
+/** Raises InvalidOptionError for a flag's value outside minimum..maximum, both ends included. */
+function checkFlagRange(flag: string, value: number | undefined, minimum: number, maximum: number, noun: string): void {
+  if (value === undefined || (value >= minimum && value <= maximum)) {
+    return;
+  }
+
+  const error = new InvalidOptionError(flag, `${noun} from ${minimum} to ${maximum}`, value);
+  // The parser accepts only digits, so the number is the value as typed (less leading zeros),
+  // and the type that InvalidOptionError adds for library callers would only add noise.
+  error.message = `invalid ${flag}: expected ${noun} from ${minimum} to ${maximum}, received ${value}`;
+  throw error;
 }
 
 /**
