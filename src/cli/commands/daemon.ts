@@ -1,7 +1,7 @@
 import path from 'node:path';
 
 import { InvalidOptionError, StepperError } from '../../errors.js';
-import { CRASH_LOG_FILE, DAEMON_SETTING_RANGES, resolveDaemonSettings } from '../../daemon/config.js';
+import { CRASH_LOG_FILE, DAEMON_SETTING_RANGES, DEFAULT_DAEMON_SETTINGS, resolveDaemonSettings } from '../../daemon/config.js';
 import { runDaemon } from '../../daemon/daemon.js';
 import { type DaemonStatus, ensureDaemon, readDaemonStatus, stopDaemon, waitForDaemon } from '../../daemon/start.js';
 
@@ -42,7 +42,11 @@ export async function runDaemonStop(options: { timeout?: number; json?: boolean 
     throw new InvalidOptionError('--timeout', 'a whole number of seconds >= 1', options.timeout);
   }
 
-  const timeoutMs = options.timeout === undefined ? resolveDaemonSettings().graceMs + STOP_MARGIN_MS : options.timeout * 1000;
+  // The running daemon may have inherited a longer grace period than this shell sets, and its
+  // row does not record it, so the wait covers at least the default one.
+  // NOTE: a daemon started with a grace period longer than both still outlasts the wait.
+  const graceMs = Math.max(resolveDaemonSettings().graceMs, DEFAULT_DAEMON_SETTINGS.graceMs);
+  const timeoutMs = options.timeout === undefined ? graceMs + STOP_MARGIN_MS : options.timeout * 1000;
   const result = await stopDaemon({ timeoutMs });
 
   if (options.json) {
