@@ -11,6 +11,7 @@ import { type CommandSpec, parseQuick, REPORT_SPEC, STATUS_SPEC } from '../../sr
 import { type FakeOllama, startFakeOllama } from '../fake-ollama/server.mjs';
 import { FIXTURES, waitForExit } from '../helpers/processes.js';
 import { ALICE, RepoBuilder } from '../helpers/repo-builder.js';
+import { cliEnvironment } from '../helpers/cli-env.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'stepper.js');
@@ -113,18 +114,7 @@ describe('stepper report and status without commander', () => {
     const head = repo.commit('Add a', { author: ALICE });
     const fake = await startFakeOllama();
     const home = makeTempDir('stepper-quick-home-');
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      NO_COLOR: '1',
-      HOME: home,
-      XDG_CONFIG_HOME: home,
-      GIT_CONFIG_NOSYSTEM: '1',
-      STEPPER_HOME: path.join(home, 'state'),
-      OLLAMA_HOST: fake.url,
-      STEPPER_MODEL: '',
-      STEPPER_DAEMON_POLL_MS: '20',
-      STEPPER_DAEMON_IDLE_MS: '20000',
-    };
+    const env = cliEnvironment(home, fake.url);
     cleanups.push(() => fake.close());
     cleanups.push(() => run(['daemon', 'stop'], repo.dir, env));
     return { repo, head, env, fake };

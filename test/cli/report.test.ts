@@ -10,6 +10,7 @@ import { openQueue } from '../../src/queue/queue.js';
 import { type FakeOllama, startFakeOllama } from '../fake-ollama/server.mjs';
 import { waitForExit } from '../helpers/processes.js';
 import { ALICE, BOB, RepoBuilder } from '../helpers/repo-builder.js';
+import { cliEnvironment } from '../helpers/cli-env.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'stepper.js');
@@ -45,18 +46,7 @@ async function setup(): Promise<Setup> {
 
   const fake = await startFakeOllama();
   const home = makeTempDir('stepper-cli-home-');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NO_COLOR: '1',
-    HOME: home,
-    XDG_CONFIG_HOME: home,
-    GIT_CONFIG_NOSYSTEM: '1',
-    STEPPER_HOME: path.join(home, 'state'),
-    OLLAMA_HOST: fake.url,
-    STEPPER_MODEL: '',
-    STEPPER_DAEMON_POLL_MS: '20',
-    STEPPER_DAEMON_IDLE_MS: '20000',
-  };
+  const env = cliEnvironment(home, fake.url);
 
   cleanups.push(() => fake.close());
   cleanups.push(() => stepper(['daemon', 'stop'], { repo, env } as Setup));
