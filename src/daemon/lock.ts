@@ -192,13 +192,36 @@ function readMarkerPid(dataDir: string): number | undefined {
   return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-/** Returns true when a process with `pid` exists, including one of another user (EPERM). */
+/**
+ * Returns true when a process with `pid` runs, including one of another user (EPERM). A
+ * process that has exited but is not reaped yet, which signal 0 still reaches, counts as dead.
+ */
 export function isProcessAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) {
+    return false;
+  }
+
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+
+  return !isZombie(pid);
+}
+
+/**
+ * Tells whether `pid` has exited but not been reaped, as a daemon killed a moment ago may be
+ * while its parent, or a container's init, has not collected it. Reads /proc, so it is false
+ * where /proc is missing.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the command name, which is in brackets and may itself contain spaces.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { CRASH_LOG_FILE, resolveDaemonSettings } from '../daemon/config.js';
+import { isProcessAlive } from '../daemon/lock.js';
 import { readDaemonStatus } from '../daemon/start.js';
 import { VERSION } from '../version.js';
 import { unusableDataDir } from './data-dir.js';
@@ -80,32 +81,3 @@ function checkDaemon(context: DoctorContext): CheckOutcome {
   return { status: 'pass', detail: running };
 }
 
-/** Returns true when a process with `pid` exists, including one of another user (EPERM). */
-function isProcessAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) {
-    return false;
-  }
-
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-
-  return !isZombie(pid);
-}
-
-/**
- * Tells whether `pid` has exited but not been reaped yet, which signal 0 still reaches. Such
- * a process is dead, as a daemon killed a moment ago is. Reads /proc, so it is false where
- * /proc is missing.
- */
-function isZombie(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The state follows the command name, which is in brackets and may itself contain spaces.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return false;
-  }
-}

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach } from 'vitest';
 
 import { type Job, type NewJob, enqueueJob, ensureDaemon, openQueue, readDaemonStatus } from '../../src/index.js';
+import { isProcessAlive } from '../../src/daemon/lock.js';
 import { fakeSha } from '../helpers/commits.js';
 import { FIXTURES } from '../helpers/processes.js';
 
@@ -113,6 +114,14 @@ export function waitForRunning(dataDir: string): Promise<number> {
     const status = readDaemonStatus({ dataDir });
     return status.running && status.row?.state === 'running' ? status.row.pid : undefined;
   }, 'a running daemon');
+}
+
+/**
+ * Waits until `pid` has exited. A killed daemon frees its lock while it closes its files,
+ * a moment before the kernel marks it exited, so the lock alone does not show that.
+ */
+export function waitForProcessGone(pid: number): Promise<true> {
+  return waitFor(() => !isProcessAlive(pid), `process ${pid} to exit`);
 }
 
 export function waitForNoDaemon(dataDir: string, timeoutMs?: number): Promise<true> {

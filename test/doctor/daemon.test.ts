@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
 
 import { stopDaemon, VERSION } from '../../src/index.js';
-import { autoStart, daemonEnvironment, waitForNoDaemon, waitForRunning } from '../daemon/helpers.js';
+import { autoStart, daemonEnvironment, waitForNoDaemon, waitForProcessGone, waitForRunning } from '../daemon/helpers.js';
 import { startFake } from '../fake-ollama/helpers.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { closedPort, diagnose, doctorEnvironment } from './helpers.js';
@@ -51,6 +51,7 @@ describe('daemon check', () => {
     const { env, dataDir, pid } = await startDaemon();
     process.kill(pid, 'SIGKILL');
     await waitForNoDaemon(dataDir);
+    await waitForProcessGone(pid);
 
     const results = await diagnose(env);
     const check = results.daemon;
@@ -119,6 +120,7 @@ describe('daemon check', () => {
     const { dataDir, pid } = await startDaemon();
     process.kill(pid, 'SIGKILL');
     await waitForNoDaemon(dataDir);
+    await waitForProcessGone(pid);
     // `sleep 0.05` exits under a parent that never reaps it, so it stays a zombie for 5 s.
     const parent = spawn('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
     const zombie = Number((await once(parent.stdout, 'data'))[0].toString().trim());
@@ -139,6 +141,7 @@ describe('daemon check', () => {
     const { dataDir, pid } = await startDaemon();
     process.kill(pid, 'SIGKILL');
     await waitForNoDaemon(dataDir);
+    await waitForProcessGone(pid);
     fs.rmSync(path.join(dataDir, 'daemon.log'), { force: true });
     fs.rmSync(path.join(dataDir, 'daemon.crash.log'), { force: true });
 
