@@ -7,8 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import Database from 'better-sqlite3';
-
+import { openSqlite, type SqliteDatabase } from '../store/sqlite.js';
 import { LOCK_FILE } from './config.js';
 
 /** A lock this process holds. Releasing it closes the connection and lets the next daemon start. */
@@ -51,7 +50,7 @@ export function acquireDaemonLock(dataDir: string, waitMs: number): DaemonLock |
 }
 
 function tryLock(file: string, waitMs: number): DaemonLock | undefined {
-  const db = new Database(file, { timeout: waitMs });
+  const db = openSqlite(file, { timeout: waitMs });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     // The first write takes the exclusive lock, and EXCLUSIVE locking mode keeps it after COMMIT.
@@ -84,9 +83,9 @@ function tryLock(file: string, waitMs: number): DaemonLock | undefined {
  */
 export function probeDaemonLock(dataDir: string): LockProbe {
   const file = path.join(dataDir, LOCK_FILE);
-  let db: Database.Database;
+  let db: SqliteDatabase;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
+    db = openSqlite(file, { readonly: true, fileMustExist: true, timeout: 0 });
   } catch {
     // No process can hold a missing or unreadable lock file, and the starter creates a new one.
     return 'free';

@@ -1,8 +1,7 @@
 // The `daemon` row (id 1) of the queue database. Only the process holding the lock writes
 // it, so other processes read the daemon's state without touching the lock file.
-import Database from 'better-sqlite3';
 
-import type { SqliteDatabase } from '../store/database.js';
+import { openSqlite, type SqliteDatabase, type SqliteStatement } from '../store/sqlite.js';
 import type { Job } from '../queue/types.js';
 import { countSpooled } from '../queue/spool.js';
 
@@ -134,7 +133,7 @@ export function heldModelOfJob(job: Pick<Job, 'state' | 'payload'>, held: readon
 export function readDaemonRowFromFile(file: string): DaemonRow | undefined {
   let db: SqliteDatabase;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 1000 });
+    db = openSqlite(file, { readonly: true, fileMustExist: true, timeout: 1000 });
   } catch {
     return undefined;
   }
@@ -172,7 +171,7 @@ export class DaemonRowWriter {
   readonly #clock: () => number;
   readonly #transaction: RowTransaction;
   /** Prepared UPDATE statements by the columns they set; the status write repeats a few shapes. */
-  readonly #updates = new Map<string, Database.Statement>();
+  readonly #updates = new Map<string, SqliteStatement>();
 
   constructor(db: SqliteDatabase, clock: () => number = Date.now, transaction: RowTransaction = (work) => work()) {
     this.#db = db;

@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import Database from 'better-sqlite3';
-
 import { DatabaseError } from '../errors.js';
 import { DATABASE_FILE } from '../store/data-dir.js';
 import { openDatabase, type SqliteDatabase } from '../store/database.js';
 import { SCHEMA_VERSION } from '../store/migrations.js';
+import { openSqlite } from '../store/sqlite.js';
 import { unusableDataDir } from './data-dir.js';
 import type { Check, CheckOutcome, DoctorContext } from './types.js';
 
@@ -99,7 +98,7 @@ function openFailure(file: string, error: DatabaseError): CheckOutcome {
 /** Reads `user_version` through a read-only connection, or undefined when the file cannot be read as a database. */
 function readUserVersion(file: string): number | undefined {
   try {
-    const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 1000 });
+    const db = openSqlite(file, { readonly: true, fileMustExist: true, timeout: 1000 });
     try {
       return db.pragma('user_version', { simple: true }) as number;
     } finally {

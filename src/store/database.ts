@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import Database from 'better-sqlite3';
-
 import { DatabaseError, StepperError, checkPositiveInteger } from '../errors.js';
 import { detectNetworkFilesystem } from './filesystem.js';
+import { openSqlite, type SqliteDatabase, type SqliteOptions } from './sqlite.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 
-export type SqliteDatabase = Database.Database;
+export type { SqliteDatabase };
 
 export interface OpenDatabaseOptions {
   /**
@@ -199,9 +198,9 @@ function isCurrentStepperFile(file: string): boolean {
   }
 }
 
-function openConnection(file: string, options: Database.Options): SqliteDatabase {
+function openConnection(file: string, options: SqliteOptions): SqliteDatabase {
   try {
-    return new Database(file, options);
+    return openSqlite(file, options);
   } catch (error) {
     throw translateSqliteError(file, error);
   }
