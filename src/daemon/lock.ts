@@ -3,7 +3,6 @@
 // its connection closes. SQLite's default unix VFS uses POSIX advisory (fcntl) locks,
 // which the kernel releases when the process dies in any way, SIGKILL included. A dead
 // daemon therefore never blocks a new one, and no PID is trusted.
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -123,7 +122,7 @@ export const STARTING_MARKER_MAX_AGE_MS = 30_000;
  */
 export function writeStartingMarker(dataDir: string, pid: number): void {
   const file = path.join(dataDir, STARTING_FILE);
-  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const temporary = `${file}.${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('hex')}.tmp`;
   try {
     fs.writeFileSync(temporary, `${pid}\n`, { mode: 0o600, flag: 'wx' });
     fs.renameSync(temporary, file);

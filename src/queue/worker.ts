@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -132,7 +131,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       throw new InvalidOptionError('processor', 'a function', processor);
     }
 
-    this.id = options.id ?? randomUUID();
+    this.id = options.id ?? crypto.randomUUID();
     this.#claimOptions = options.claimOptions;
     this.#queue = queue;
     this.#processor = processor;
