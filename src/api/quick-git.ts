@@ -7,6 +7,7 @@ import fs from 'node:fs';
 
 import { readGitConfig } from '../config/git-config.js';
 import { MODEL_KEY } from '../config/keys.js';
+import { discoverRepository } from '../git/discover.js';
 import { gitEnvironment } from '../git/environment.js';
 import { openRepository } from '../git/repository.js';
 import type { Repository } from '../git/types.js';
@@ -20,13 +21,16 @@ export interface RepositoryReads {
 
 /**
  * Starts opening the repository of `folder` and, with `modelConfig`, reading its
- * stepper.model, side by side: two git processes in a worktree folder, against three
- * one after the other through openRepository and readGitConfig.
+ * stepper.model, side by side. In the worktree of a repository whose `.git` is a folder,
+ * that is one git process, for the config, against three one after the other through
+ * openRepository and readGitConfig; elsewhere one more opens the repository.
  */
 export function startRepositoryReads(folder: string, options: { modelConfig: boolean }): RepositoryReads {
-  const quickRepository = openWorktreeQuickly(folder);
+  // The config read starts first, so that git runs while node looks for the repository.
   const quickConfig = options.modelConfig ? readGitQuickly(folder, ['config', '--null', '--get', MODEL_KEY]) : undefined;
 
+  const discovered = discoverRepository(folder);
+  const quickRepository = discovered ? Promise.resolve(discovered) : openWorktreeQuickly(folder);
   const repository = quickRepository.then((repo) => repo ?? openRepository(folder));
   let modelConfig: Promise<string | undefined> = Promise.resolve(undefined);
   if (quickConfig) {
