@@ -15,7 +15,7 @@ for (const stream of [process.stdout, process.stderr]) {
 const command = process.argv[2];
 let status;
 if (command === 'report' || command === 'status') {
-  const { runQuick } = await import('../dist/cli/quick.js');
+  const { runQuick } = await import('../dist/quick/quick.js');
   status = await runQuick(process.argv);
 }
 
