@@ -1,5 +1,6 @@
 import { DatabaseError, StepperError, checkDataDir, checkPositiveInteger } from '../errors.js';
 import { ensureDataDir, resolveDataDir } from '../store/data-dir.js';
+import { newJobId } from './ids.js';
 import { normalizeNewJob } from './new-job.js';
 import { DEFAULT_MAX_ATTEMPTS } from './options.js';
 import { type OpenQueueOptions, type Queue, openQueue } from './queue.js';
@@ -48,7 +49,7 @@ export function enqueueJobs(inputs: readonly NewJob[], options: EnqueueOptions =
   const dataDir = options.dataDir === undefined ? resolveDataDir() : checkDataDir(options.dataDir);
   const open = options.open ?? openQueue;
   const busyTimeoutMs = checkPositiveInteger('busyTimeoutMs', options.busyTimeoutMs ?? ENQUEUE_BUSY_TIMEOUT_MS, 0);
-  const jobs = inputs.map((input) => ({ ...input, id: input.id ?? crypto.randomUUID() }));
+  const jobs = inputs.map((input) => ({ ...input, id: input.id ?? newJobId() }));
 
   // Checked here as well as in Queue.add, because a job that goes to the spool skips add.
   for (const job of jobs) {

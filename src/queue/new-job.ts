@@ -1,6 +1,7 @@
 import path from 'node:path';
 
 import { InvalidOptionError } from '../errors.js';
+import { newJobId } from './ids.js';
 import { JOB_PRIORITY, type JobState, type NewJob } from './types.js';
 
 /** A full SHA-1 or SHA-256 object id, as git prints it. */
@@ -68,9 +69,7 @@ export function normalizeNewJob(input: NewJob, defaultMaxAttempts: number, now: 
 
   return {
     payload: serializePayload(input.payload),
-    // The global crypto loads node:crypto at its first use, not when this module loads, so
-    // `stepper status`, which makes no job, does not load it (about 2.5 ms on a 2-core VM).
-    id: input.id ?? crypto.randomUUID(),
+    id: input.id ?? newJobId(),
     kind: input.kind,
     repository: input.repository,
     commitSha: input.commitSha,
