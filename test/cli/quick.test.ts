@@ -139,14 +139,20 @@ describe('stepper report and status without commander', () => {
 
     for (const args of [['report', 'HEAD'], ['status'], ['status', '--json', '--limit', '2']]) {
       const loaded = await loadedModules(args, repo.dir, env);
-      const stepperFiles = loaded.split('\n').filter((entry) => entry.startsWith(`file://${ROOT}/`) && !entry.includes('/node_modules/'));
+      const stepperFiles = loaded
+        .split('\n')
+        .map((entry) => (entry.startsWith('file://') ? fileURLToPath(entry) : entry.replace(/^require:/, '')))
+        .filter((file) => file.startsWith(`${ROOT}/`) && !file.includes('/node_modules/'))
+        .map((file) => path.relative(ROOT, file));
 
-      // Nothing from dist/ outside the bundle, and not the chunk that renders reports with chalk.
-      expect(stepperFiles.map((url) => path.relative(ROOT, fileURLToPath(url))).sort(), args.join(' ')).toEqual([
+      // No ES module but the entry, which --import makes Node load through the ES module
+      // loader. Nothing from dist/ outside the bundle, and not the chunk that renders with chalk.
+      expect(loaded.match(/^file:.*$/gm), args.join(' ')).toEqual([`file://${BIN}`]);
+      expect([...new Set(stepperFiles)].sort(), args.join(' ')).toEqual([
         'bin/stepper.js',
-        expect.stringMatching(/^dist\/quick\/commands-[\w-]+\.js$/),
-        'dist/quick/quick.js',
-        expect.stringMatching(/^dist\/quick\/rolldown-runtime-[\w-]+\.js$/),
+        expect.stringMatching(/^dist\/quick\/commands-[\w-]+\.cjs$/),
+        'dist/quick/quick.cjs',
+        expect.stringMatching(/^dist\/quick\/rolldown-runtime-[\w-]+\.cjs$/),
       ]);
       for (const heavy of ['commander', 'ora', 'simple-git', 'chalk', 'ollama/dist']) {
         expect(loaded, `${heavy} loaded by ${args.join(' ')}`).not.toContain(`/node_modules/${heavy}`);
@@ -154,8 +160,8 @@ describe('stepper report and status without commander', () => {
       // better-sqlite3's JavaScript is in the bundle; only its addon loads from node_modules.
       expect(loaded, args.join(' ')).toContain('/node_modules/better-sqlite3/build/Release/better_sqlite3.node');
       expect(loaded, args.join(' ')).not.toContain('/node_modules/better-sqlite3/lib/');
-      // Status probes Ollama over a plain socket, and makes no job id.
-      for (const builtin of args[0] === 'status' ? ['crypto', 'http', 'https'] : ['http', 'https']) {
+      // Status probes Ollama over a plain socket, and report reads job ids from /dev/urandom.
+      for (const builtin of ['crypto', 'http', 'https']) {
         expect(loaded.split('\n'), `node:${builtin} loaded by ${args.join(' ')}`).not.toContain(`builtin:${builtin}`);
       }
     }
@@ -171,7 +177,7 @@ describe('stepper report and status without commander', () => {
     const loaded = await loadedModules(['status'], repo.dir, env);
     const json = await run(['status', '--json'], repo.dir, env);
 
-    expect(loaded).toContain('/dist/quick/quick.js');
+    expect(loaded).toContain('/dist/quick/quick.cjs');
     expect(json.code, json.stderr).toBe(0);
     expect((JSON.parse(json.stdout) as { ollama: { reachable: boolean } }).ollama.reachable).toBe(true);
     expect(versionRequests()).toBe(before);
