@@ -11,6 +11,8 @@ import type { Repository } from './types.js';
 // core.worktree and extensions.worktreeConfig. `bare = false`, which git init writes, is fine.
 const LAYOUT_KEY = /^\s*(bare|worktree|worktreeconfig)\s*(?:=\s*(.*))?$/i;
 const FALSE_VALUE = /^(?:false|no|off|0)\s*(?:[#;].*)?$/i;
+// HEAD contents that git's validate_headref accepts: a symbolic ref into refs/, or a SHA-1 or SHA-256 commit id.
+const VALID_HEAD = /^(?:ref:\s*refs\/|[0-9a-f]{40}(?:[0-9a-f]{24})?(?:\s|$))/;
 
 /**
  * Returns the repository of `folder` as `git rev-parse --show-toplevel --git-common-dir`
@@ -28,7 +30,12 @@ export function discoverRepository(folder: string): Repository | undefined {
   let device: number;
   try {
     current = fs.realpathSync(folder);
-    device = fs.statSync(current).dev;
+    const stat = fs.statSync(current);
+    // git cannot run in a file, so openRepository names that error.
+    if (!stat.isDirectory()) {
+      return undefined;
+    }
+    device = stat.dev;
   } catch {
     return undefined;
   }
@@ -38,13 +45,14 @@ export function discoverRepository(folder: string): Repository | undefined {
     const stat = statOrUndefined(dotGit);
 
     // git skips a `.git` directory that is not a repository and looks further up.
-    if (stat?.isDirectory() && looksLikeGitDirectory(dotGit)) {
-      return describe(current, dotGit, stat);
+    const verdict = stat?.isDirectory() ? judgeGitDirectory(dotGit) : 'not';
+    if (verdict === 'repository') {
+      return describe(current, dotGit, stat!);
     }
 
     // A `.git` file points elsewhere, and a folder that is itself a git directory is a bare
-    // repository or lies inside one: git handles both.
-    if (stat?.isFile() || looksLikeGitDirectory(current)) {
+    // repository or lies inside one: git handles these, and any `.git` this module cannot judge.
+    if (verdict === 'ask git' || stat?.isFile() || judgeGitDirectory(current) !== 'not') {
       return undefined;
     }
 
@@ -58,8 +66,10 @@ export function discoverRepository(folder: string): Repository | undefined {
 }
 
 function describe(worktree: string, dotGit: string, stat: fs.Stats): Repository | undefined {
-  // git refuses a repository owned by someone else (safe.directory), with a message to show.
-  if (typeof process.getuid === 'function' && stat.uid !== process.getuid()) {
+  // git refuses a repository whose worktree or git directory someone else owns
+  // (safe.directory), with a message to show.
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  if (uid !== undefined && (stat.uid !== uid || statOrUndefined(worktree)?.uid !== uid)) {
     return undefined;
   }
 
@@ -92,15 +102,52 @@ function setsLayout(config: string): boolean {
   return false;
 }
 
-/** git's own test (is_git_directory): a HEAD, an objects folder and a refs folder. */
-function looksLikeGitDirectory(folder: string): boolean {
-  return (
-    statOrUndefined(path.join(folder, 'HEAD'))?.isFile() === true &&
-    statOrUndefined(path.join(folder, 'objects'))?.isDirectory() === true &&
-    statOrUndefined(path.join(folder, 'refs'))?.isDirectory() === true
-  );
+/**
+ * Applies git's own test (is_git_directory): an objects folder, a refs folder and a HEAD
+ * that holds `ref: refs/...` or a commit id. A HEAD that is a symbolic link is left to git.
+ */
+function judgeGitDirectory(folder: string): 'repository' | 'not' | 'ask git' {
+  if (statOrUndefined(path.join(folder, 'objects'))?.isDirectory() !== true || statOrUndefined(path.join(folder, 'refs'))?.isDirectory() !== true) {
+    return 'not';
+  }
+
+  const head = path.join(folder, 'HEAD');
+  let headStat: fs.Stats | undefined;
+  try {
+    headStat = fs.lstatSync(head);
+  } catch {
+    return 'not';
+  }
+  if (headStat.isSymbolicLink()) {
+    return 'ask git';
+  }
+  if (!headStat.isFile()) {
+    return 'not';
+  }
+
+  return VALID_HEAD.test(readStart(head)) ? 'repository' : 'not';
 }
 
+/** Reads the first bytes of a small file, or returns '' when it cannot be read. */
+function readStart(file: string): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(256);
+      return buffer.toString('latin1', 0, fs.readSync(fd, buffer, 0, buffer.length, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+/** Returns undefined for a path that is missing or cannot be read, such as one under a file (ENOTDIR). */
 function statOrUndefined(file: string): fs.Stats | undefined {
-  return fs.statSync(file, { throwIfNoEntry: false });
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
 }

@@ -69,6 +69,43 @@ describe('discoverRepository', () => {
     expect(found?.gitDir).toBe(fs.realpathSync(path.join(repo.dir, '.git')));
   });
 
+  it('looks past a .git folder whose HEAD git would not accept', async () => {
+    const repo = repositoryWithCommit();
+    const fake = path.join(repo.dir, 'src', '.git');
+    fs.mkdirSync(path.join(fake, 'objects'), { recursive: true });
+    fs.mkdirSync(path.join(fake, 'refs'));
+    fs.writeFileSync(path.join(fake, 'HEAD'), 'garbage\n');
+
+    const found = discoverRepository(path.join(repo.dir, 'src', 'deep'));
+
+    expect(found).toEqual(await openRepository(path.join(repo.dir, 'src', 'deep')));
+    expect(found?.gitDir).toBe(fs.realpathSync(path.join(repo.dir, '.git')));
+  });
+
+  it('accepts a detached HEAD that holds a commit id', async () => {
+    const repo = repositoryWithCommit();
+    repo.git(['checkout', '-q', '--detach']);
+
+    expect(fs.readFileSync(path.join(repo.dir, '.git', 'HEAD'), 'utf8')).toMatch(/^[0-9a-f]{40}\n$/);
+    expect(discoverRepository(repo.dir)).toEqual(await openRepository(repo.dir));
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('leaves a worktree another user owns to git, which rejects it', async () => {
+    const repo = repositoryWithCommit();
+    // git checks the owner of the worktree folder too, not only of .git (safe.directory).
+    fs.chownSync(repo.dir, 65534, 65534);
+
+    expect(discoverRepository(repo.dir)).toBeUndefined();
+    await expect(openRepository(repo.dir)).rejects.toThrow(/dubious ownership/);
+  });
+
+  it('returns undefined for a file, without throwing', () => {
+    const repo = repositoryWithCommit();
+
+    expect(discoverRepository(path.join(repo.dir, 'src', 'deep', 'a.ts'))).toBeUndefined();
+    expect(discoverRepository(path.join(repo.dir, 'src', 'deep', 'a.ts', 'below'))).toBeUndefined();
+  });
+
   it('accepts `bare = false` and other core settings that git init writes', () => {
     const repo = repositoryWithCommit();
     const config = fs.readFileSync(path.join(repo.dir, '.git', 'config'), 'utf8');
