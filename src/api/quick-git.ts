@@ -22,8 +22,8 @@ export interface RepositoryReads {
 /**
  * Starts opening the repository of `folder` and, with `modelConfig`, reading its
  * stepper.model, side by side. In the worktree of a repository whose `.git` is a folder,
- * that is one git process, for the config, against three one after the other through
- * openRepository and readGitConfig; elsewhere one more opens the repository.
+ * that takes one git process, for the config. Elsewhere one more opens the repository, where
+ * openRepository and readGitConfig would start three one after the other.
  */
 export function startRepositoryReads(folder: string, options: { modelConfig: boolean }): RepositoryReads {
   // The config read starts first, so that git runs while node looks for the repository.
@@ -125,8 +125,15 @@ async function openWorktreeQuickly(folder: string): Promise<Repository | undefin
 function readGitQuickly(folder: string, args: readonly string[]): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const child = spawn('git', args, { cwd: folder, env: gitEnvironment(), stdio: ['ignore', 'pipe', 'ignore'], shell: false, windowsHide: true });
-    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn('git', args, { cwd: folder, env: gitEnvironment(), stdio: ['ignore', 'pipe', 'ignore'], shell: false, windowsHide: true });
+    } catch {
+      // spawn throws at once for some bad folders, such as a file (ENOTDIR).
+      resolve({ code: -1, output: '' });
+      return;
+    }
+    child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
     child.once('error', () => resolve({ code: -1, output: '' }));
     child.once('close', (code) => resolve({ code: code ?? -1, output: Buffer.concat(chunks).toString('utf8') }));
   });

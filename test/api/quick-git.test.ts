@@ -71,6 +71,16 @@ describe('startRepositoryReads', () => {
     await expect(reads.repository).rejects.toThrow(folder);
   });
 
+  it('rejects a file given as the folder, with the error openRepository raises', async () => {
+    const { repo } = twoCommits();
+    const file = path.join(repo.dir, 'src', 'a.ts');
+
+    const reads = startRepositoryReads(file, { modelConfig: true });
+
+    await expect(reads.repository).rejects.toBeInstanceOf(NotARepositoryError);
+    await expect(reads.modelConfig).rejects.toBeInstanceOf(NotARepositoryError);
+  });
+
   it('rejects a folder that does not exist, naming it', async () => {
     const folder = path.join(makeTempDir('stepper-quick-gone-'), 'missing');
 
