@@ -6,6 +6,7 @@ import { InvalidOptionError, StepperError } from '../errors.js';
 import { GitError } from '../git/errors.js';
 import { type GitContext, runGit } from '../git/git.js';
 import { findRepository, worktreeContext } from '../git/repository.js';
+import { currentFolder } from '../git/current-folder.js';
 
 /**
  * Scope of a value, as `git config --show-scope` names it. `local` is the repository's
@@ -161,13 +162,13 @@ function describeKey(key: ConfigKey, entries: ConfigEntry[]): ConfigValue {
  * one, where git reads the global and system files only.
  */
 async function readContext(options: ConfigOptions): Promise<GitContext> {
-  const cwd = options.cwd ?? process.cwd();
+  const cwd = options.cwd ?? currentFolder();
   const repo = await findRepository(cwd);
   return repo ? worktreeContext(repo) : { cwd };
 }
 
 async function writeContext(options: ConfigOptions, verb: 'set' | 'unset'): Promise<{ context: GitContext; scope: 'local' | 'global' }> {
-  const cwd = options.cwd ?? process.cwd();
+  const cwd = options.cwd ?? currentFolder();
   if (options.global === true) {
     return { context: await readContext(options), scope: 'global' };
   }

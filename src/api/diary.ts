@@ -12,6 +12,7 @@ import { openRepository } from '../git/repository.js';
 import type { Repository } from '../git/types.js';
 import { openExistingQueue } from '../queue/queue.js';
 import { resolveDataDir } from '../store/data-dir.js';
+import { currentFolder } from '../git/current-folder.js';
 
 export const DIARY_GROUPINGS: readonly DiaryGrouping[] = ['day', 'week', 'month'];
 
@@ -59,7 +60,7 @@ export async function buildDiary(options: DiaryOptions = {}): Promise<Diary> {
     throw new InvalidOptionError('--since', `a date before --until (${options.until}, read as ${new Date(untilSeconds * 1000).toISOString()})`, options.since);
   }
 
-  const current = options.allRepos ? null : await openCurrentRepository(options.cwd ?? process.cwd());
+  const current = options.allRepos ? null : await openCurrentRepository(options.cwd ?? currentFolder());
   // Opening read-only creates nothing, so a missing database means no report has been made yet.
   const queue = openExistingQueue({ dataDir });
   const diary: Diary = {

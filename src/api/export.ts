@@ -6,6 +6,7 @@ import { DEFAULT_NOTES_REF, type NotesResult, resolveNotesRef, writeNotes } from
 import { checkOutputPath, writeFileAtomic } from '../export/output.js';
 import { openRepository } from '../git/repository.js';
 import { resolveDataDir } from '../store/data-dir.js';
+import { currentFolder } from '../git/current-folder.js';
 
 export const EXPORT_FORMATS = ['git-notes', 'jsonl', 'git-cliff'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -67,7 +68,7 @@ export async function exportReports(options: ExportReportsOptions): Promise<Expo
   const ref = format === 'git-notes' ? await resolveNotesRef(options.ref ?? DEFAULT_NOTES_REF) : undefined;
   const output = options.output === undefined ? undefined : checkOutputPath(options.output);
   const dataDir = options.dataDir === undefined ? resolveDataDir() : checkDataDir(options.dataDir);
-  const repo = await openRepository(options.cwd ?? process.cwd());
+  const repo = await openRepository(options.cwd ?? currentFolder());
   const revisions = options.revisions ?? [];
 
   const collection = await collectExport(repo, dataDir, revisions);

@@ -20,6 +20,7 @@ import { MERGE_POLICIES, reportJob } from '../report/job.js';
 import { PROMPT_VERSION } from '../report/prompt.js';
 import { REPORT_SCHEMA_VERSION } from '../report/schema.js';
 import { DATABASE_FILE, resolveDataDir, SPOOL_DIR } from '../store/data-dir.js';
+import { currentFolder } from '../git/current-folder.js';
 
 export interface MaintenanceOptions {
   /** A folder of the repository whose jobs are meant. @default process.cwd() */
@@ -274,7 +275,7 @@ export function pruneData(options: PruneOptions = {}): PruneResult {
  */
 export async function redoStale(options: RedoStaleOptions = {}): Promise<RedoStaleResult> {
   const dataDir = options.dataDir ?? resolveDataDir(options.env);
-  const cwd = options.cwd ?? process.cwd();
+  const cwd = options.cwd ?? currentFolder();
   // With --all the current repository, when there is one, still supplies git config stepper.model.
   const repo = options.all === true ? await findRepository(cwd) : await requireRepository(cwd);
   const model = chooseModel({ flag: options.model, env: options.env, gitConfig: repo ? await readGitConfig(repo, MODEL_KEY) : undefined });
@@ -365,7 +366,7 @@ async function currentRepository(options: { cwd?: string; all?: boolean }): Prom
     return undefined;
   }
 
-  return (await requireRepository(options.cwd ?? process.cwd())).gitDir;
+  return (await requireRepository(options.cwd ?? currentFolder())).gitDir;
 }
 
 async function requireRepository(cwd: string): Promise<Repository> {

@@ -10,6 +10,7 @@ import { JOB_PRIORITY, type JobPriorityName, type JobState, type NewJob } from '
 import type { ReportJobPayload } from '../report/job.js';
 import type { StoredProvenance } from '../report/processor.js';
 import { type NamedCommit, readCommitQuickly, startRepositoryReads } from './quick-git.js';
+import { currentFolder } from '../git/current-folder.js';
 
 export interface RequestReportsOptions extends RevisionLimits {
   /** A folder of the repository. @default process.cwd() */
@@ -74,7 +75,7 @@ export async function requestReports(options: RequestReportsOptions = {}): Promi
   }
 
   // git starts first and runs on another core while better-sqlite3 and the queue load.
-  const folder = options.cwd ?? process.cwd();
+  const folder = options.cwd ?? currentFolder();
   const modelFromSettings = options.model !== undefined || Boolean((options.env ?? process.env).STEPPER_MODEL?.trim());
   const reads = startRepositoryReads(folder, { modelConfig: !modelFromSettings });
   const [single] = revisions;

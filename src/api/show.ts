@@ -10,6 +10,7 @@ import type { ReportContent, StoredProvenance } from '../report/processor.js';
 import { REPORT_FIELD_NAMES, REPORT_FIELDS, type Report } from '../report/schema.js';
 import { resolveDataDir } from '../store/data-dir.js';
 import type { SqliteDatabase } from '../store/database.js';
+import { currentFolder } from '../git/current-folder.js';
 
 export interface ReadCommitReportOptions {
   /** The commit, as git rev-parse accepts it. */
@@ -95,7 +96,7 @@ export async function lookupCommitReport(options: ReadCommitReportOptions): Prom
   }
 
   const dataDir = options.dataDir === undefined ? resolveDataDir() : checkDataDir(options.dataDir);
-  const repo = await openRepository(options.cwd ?? process.cwd());
+  const repo = await openRepository(options.cwd ?? currentFolder());
   const sha = await resolveCommit(repo, options.revision);
   const lookup: ReportLookup = { sha, repo: repo.gitDir, report: null, liveJob: null, failedJob: null, databaseExists: false };
 

@@ -11,9 +11,10 @@ import type { Queue } from '../queue/queue.js';
 import { JOB_PRIORITY, type Job, type JobState } from '../queue/types.js';
 import type { Report } from '../report/schema.js';
 import type { CommitReport } from './show.js';
-import { startRepositoryReads } from './quick-git.js';
+import { type RepositoryReads, startRepositoryReads } from './quick-git.js';
 import { readJobSubjects, subjectKey } from './subjects.js';
 import { resolveDataDir } from '../store/data-dir.js';
+import { currentFolder } from '../git/current-folder.js';
 
 export interface StatusOptions {
   /** A folder of the repository whose jobs are listed. @default process.cwd() */
@@ -104,7 +105,14 @@ export async function getQueueStatus(options: StatusOptions = {}): Promise<Queue
   const host = resolveOllamaHost(options.env);
   // The reads wait on git, so they start before better-sqlite3 and the queue load, and run meanwhile.
   const modelFromEnvironment = Boolean((options.env ?? process.env).STEPPER_MODEL?.trim());
-  const reads = startRepositoryReads(options.cwd ?? process.cwd(), { modelConfig: !modelFromEnvironment });
+  let reads: RepositoryReads;
+  try {
+    reads = startRepositoryReads(options.cwd ?? currentFolder(), { modelConfig: !modelFromEnvironment });
+  } catch (error) {
+    // A working folder that was deleted has no repository, and with --all none is needed.
+    reads = { repository: Promise.reject(error), modelConfig: Promise.resolve(undefined) };
+    reads.repository.catch(() => {});
+  }
   const modules = loadQueueModules();
   // Marked handled, because a repository error below is thrown before the modules are awaited.
   modules.catch(() => {});
@@ -240,7 +248,7 @@ async function findJobByRevision(queue: Queue, revision: string, cwd: string | u
   }
 
   // Imported here, because only a revision needs git/revisions.js and its commit reader.
-  const [{ resolveCommit }, repo] = await Promise.all([import('../git/revisions.js'), openRepository(cwd ?? process.cwd())]);
+  const [{ resolveCommit }, repo] = await Promise.all([import('../git/revisions.js'), openRepository(cwd ?? currentFolder())]);
   const sha = await resolveCommit(repo, revision);
   return queue.getJobs({ repository: repo.gitDir, commitSha: sha, limit: 1 })[0];
 }

@@ -17,6 +17,7 @@ import { contextCheck, modelCheck } from './model.js';
 import { ollamaCheck, systemLookup } from './ollama.js';
 import { messageOf } from './outcome.js';
 import type { Check, CheckResult, DataDirResolution, DoctorContext, DoctorOptions } from './types.js';
+import { currentFolder } from '../git/current-folder.js';
 
 /**
  * Time each check may take by default, in milliseconds. It is a guess: long enough for a busy
@@ -81,7 +82,7 @@ function formatSeconds(ms: number): string {
 
 function createContext(options: DoctorOptions, timeoutMs: number, signal: AbortSignal): DoctorContext {
   const env = options.env ?? process.env;
-  const cwd = options.cwd ?? process.cwd();
+  const cwd = options.cwd ?? currentFolder();
 
   let repository: Promise<Repository | undefined> | undefined;
   let model: Promise<ModelChoice> | undefined;

@@ -23,6 +23,7 @@ import {
   shellQuote,
 } from './block.js';
 import { HINTS_DIR, KICK_MARKER, readHookLog } from './log.js';
+import { currentFolder } from '../git/current-folder.js';
 
 /** The script the hook starts after a commit. */
 export const KICK_ENTRY = fileURLToPath(new URL('./kick.js', import.meta.url));
@@ -158,7 +159,7 @@ export async function installHooks(options: InstallOptions = {}): Promise<Instal
   const node = checkRecordedPath('node binary', options.node ?? process.execPath);
   const kick = checkRecordedPath('kick script', options.kick ?? KICK_ENTRY);
   const dataDir = checkRecordedPath('data directory', resolveDataDir(env));
-  const hooksDir = await findHooksDir(options.cwd ?? process.cwd());
+  const hooksDir = await findHooksDir(options.cwd ?? currentFolder());
   checkUndamaged(hooksDir);
 
   ensureDataDir(dataDir);
@@ -276,7 +277,7 @@ export interface UninstallResult {
  * A damaged hook file raises HookDamagedError before anything is changed.
  */
 export async function uninstallHooks(options: HookCommandOptions = {}): Promise<UninstallResult> {
-  const hooksDir = await findHooksDir(options.cwd ?? process.cwd());
+  const hooksDir = await findHooksDir(options.cwd ?? currentFolder());
   checkUndamaged(hooksDir);
   const files: UninstallFileResult[] = [];
 
@@ -359,7 +360,7 @@ export interface HookStatus {
  */
 export async function hookStatus(options: HookCommandOptions = {}): Promise<HookStatus> {
   const env = options.env ?? process.env;
-  const hooksDir = await findHooksDir(options.cwd ?? process.cwd());
+  const hooksDir = await findHooksDir(options.cwd ?? currentFolder());
   const dataDir = resolveDataDir(env);
 
   const hooks = HOOK_NAMES.map((hook) => fileStatus(hooksDir, hook));

@@ -183,6 +183,36 @@ describe('stepper report and status without commander', () => {
     expect(versionRequests()).toBe(before);
   });
 
+  // The shell enters the folder and removes it, so node starts in a folder that no longer exists.
+  function runInDeletedFolder(args: string[], env: NodeJS.ProcessEnv) {
+    const folder = path.join(makeTempDir('stepper-quick-gone-'), 'gone');
+    fs.mkdirSync(folder);
+    const script = 'cd "$1" && rmdir "$1" && shift && exec "$@"';
+    const child = spawn('sh', ['-c', script, 'sh', folder, process.execPath, BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    return waitForExit(child);
+  }
+
+  it('status and report in a deleted folder say so in one line', async () => {
+    const { env } = await setup();
+
+    for (const args of [['status'], ['status', '--json'], ['report'], ['report', '--', 'HEAD']]) {
+      const result = await runInDeletedFolder(args, env);
+
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toMatch(/^stepper: not a git repository: the current folder \(it no longer exists, because it was deleted or moved; cd to a folder that exists\); [^\n]*\n$/);
+      expect(result.stdout, args.join(' ')).toBe('');
+    }
+  });
+
+  it('status --all works in a deleted folder', async () => {
+    const { env } = await setup();
+
+    const result = await runInDeletedFolder(['status', '--all', '--json'], env);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect((JSON.parse(result.stdout) as { counts: { waiting: number } }).counts.waiting).toBe(0);
+  });
+
   it('status probes Ollama without a daemon', async () => {
     const { repo, env, fake } = await setup();
 

@@ -4,6 +4,7 @@ import { renderEvidence } from '../../evidence/render.js';
 import { openRepository } from '../../git/repository.js';
 import { resolveCommit } from '../../git/revisions.js';
 import type { MergePolicy } from '../../git/types.js';
+import { currentFolder } from '../../git/current-folder.js';
 
 const MERGE_POLICIES: readonly MergePolicy[] = ['first-parent', 'skip', 'combined'];
 
@@ -29,7 +30,7 @@ export async function runEvidence(revision: string, options: EvidenceCommandOpti
     throw new InvalidOptionError('revision', 'one commit (stepper evidence shows a single commit, not a range)', revision);
   }
 
-  const repo = await openRepository(options.cwd ?? process.cwd());
+  const repo = await openRepository(options.cwd ?? currentFolder());
   const sha = await resolveCommit(repo, revision);
   const evidence = await buildEvidence(repo, sha, { tokenBudget: options.budget, mergePolicy: options.merge as MergePolicy });
 
