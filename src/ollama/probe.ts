@@ -69,8 +69,15 @@ function probeOverSocket(url: URL, headers: Record<string, string>, timeoutMs: n
     // The request is written without a half-close: some servers cancel a request whose client stopped sending.
     socket.once('connect', () => socket.write(request));
     socket.once('error', (error: NodeJS.ErrnoException) => settle({ reachable: false, version: null, detail: describeFailure(error) }));
+    const notHttp: ProbeResult = { reachable: false, version: null, detail: `no HTTP response from ${url.href}; check that OLLAMA_HOST names Ollama` };
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
+      // A server that does not speak HTTP may keep the connection open, so its first bytes decide.
+      if (!'HTTP/'.startsWith(received.subarray(0, 5).toString('latin1'))) {
+        settle(notHttp);
+        return;
+      }
+
       const response = parseResponse(received, false);
       if (response) {
         settle(readResponse(url, response.statusCode, response.body));
@@ -83,15 +90,15 @@ function probeOverSocket(url: URL, headers: Record<string, string>, timeoutMs: n
         return;
       }
 
-      const detail = received.length === 0 ? `connection closed without a response from ${url.href}` : `no HTTP response from ${url.href}; check that OLLAMA_HOST names Ollama`;
-      settle({ reachable: false, version: null, detail });
+      settle(received.length === 0 ? { reachable: false, version: null, detail: `connection closed without a response from ${url.href}` } : notHttp);
     });
   });
 }
 
 /**
  * Parses a status code and body from the bytes received so far. Before the connection
- * ends, it returns them only once the body has reached its Content-Length.
+ * ends, it returns them only once the body has reached its Content-Length, or, without
+ * one, once the body is complete JSON.
  */
 function parseResponse(received: Buffer, ended: boolean): { statusCode: number; body: string } | undefined {
   const headerEnd = received.indexOf('\r\n\r\n');
@@ -107,11 +114,23 @@ function parseResponse(received: Buffer, ended: boolean): { statusCode: number; 
 
   const body = received.subarray(headerEnd + 4);
   const length = /\r\ncontent-length:[ \t]*(\d+)/i.exec(head);
-  if (!ended && (length === null || body.length < Number(length[1]))) {
+  const complete = length === null ? isJson(body) : body.length >= Number(length[1]);
+  if (!ended && !complete) {
     return undefined;
   }
 
   return { statusCode: Number(status[1]), body: body.toString('utf8') };
+}
+
+// Without a Content-Length, a body that already parses as JSON is taken as complete, because
+// a server that keeps the connection open anyway would otherwise make the probe time out.
+function isJson(body: Buffer): boolean {
+  try {
+    JSON.parse(body.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function readResponse(url: URL, statusCode: number | undefined, body: string): ProbeResult {

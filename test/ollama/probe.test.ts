@@ -78,6 +78,20 @@ describe('probeOllama', () => {
     expect(await probeOllama(hostOf(`127.0.0.1:${server.port}`), 5000)).toEqual({ reachable: true, version: '0.5.1', detail: null });
   });
 
+  it('takes a complete JSON body without Content-Length from a server that stays open', async () => {
+    const server = await rawServer((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{"version":"0.6.0"}'));
+
+    expect(await probeOllama(hostOf(`127.0.0.1:${server.port}`), 60_000)).toEqual({ reachable: true, version: '0.6.0', detail: null });
+  });
+
+  it('names a server that answers with something other than HTTP and stays open', async () => {
+    const server = await rawServer((socket) => socket.write('220 smtp.example ready\r\n'));
+
+    const result = await probeOllama(hostOf(`127.0.0.1:${server.port}`), 60_000);
+
+    expect(result.detail).toBe(`no HTTP response from http://127.0.0.1:${server.port}/api/version; check that OLLAMA_HOST names Ollama`);
+  });
+
   it('counts a status other than 200 as not reachable, naming the status and the URL', async () => {
     const server = await rawServer((socket) => socket.end('HTTP/1.0 502 Bad Gateway\r\nContent-Length: 3\r\n\r\nbad'));
 
