@@ -678,8 +678,8 @@ function firstLine(text: string): string {
 
 /**
  * Wraps a logger that replaces the OLLAMA_HOST value in every line when it contains
- * credentials (`user:password@host`). This relies on messages naming the host exactly as the
- * user set it.
+ * credentials (`user:password@host`). stepper's own messages show the value with the
+ * password masked (describeOllamaHost), so this guards any other message that names it as set.
 
  */
 function redactingLogger(logger: DaemonLogger, env: NodeJS.ProcessEnv): DaemonLogger {

@@ -32,7 +32,7 @@ export class InvalidOllamaHostError extends InvalidOptionError {
   constructor(value: string, problem: string) {
     super('OLLAMA_HOST', 'host[:port], :port or http(s)://host[:port][/path]', value);
     this.message =
-      `invalid OLLAMA_HOST ${JSON.stringify(value)}: ${problem}; ` +
+      `invalid OLLAMA_HOST ${JSON.stringify(maskPassword(value))}: ${problem}; ` +
       `set it to the address Ollama listens on, such as 127.0.0.1:11434 or http://localhost:11434, or unset it to use ${DEFAULT_OLLAMA_URL}`;
     this.value = value;
     // The stack was captured with InvalidOptionError's generic message.
@@ -60,8 +60,26 @@ export function resolveOllamaHost(env: NodeJS.ProcessEnv = process.env): OllamaH
 
 /** Describes the host for messages, such as `http://127.0.0.1:11434 (OLLAMA_HOST is not set)`. */
 export function describeOllamaHost(host: OllamaHost): string {
-  const origin = host.source === 'default' ? 'OLLAMA_HOST is not set' : `OLLAMA_HOST=${JSON.stringify(host.value)}`;
+  const origin = host.source === 'default' ? 'OLLAMA_HOST is not set' : `OLLAMA_HOST=${JSON.stringify(maskPassword(host.value ?? ''))}`;
   return `${host.url} (${origin})`;
+}
+
+/**
+ * Replaces the password in an OLLAMA_HOST value such as `http://user:secret@host` with
+ * `***`. Messages that name the value end up in job errors, the daemon log and `status`.
+ */
+export function maskPassword(value: string): string {
+  const schemeEnd = value.indexOf('://');
+  const authorityStart = schemeEnd >= 0 ? schemeEnd + 3 : 0;
+  const slash = value.indexOf('/', authorityStart);
+  const authority = value.slice(authorityStart, slash >= 0 ? slash : value.length);
+  const at = authority.lastIndexOf('@');
+  const colon = authority.indexOf(':');
+  if (at < 0 || colon < 0 || colon > at) {
+    return value;
+  }
+
+  return `${value.slice(0, authorityStart + colon + 1)}***${value.slice(authorityStart + at)}`;
 }
 
 function parseHost(value: string, raw: string): Omit<OllamaHost, 'source' | 'value'> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { InvalidOptionError } from '../../src/errors.js';
-import { DEFAULT_OLLAMA_URL, describeOllamaHost, InvalidOllamaHostError, resolveOllamaHost } from '../../src/ollama/host.js';
+import { DEFAULT_OLLAMA_URL, describeOllamaHost, InvalidOllamaHostError, maskPassword, resolveOllamaHost } from '../../src/ollama/host.js';
 
 function basic(credentials: string): string {
   return `Basic ${Buffer.from(credentials).toString('base64')}`;
@@ -146,7 +146,8 @@ describe('resolveOllamaHost invalid values', () => {
     expect(caught).toBeInstanceOf(InvalidOptionError);
     const message = (caught as Error).message;
     expect(message).toContain('OLLAMA_HOST');
-    expect(message).toContain(JSON.stringify(value));
+    // The value is shown with any password masked.
+    expect(message).toContain(JSON.stringify(value.replace(':b@', ':***@')));
     expect(message).toContain(problem);
     expect(message).toContain('unset it to use http://127.0.0.1:11434');
   });
@@ -174,5 +175,33 @@ describe('describeOllamaHost', () => {
 
   it('set value is quoted', () => {
     expect(describeOllamaHost(resolveOllamaHost({ OLLAMA_HOST: '0.0.0.0' }))).toBe('http://127.0.0.1:11434 (OLLAMA_HOST="0.0.0.0")');
+  });
+
+  it('password is masked', () => {
+    const described = describeOllamaHost(resolveOllamaHost({ OLLAMA_HOST: 'http://alice:s3cret@127.0.0.1:11434/ollama' }));
+
+    expect(described).toBe('http://127.0.0.1:11434/ollama (OLLAMA_HOST="http://alice:***@127.0.0.1:11434/ollama")');
+  });
+});
+
+describe('maskPassword', () => {
+  it.each([
+    ['http://alice:s3cret@127.0.0.1:1/x', 'http://alice:***@127.0.0.1:1/x'],
+    ['alice:s3@cret@host:1', 'alice:***@host:1'],
+    ['https://u:p@[::1]:443', 'https://u:***@[::1]:443'],
+    ['u:@h', 'u:***@h'],
+  ])('masks %j', (value, masked) => {
+    expect(maskPassword(value)).toBe(masked);
+  });
+
+  it.each(['carol@localhost', '127.0.0.1:11434', 'http://h:1/p@x:y', '[::1]:11434'])('leaves %j, which has no password', (value) => {
+    expect(maskPassword(value)).toBe(value);
+  });
+
+  it('keeps the password out of the invalid-value error', () => {
+    const error = new InvalidOllamaHostError('http://alice:s3cret@127.0.0.1:99999', 'port "99999" is not a number from 1 to 65535');
+
+    expect(error.message).toContain('"http://alice:***@127.0.0.1:99999"');
+    expect(error.message).not.toContain('s3cret');
   });
 });
