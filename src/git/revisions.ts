@@ -120,8 +120,15 @@ export async function resolveCommit(repo: Repository, revision: string): Promise
   try {
     // runGit, not simple-git: naming one commit is the path of every `stepper report HEAD`,
     // which the simple-git import would slow by a fifth.
-    const output = await runGit(worktreeContext(repo), ['rev-parse', '--verify', '--end-of-options', peeled]);
-    return output.trim();
+    const output = (await runGit(worktreeContext(repo), ['rev-parse', '--verify', '--end-of-options', peeled])).trim();
+    // rev-parse prints a negated revision such as `^HEAD` as `^<id>`: it excludes commits and names none.
+    if (output.startsWith('^')) {
+      throw new StepperError(
+        'INVALID_OPTION',
+        `revision ${JSON.stringify(revision)} excludes commits and names none to report: give a commit, or a range such as HEAD~3..HEAD`,
+      );
+    }
+    return output;
   } catch (error) {
     if (!(error instanceof GitError) || error.exitCode === null) {
       throw error;

@@ -59,6 +59,13 @@ describe('resolveRevisions single commits', () => {
   it('resolveCommit peels a tag', async () => {
     expect(await resolveCommit(repo, 'v1.0')).toBe(c.c2);
   });
+
+  it('a negated revision names no commit', async () => {
+    const error = (await captureError(resolveRevisions(repo, ['^HEAD']))) as StepperError;
+
+    expect(error.code).toBe('INVALID_OPTION');
+    expect(error.message).toBe('revision "^HEAD" excludes commits and names none to report: give a commit, or a range such as HEAD~3..HEAD');
+  });
 });
 
 describe('resolveRevisions ranges', () => {
