@@ -175,10 +175,13 @@ export function readDaemonStatus(options: { dataDir?: string; env?: NodeJS.Proce
   const marker = readStartingMarker(dataDir);
   const running = probeDaemonLock(dataDir) === 'held';
   const row = options.database === undefined ? readDaemonRowFromFile(path.join(dataDir, DATABASE_FILE)) : readDaemonRowQuietly(options.database);
+  // A live daemon whose row has the state running holds the lock, whatever process a marker
+  // names: that process is a successor waiting for it, or a surplus one about to exit.
+  const holderRuns = running && row?.state === 'running' && row.pid !== marker && isProcessAlive(row.pid);
   return {
     dataDir,
     running,
-    startingPid: marker !== undefined && (!running || row?.pid !== marker) ? marker : undefined,
+    startingPid: marker !== undefined && (!running || (row?.pid !== marker && !holderRuns)) ? marker : undefined,
     row,
     logFile: path.join(dataDir, LOG_FILE),
     lockFile: path.join(dataDir, LOCK_FILE),
@@ -233,6 +236,7 @@ export async function stopDaemon(options: { dataDir?: string; env?: NodeJS.Proce
   let wasRunning = false;
   let pid: number | undefined;
   let startingPid: number | undefined;
+  const signalled = new Set<number>();
 
   for (;;) {
     let status = readDaemonStatus(options);
@@ -275,13 +279,26 @@ export async function stopDaemon(options: { dataDir?: string; env?: NodeJS.Proce
       return { wasRunning, pid, stopped: false };
     }
 
+    // The row still names the daemon signalled before, which is gone: the successor holding
+    // the lock has not written its row yet.
+    if (signalled.has(pid) && !isProcessAlive(pid)) {
+      await sleep(50);
+      continue;
+    }
+
     // A daemon already stopping, after an earlier stop or its idle time, is only waited for:
     // a second SIGTERM would make it exit at once without its grace period.
     if (status.row?.state !== 'stopping') {
       signalDaemon(pid);
     }
+    signalled.add(pid);
 
     while (readDaemonStatus(options).running) {
+      // With the signalled daemon gone, the holder is a successor that waited for the lock,
+      // which the next round stops the same way.
+      if (!isProcessAlive(pid)) {
+        break;
+      }
       if (Date.now() >= deadline) {
         return { wasRunning, pid, stopped: false };
       }

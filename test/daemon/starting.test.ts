@@ -13,7 +13,7 @@ import { readDaemonStatus, stopDaemon } from '../../src/index.js';
 import { startFake } from '../fake-ollama/helpers.js';
 import { waitForExit } from '../helpers/processes.js';
 import { makeTempDir } from '../helpers/temp.js';
-import { autoStart, daemonEnvironment, isAlive, readLog, spawnDaemon, waitFor, waitForRunning } from './helpers.js';
+import { autoStart, daemonEnvironment, enqueue, isAlive, readLog, spawnDaemon, waitFor, waitForRunning } from './helpers.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'stepper.js');
 
@@ -148,6 +148,52 @@ describe('daemon that is starting', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(new RegExp(`^daemon +starting \\(pid ${process.pid}\\)$`, 'm'));
     expect(daemon).toEqual({ state: 'starting', pid: process.pid, startedAt: null, version: null, currentJobId: null, waitingForOllama: false });
+  });
+
+  test('a running daemon shows beside a marker of another process', async () => {
+    const fake = await startFake();
+    const dataDir = makeTempDir();
+    const env = daemonEnvironment(dataDir, fake.url);
+    const daemon = spawnDaemon(dataDir, env);
+    const pid = await waitForRunning(dataDir);
+    // A successor that another stepper version spawned writes such a marker while it waits for the lock.
+    writeStartingMarker(dataDir, process.pid);
+
+    const status = readDaemonStatus({ dataDir });
+    const json = await waitForExit(spawn(process.execPath, [BIN, 'status', '--all', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+
+    expect(status.running).toBe(true);
+    expect(status.startingPid).toBeUndefined();
+    expect(json.code, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout) as { daemon: { state: string; pid: number } }).daemon).toMatchObject({ state: 'running', pid });
+
+    removeStartingMarker(dataDir, process.pid);
+    await stopDaemon({ dataDir, timeoutMs: 30_000 });
+    await daemon.exited;
+  });
+
+  test('stop also stops the successor that takes the lock meanwhile', async () => {
+    const fake = await startFake();
+    // The first chat request stalls for 3 s, so the first daemon stays stopping that long.
+    fake.enqueue({ fault: { kind: 'stall', afterLines: 1, stallMs: 3000 }, match: { path: '/api/chat' } });
+    const dataDir = makeTempDir();
+    const env = daemonEnvironment(dataDir, fake.url);
+    enqueue(dataDir, 'keeps the first daemon busy');
+    const first = spawnDaemon(dataDir, env);
+    const firstPid = await waitForRunning(dataDir);
+    await fake.waitForRequest((request) => request.path === '/api/chat', { timeoutMs: 30_000 });
+    first.child.kill('SIGTERM');
+    await waitFor(() => readLog(dataDir).includes('SIGTERM received: stopping'), 'the first daemon to be stopping');
+
+    // A daemon started now waits for the stopping one's lock and takes over.
+    const successor = spawnDaemon(dataDir, env);
+    writeStartingMarker(dataDir, successor.child.pid as number);
+    const result = await stopDaemon({ dataDir, timeoutMs: 30_000 });
+
+    expect(result).toEqual({ wasRunning: true, pid: successor.child.pid, stopped: true });
+    expect((await first.exited).code).toBe(0);
+    expect((await successor.exited).code).toBe(0);
+    expect(readLog(dataDir)).toContain(`[${firstPid}] daemon stopped`);
   });
 
   test('surplus daemon removes its marker', async () => {
