@@ -14,8 +14,8 @@ const BETTER_SQLITE = 'better-sqlite3';
 const RENDERING = ['cli/render/color.js', 'cli/render/report-text.js', 'cli/commands/show.js'].map((file) => path.join('dist', file));
 
 // Packages that the bundle contains rather than requires. better-sqlite3 is explained below.
-// chalk 5 is an ES module, which Node before 20.19 cannot require, and the commands import
-// it statically; the ES modules they import on demand (ora, simple-git) stay `import()`.
+// chalk 5 is an ES module that the commands import statically, and Node before 20.19 cannot
+// require one. The ES modules they import on demand (ora, simple-git) stay `import()`.
 const BUNDLED = new Set([BETTER_SQLITE, 'chalk']);
 
 export default defineConfig({

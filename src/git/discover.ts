@@ -104,7 +104,7 @@ function setsLayout(config: string): boolean {
 
 /**
  * Applies git's own test (is_git_directory): an objects folder, a refs folder and a HEAD
- * that holds `ref: refs/...` or a commit id. A HEAD that is a symbolic link is left to git.
+ * that contains `ref: refs/...` or a commit id. A HEAD that is a symbolic link is left to git.
  */
 function judgeGitDirectory(folder: string): 'repository' | 'not' | 'ask git' {
   if (statOrUndefined(path.join(folder, 'objects'))?.isDirectory() !== true || statOrUndefined(path.join(folder, 'refs'))?.isDirectory() !== true) {

@@ -134,7 +134,7 @@ describe('stepper report and status without commander', () => {
     return fs.readFileSync(log, 'utf8');
   }
 
-  it('report HEAD and status load the bundle alone, without commander or the report views', async () => {
+  it('report and status load only the bundle', async () => {
     const { repo, env } = await setup();
 
     for (const args of [['report', 'HEAD'], ['status'], ['status', '--json', '--limit', '2']]) {
