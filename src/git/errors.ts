@@ -83,12 +83,15 @@ export class UnknownRevisionError extends StepperError {
   override name = 'UnknownRevisionError';
   readonly revision: string;
 
-  constructor(revision: string, gitDir: string, options?: { cause?: unknown }) {
+  /** With `noCommits`, the message states that the repository has no commit at all, as right after `git init`. */
+  constructor(revision: string, gitDir: string, options?: { cause?: unknown; noCommits?: boolean }) {
     super(
       'UNKNOWN_REVISION',
-      `unknown revision ${JSON.stringify(revision)}: it names no commit in ${gitDir}; ` +
-        'check it with `git log --oneline` (a commit id, branch, tag or expression such as HEAD~3)',
-      options,
+      options?.noCommits
+        ? `unknown revision ${JSON.stringify(revision)}: the repository ${gitDir} has no commits yet; make a first commit, then name it`
+        : `unknown revision ${JSON.stringify(revision)}: it names no commit in ${gitDir}; ` +
+            'check it with `git log --oneline` (a commit id, branch, tag or expression such as HEAD~3)',
+      { cause: options?.cause },
     );
     this.revision = revision;
   }

@@ -138,9 +138,18 @@ export async function resolveCommit(repo: Repository, revision: string): Promise
       throw new AmbiguousRevisionError(revision, repo.gitDir, { cause: error });
     }
     if (/Needed a single revision/.test(error.stderr)) {
-      throw new UnknownRevisionError(revision, repo.gitDir, { cause: error });
+      throw new UnknownRevisionError(revision, repo.gitDir, { cause: error, noCommits: await hasNoCommits(repo) });
     }
     throw error;
+  }
+}
+
+/** Returns true for a repository without any commit, which the error message then names. */
+async function hasNoCommits(repo: Repository): Promise<boolean> {
+  try {
+    return (await runGit(worktreeContext(repo), ['rev-list', '-n', '1', '--all'])).trim() === '';
+  } catch {
+    return false;
   }
 }
 

@@ -204,6 +204,16 @@ describe('stepper report and status without commander', () => {
     }
   });
 
+  it('report in a repository without commits says so', async () => {
+    const { env } = await setup();
+    const empty = RepoBuilder.init(makeTempDir('stepper-quick-empty-'));
+
+    const result = await run(['report'], empty.dir, env);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^stepper: unknown revision "HEAD": the repository \S+ has no commits yet; make a first commit, then name it\n$/);
+  });
+
   it('status --all works in a deleted folder', async () => {
     const { env } = await setup();
 

@@ -8,6 +8,7 @@ import { AmbiguousRevisionError, UnknownRevisionError } from '../../src/git/erro
 import { openRepository } from '../../src/git/repository.js';
 import { resolveCommit, resolveRevisions } from '../../src/git/revisions.js';
 import type { Repository } from '../../src/git/types.js';
+import { RepoBuilder } from '../helpers/repo-builder.js';
 import { type BuiltRepo, buildRepo } from '../helpers/repos.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { captureError } from '../helpers/errors.js';
@@ -58,6 +59,15 @@ describe('resolveRevisions single commits', () => {
 
   it('resolveCommit peels a tag', async () => {
     expect(await resolveCommit(repo, 'v1.0')).toBe(c.c2);
+  });
+
+  it('an empty repository says it has no commits', async () => {
+    const empty = await openRepository(RepoBuilder.init(makeTempDir('stepper-revisions-empty-')).dir);
+
+    const error = (await captureError(resolveRevisions(empty, ['HEAD']))) as StepperError;
+
+    expect(error).toBeInstanceOf(UnknownRevisionError);
+    expect(error.message).toBe(`unknown revision "HEAD": the repository ${empty.gitDir} has no commits yet; make a first commit, then name it`);
   });
 
   it('a negated revision names no commit', async () => {
