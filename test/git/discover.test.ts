@@ -27,7 +27,7 @@ describe('discoverRepository', () => {
     expect(found?.gitDir).toBe(fs.realpathSync(path.join(repo.dir, '.git')));
   });
 
-  it('gives real paths for a folder reached through a symbolic link', async () => {
+  it('symbolic link: real paths', async () => {
     const repo = repositoryWithCommit();
     const link = path.join(makeTempDir('stepper-discover-link-'), 'link');
     fs.symlinkSync(path.join(repo.dir, 'src'), link);
@@ -59,7 +59,7 @@ describe('discoverRepository', () => {
     expect(discoverRepository(path.join(inner.dir))?.gitDir).toBe(fs.realpathSync(path.join(inner.dir, '.git')));
   });
 
-  it('looks past a .git folder that is not a repository, as git does', async () => {
+  it('skips a .git without repository', async () => {
     const repo = repositoryWithCommit();
     fs.mkdirSync(path.join(repo.dir, 'src', '.git'));
 
@@ -69,7 +69,7 @@ describe('discoverRepository', () => {
     expect(found?.gitDir).toBe(fs.realpathSync(path.join(repo.dir, '.git')));
   });
 
-  it('looks past a .git folder whose HEAD git would not accept', async () => {
+  it('skips a .git with invalid HEAD', async () => {
     const repo = repositoryWithCommit();
     const fake = path.join(repo.dir, 'src', '.git');
     fs.mkdirSync(path.join(fake, 'objects'), { recursive: true });
@@ -82,7 +82,7 @@ describe('discoverRepository', () => {
     expect(found?.gitDir).toBe(fs.realpathSync(path.join(repo.dir, '.git')));
   });
 
-  it('accepts a detached HEAD that holds a commit id', async () => {
+  it('accepts a detached HEAD', async () => {
     const repo = repositoryWithCommit();
     repo.git(['checkout', '-q', '--detach']);
 
@@ -106,7 +106,7 @@ describe('discoverRepository', () => {
     expect(discoverRepository(path.join(repo.dir, 'src', 'deep', 'a.ts', 'below'))).toBeUndefined();
   });
 
-  it('accepts `bare = false` and other core settings that git init writes', () => {
+  it('accepts core settings of git init', () => {
     const repo = repositoryWithCommit();
     const config = fs.readFileSync(path.join(repo.dir, '.git', 'config'), 'utf8');
 
@@ -114,7 +114,7 @@ describe('discoverRepository', () => {
     expect(discoverRepository(repo.dir)).toBeDefined();
   });
 
-  it('leaves a linked worktree, whose .git is a file, to git', () => {
+  it('leaves linked worktree to git', () => {
     const repo = repositoryWithCommit();
     const linked = path.join(makeTempDir('stepper-discover-linked-'), 'linked');
     repo.git(['worktree', 'add', '-q', linked]);
@@ -124,7 +124,7 @@ describe('discoverRepository', () => {
     expect(discoverRepository(path.join(linked, 'src'))).toBeUndefined();
   });
 
-  it('leaves a bare repository and folders inside a git directory to git', () => {
+  it('leaves git directories to git', () => {
     const repo = repositoryWithCommit();
     const bare = path.join(makeTempDir('stepper-discover-bare-'), 'bare.git');
     repo.git(['clone', '-q', '--bare', repo.dir, bare]);
@@ -135,7 +135,7 @@ describe('discoverRepository', () => {
     expect(discoverRepository(path.join(repo.dir, '.git', 'objects'))).toBeUndefined();
   });
 
-  it('returns undefined outside any repository and for a missing folder', () => {
+  it('no repository or missing folder', () => {
     const folder = makeTempDir('stepper-discover-none-');
 
     expect(discoverRepository(folder)).toBeUndefined();

@@ -60,7 +60,7 @@ describe('probeOllama', () => {
     expect(headers).toContain(`Authorization: Basic ${Buffer.from('ann:s3cret').toString('base64')}`);
   });
 
-  it('stops reading at Content-Length when the server keeps the connection open', async () => {
+  it('stops at Content-Length on open connection', async () => {
     const body = '{"version":"0.12.6"}';
     const server = await rawServer((socket) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n${body}`));
 
@@ -78,13 +78,13 @@ describe('probeOllama', () => {
     expect(await probeOllama(hostOf(`127.0.0.1:${server.port}`), 5000)).toEqual({ reachable: true, version: '0.5.1', detail: null });
   });
 
-  it('takes a complete JSON body without Content-Length from a server that stays open', async () => {
+  it('takes complete JSON without Content-Length', async () => {
     const server = await rawServer((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{"version":"0.6.0"}'));
 
     expect(await probeOllama(hostOf(`127.0.0.1:${server.port}`), 60_000)).toEqual({ reachable: true, version: '0.6.0', detail: null });
   });
 
-  it('names a server that answers with something other than HTTP and stays open', async () => {
+  it('names open non-HTTP server', async () => {
     const server = await rawServer((socket) => socket.write('220 smtp.example ready\r\n'));
 
     const result = await probeOllama(hostOf(`127.0.0.1:${server.port}`), 60_000);
@@ -102,13 +102,13 @@ describe('probeOllama', () => {
     });
   });
 
-  it('is reachable with an unknown version when the body is not Ollama JSON', async () => {
+  it('non-JSON body: unknown version', async () => {
     const server = await rawServer((socket) => socket.end('HTTP/1.0 200 OK\r\n\r\nhello'));
 
     expect(await probeOllama(hostOf(`127.0.0.1:${server.port}`), 5000)).toEqual({ reachable: true, version: null, detail: null });
   });
 
-  it('says what to do when the port is closed', async () => {
+  it('closed port: says what to do', async () => {
     const port = await closedPort();
 
     const result = await probeOllama(hostOf(`127.0.0.1:${port}`), 5000);
@@ -117,7 +117,7 @@ describe('probeOllama', () => {
     expect(result.detail).toBe('connection refused (ECONNREFUSED); start Ollama with "ollama serve", or set OLLAMA_HOST to where it listens');
   });
 
-  it('times out when the server accepts and never answers', async () => {
+  it('times out on silent server', async () => {
     const server = await rawServer(() => {});
 
     expect(await probeOllama(hostOf(`127.0.0.1:${server.port}`), 200)).toEqual({ reachable: false, version: null, detail: 'timed out after 200 ms without a response' });
@@ -132,7 +132,7 @@ describe('probeOllama', () => {
     expect(result).toEqual({ reachable: false, version: null, detail: `connection closed without a response from http://127.0.0.1:${server.port}/api/version` });
   });
 
-  it('names a server that does not speak HTTP', async () => {
+  it('names closing non-HTTP server', async () => {
     const server = await rawServer((socket) => socket.end('SSH-2.0-OpenSSH_9.2\r\n\r\n'));
 
     const result = await probeOllama(hostOf(`127.0.0.1:${server.port}`), 5000);
@@ -141,7 +141,7 @@ describe('probeOllama', () => {
     expect(result.detail).toBe(`no HTTP response from http://127.0.0.1:${server.port}/api/version; check that OLLAMA_HOST names Ollama`);
   });
 
-  it('connects to an IPv6 address given in brackets', async (context) => {
+  it('connects to bracketed IPv6 address', async (context) => {
     const server = net.createServer((socket) => {
       // The request must be read, or the socket never reads the client's end and the server never closes.
       socket.resume();
