@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version.js';
 import type { ReportCommandOptions } from './commands/report.js';
 import { CommandExit, EXIT_USAGE, reportCommandError } from './exit.js';
-import { parseInteger } from './options.js';
+import { parseInteger, shortenArgumentError } from './options.js';
 import { type CommandSpec, REPORT_SPEC, STATUS_SPEC } from './specs.js';
 
 export { EXIT_FAILURE, EXIT_USAGE } from './exit.js';
@@ -20,7 +20,7 @@ export function buildProgram(): Command {
     .usage('[options] [command]')
     .configureOutput({
       // One line, like every other stepper error, with the way to the usage at its end.
-      outputError: (text, write) => write(`stepper: ${text.replace(/^error: /, '').trimEnd()} (run \`stepper --help\` for usage)\n`),
+      outputError: (text, write) => write(`stepper: ${shortenArgumentError(text.replace(/^error: /, '').trimEnd())} (run \`stepper --help\` for usage)\n`),
     })
     .exitOverride();
 
@@ -72,7 +72,7 @@ function addSpecCommand(program: Command, spec: CommandSpec): Command {
   for (const option of spec.options) {
     if (option.integer) {
       const flag = option.flags.split(' ')[0] as string;
-      command.option(option.flags, option.description, parseInteger(flag), option.default);
+      command.option(option.flags, option.description, parseInteger(flag, option.minimum), option.default);
     } else {
       command.option(option.flags, option.description);
     }

@@ -10,6 +10,8 @@ export interface OptionSpec {
   description: string;
   /** The value is a whole number, checked by {@link isWholeNumber} and parsed with Number. */
   integer?: boolean;
+  /** Smallest value an integer option accepts. @default 0 */
+  minimum?: number;
   /** Value when the option is not given. */
   default?: number;
 }
@@ -42,7 +44,7 @@ export const REPORT_SPEC: CommandSpec = {
       flags: '--author <pattern>',
       description: 'only commits whose author name or email matches this extended regular expression, such as "Ada|Grace"',
     },
-    { flags: '--max-count <n>', description: 'at most this many commits of each range, newest first', integer: true },
+    { flags: '--max-count <n>', description: 'at most this many commits of each range, newest first', integer: true, minimum: 1 },
     { flags: '-q, --quiet', description: 'print nothing but errors' },
   ],
 };
@@ -54,7 +56,7 @@ export const STATUS_SPEC: CommandSpec = {
   options: [
     { flags: '--json', description: 'print JSON' },
     { flags: '--all', description: 'list the jobs of every repository, not only the current one' },
-    { flags: '--limit <n>', description: 'jobs listed at most', integer: true, default: 10 },
+    { flags: '--limit <n>', description: 'jobs listed at most', integer: true, minimum: 1, default: 10 },
   ],
 };
 
@@ -153,7 +155,8 @@ export function parseQuick(spec: CommandSpec, args: readonly string[]): QuickPar
     }
 
     if (match.option.integer) {
-      if (!isWholeNumber(value)) {
+      // commander names the error for a value it would reject too.
+      if (!isWholeNumber(value) || Number(value) < (match.option.minimum ?? 0)) {
         return undefined;
       }
       options[match.flags.attribute] = Number(value);

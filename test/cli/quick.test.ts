@@ -58,7 +58,7 @@ describe('parseQuick', () => {
     [STATUS_SPEC, []],
     [STATUS_SPEC, ['--json']],
     [STATUS_SPEC, ['--all', '--limit', '3']],
-    [STATUS_SPEC, ['--limit=0', 'HEAD~1']],
+    [STATUS_SPEC, ['--limit=1', 'HEAD~1']],
     [STATUS_SPEC, ['ed550d3d-bbe5-49f3-bdab-994cfbe822de', '--json']],
   ];
 
@@ -85,6 +85,8 @@ describe('parseQuick', () => {
     [REPORT_SPEC, ['-qj']],
     [STATUS_SPEC, ['one', 'two']],
     [STATUS_SPEC, ['--limit', '1.5']],
+    [STATUS_SPEC, ['--limit=0', 'HEAD~1']],
+    [REPORT_SPEC, ['--max-count', '0', 'HEAD~9..']],
     [STATUS_SPEC, ['--limit', '99999999999999999999']],
     [STATUS_SPEC, ['--limit']],
     [STATUS_SPEC, ['--verbose']],
@@ -282,11 +284,14 @@ describe('stepper report and status without commander', () => {
   // Bad input: a one-line error naming the value, exit 2, and nothing queued.
   it.each([
     [['report', '--priority', 'urgent'], /^stepper: .*--priority.*"urgent"/],
-    [['report', '--max-count', 'ten', 'HEAD~1..'], /^stepper: .*--max-count expects a whole number below 2\^53, got "ten"/],
+    [['report', '--max-count', 'ten', 'HEAD~1..'], /^stepper: invalid --max-count: expected a whole number >= 1, received "ten" \(run/],
+    [['report', '--max-count', '0'], /^stepper: invalid --max-count: expected a whole number >= 1, received "0" \(run/],
     [['report', 'no-such-branch'], /^stepper: unknown revision "no-such-branch"/],
     [['report', '--model', 'bad name!'], /^stepper: .*--model.*"bad name!"/],
-    [['status', '--limit', 'x'], /^stepper: .*--limit expects a whole number below 2\^53, got "x"/],
-    [['status', '--limit', '0'], /^stepper: .*--limit/],
+    [['status', '--limit', 'x'], /^stepper: invalid --limit: expected a whole number >= 1, received "x" \(run/],
+    [['status', '--limit', '0'], /^stepper: invalid --limit: expected a whole number >= 1, received "0" \(run/],
+    [['status', '--limit', '-1'], /^stepper: invalid --limit: expected a whole number >= 1, received "-1" \(run/],
+    [['status', '--limit=99999999999999999999'], /^stepper: invalid --limit: expected a whole number below 2\^53, received "99999999999999999999" \(run/],
     [['status', 'one', 'two'], /^stepper: too many arguments for 'status'/],
     [['report', '--bogus'], /^stepper: unknown option '--bogus' \(run `stepper --help` for usage\)$/],
   ])('%j exits 2 with one line', async (args, message) => {
