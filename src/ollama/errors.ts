@@ -341,7 +341,7 @@ function classifyNetworkError(error: TypeError, context: ClassifyContext): Error
   // Node's fetch refuses the ports the Fetch standard blocks (6000, 6665-6669 and others).
   if ((error.cause as { message?: unknown } | undefined)?.message === 'bad port') {
     return new InvalidOllamaHostError(
-      context.host.value ?? context.host.url,
+      context.host.source === 'OLLAMA_HOST' ? (context.host.value ?? context.host.url) : context.host.url,
       `fetch refuses to connect to the port of ${context.host.url}, which is on the Fetch standard's list of blocked ports; run Ollama on another port`,
     );
   }

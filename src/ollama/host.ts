@@ -18,7 +18,7 @@ export interface OllamaHost {
   /** Headers every request sends: `Authorization: Basic` when OLLAMA_HOST held `user:password@`. */
   headers: Record<string, string>;
   source: OllamaHostSource;
-  /** OLLAMA_HOST as set, for messages; undefined when the default applies. */
+  /** OLLAMA_HOST as set, for messages: blank when source is `default`, undefined when unset. */
   value?: string;
 }
 
@@ -52,7 +52,8 @@ export function resolveOllamaHost(env: NodeJS.ProcessEnv = process.env): OllamaH
   // Ollama trims spaces and then quotes, so OLLAMA_HOST="'host:1234'" works there too.
   const value = (raw ?? '').trim().replace(/^["']+|["']+$/g, '').trim();
   if (value === '') {
-    return { url: DEFAULT_OLLAMA_URL, headers: {}, source: 'default' };
+    // Ollama reads a blank value as unset. Keeping it lets messages show that it is set.
+    return { url: DEFAULT_OLLAMA_URL, headers: {}, source: 'default', ...(raw === undefined ? {} : { value: raw }) };
   }
 
   return { ...parseHost(value, raw as string), source: 'OLLAMA_HOST', value: raw as string };
@@ -60,8 +61,12 @@ export function resolveOllamaHost(env: NodeJS.ProcessEnv = process.env): OllamaH
 
 /** Describes the host for messages, such as `http://127.0.0.1:11434 (OLLAMA_HOST is not set)`. */
 export function describeOllamaHost(host: OllamaHost): string {
-  const origin = host.source === 'default' ? 'OLLAMA_HOST is not set' : `OLLAMA_HOST=${JSON.stringify(maskPassword(host.value ?? ''))}`;
-  return `${host.url} (${origin})`;
+  if (host.source === 'default') {
+    const origin = host.value === undefined ? 'OLLAMA_HOST is not set' : `OLLAMA_HOST=${JSON.stringify(host.value)}, which means the default`;
+    return `${host.url} (${origin})`;
+  }
+
+  return `${host.url} (OLLAMA_HOST=${JSON.stringify(maskPassword(host.value ?? ''))})`;
 }
 
 /**

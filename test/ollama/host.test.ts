@@ -55,15 +55,18 @@ describe('resolveOllamaHost forms', () => {
 });
 
 describe('resolveOllamaHost default', () => {
-  it.each([
-    ['unset', {}],
-    ['empty', { OLLAMA_HOST: '' }],
-    ['spaces only', { OLLAMA_HOST: '   ' }],
-    ['empty quotes', { OLLAMA_HOST: '""' }],
-  ])('%s uses the default', (_case, env) => {
-    const host = resolveOllamaHost(env);
+  it('unset uses the default', () => {
+    expect(resolveOllamaHost({})).toEqual({ url: DEFAULT_OLLAMA_URL, headers: {}, source: 'default' });
+  });
 
-    expect(host).toEqual({ url: DEFAULT_OLLAMA_URL, headers: {}, source: 'default' });
+  it.each([
+    ['empty', ''],
+    ['spaces only', '   '],
+    ['empty quotes', '""'],
+  ])('%s uses the default', (_case, value) => {
+    const host = resolveOllamaHost({ OLLAMA_HOST: value });
+
+    expect(host).toEqual({ url: DEFAULT_OLLAMA_URL, headers: {}, source: 'default', value });
   });
 
   it('default is loopback port 11434', () => {
@@ -171,6 +174,10 @@ describe('resolveOllamaHost invalid values', () => {
 describe('describeOllamaHost', () => {
   it('default says OLLAMA_HOST is not set', () => {
     expect(describeOllamaHost(resolveOllamaHost({}))).toBe('http://127.0.0.1:11434 (OLLAMA_HOST is not set)');
+  });
+
+  it('blank value says the default applies', () => {
+    expect(describeOllamaHost(resolveOllamaHost({ OLLAMA_HOST: '' }))).toBe('http://127.0.0.1:11434 (OLLAMA_HOST="", which means the default)');
   });
 
   it('set value is quoted', () => {
