@@ -59,13 +59,17 @@ export class DatabaseError extends StepperError {
   }
 }
 
+/** Sentence on the retention of finished jobs, for messages about a job that is not found. */
+export const FINISHED_JOBS_REMOVED = 'finished jobs are removed after 7 days once 1,000 newer ones exist';
+
 /** Raised when no job has the given id. */
 export class JobNotFoundError extends StepperError {
   override name = 'JobNotFoundError';
   readonly jobId: string;
 
-  constructor(jobId: string) {
-    super('JOB_NOT_FOUND', `job ${jobId} not found: check the id; finished jobs are removed after 7 days once 1,000 newer ones exist`);
+  /** `message` replaces the default one, which suits a job id and not a revision. */
+  constructor(jobId: string, message?: string) {
+    super('JOB_NOT_FOUND', message ?? `job ${jobId} not found: check the id; ${FINISHED_JOBS_REMOVED}`);
     this.jobId = jobId;
   }
 }

@@ -1,5 +1,5 @@
-import { checkPositiveInteger, InvalidOptionError, JobNotFoundError, StepperError } from '../errors.js';
-import { NotARepositoryError } from '../git/errors.js';
+import { checkPositiveInteger, FINISHED_JOBS_REMOVED, InvalidOptionError, JobNotFoundError, StepperError } from '../errors.js';
+import { NotARepositoryError, UnknownRevisionError } from '../git/errors.js';
 import { openRepository } from '../git/repository.js';
 import type { Repository } from '../git/types.js';
 import type { DaemonStatus } from '../daemon/start.js';
@@ -196,16 +196,20 @@ export async function getJobStatus(target: string, options: Pick<StatusOptions, 
  */
 export async function describeJob(target: string, options: Pick<StatusOptions, 'cwd' | 'dataDir' | 'env'> = {}): Promise<JobDescription> {
   const dataDir = options.dataDir ?? resolveDataDir(options.env);
+  // A revision is resolved first, so that an unknown one is a usage error even before any job exists.
+  const commit = JOB_ID.test(target) ? undefined : await resolveTargetCommit(target, options.cwd);
   const { openExistingQueue, isSpooled } = await loadQueueModules();
   const queue = openExistingQueue({ dataDir });
   if (!queue) {
-    throw jobNotFound(dataDir, target, isSpooled);
+    throw commit ? noJobForCommit(target, commit) : jobNotFound(dataDir, target, isSpooled);
   }
 
   try {
-    const job = JOB_ID.test(target) ? queue.getJob(target.toLowerCase()) : await findJobByRevision(queue, target, options.cwd);
+    const job = commit
+      ? queue.getJobs({ repository: commit.gitDir, commitSha: commit.sha, limit: 1 })[0]
+      : queue.getJob(target.toLowerCase());
     if (!job) {
-      throw jobNotFound(dataDir, target, isSpooled);
+      throw commit ? noJobForCommit(target, commit) : jobNotFound(dataDir, target, isSpooled);
     }
 
     const [detail] = (await describeJobs([job])) as [JobDetail];
@@ -242,15 +246,39 @@ function jobNotFound(dataDir: string, target: string, isSpooled: (dataDir: strin
   return new JobNotFoundError(target);
 }
 
-async function findJobByRevision(queue: Queue, revision: string, cwd: string | undefined): Promise<Job | undefined> {
+/** A commit that a status target names, in the repository of the current folder. */
+interface TargetCommit {
+  gitDir: string;
+  sha: string;
+}
+
+// The first part of a job id or more, which a user may have copied short.
+const PARTIAL_JOB_ID = /^[0-9a-f]{8}(?:-[0-9a-f]{0,12})*$/i;
+
+async function resolveTargetCommit(revision: string, cwd: string | undefined): Promise<TargetCommit> {
   if (revision.includes('..')) {
     throw new InvalidOptionError('revision', 'a job id or one commit, not a range', revision);
   }
 
   // Imported here, because only a revision needs git/revisions.js and its commit reader.
   const [{ resolveCommit }, repo] = await Promise.all([import('../git/revisions.js'), openRepository(cwd ?? currentFolder())]);
-  const sha = await resolveCommit(repo, revision);
-  return queue.getJobs({ repository: repo.gitDir, commitSha: sha, limit: 1 })[0];
+  try {
+    return { gitDir: repo.gitDir, sha: await resolveCommit(repo, revision) };
+  } catch (error) {
+    if (error instanceof UnknownRevisionError && PARTIAL_JOB_ID.test(revision)) {
+      error.message += '; a job id has all 36 characters that `stepper report` prints, such as ed550d3d-bbe5-49f3-bdab-994cfbe822de';
+    }
+
+    throw error;
+  }
+}
+
+function noJobForCommit(target: string, commit: TargetCommit): JobNotFoundError {
+  const named = target === commit.sha ? `commit ${commit.sha.slice(0, 12)}` : `${target} (commit ${commit.sha.slice(0, 12)})`;
+  return new JobNotFoundError(
+    target,
+    `no job for ${named} in ${commit.gitDir}: run \`stepper report ${commit.sha.slice(0, 12)}\` to queue one; ${FINISHED_JOBS_REMOVED}`,
+  );
 }
 
 /**

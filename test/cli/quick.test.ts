@@ -216,6 +216,43 @@ describe('stepper report and status without commander', () => {
     expect(result.stderr).toMatch(/^stepper: unknown revision "HEAD": the repository \S+ has no commits yet; make a first commit, then name it\n$/);
   });
 
+  it('status of a commit without a job', async () => {
+    const { repo, head, env } = await setup();
+    const short = head.slice(0, 12);
+
+    const before = await run(['status', 'HEAD'], repo.dir, env);
+    await run(['report', 'HEAD~0', '--quiet'], repo.dir, env);
+    repo.write('src/b.ts', 'export const b = 2;\n');
+    const next = repo.commit('Add b', { author: ALICE });
+    const after = await run(['status', next], repo.dir, env);
+
+    expect(before.code).toBe(1);
+    expect(before.stderr).toBe(
+      `stepper: no job for HEAD (commit ${short}) in ${path.join(repo.dir, '.git')}: run \`stepper report ${short}\` to queue one; finished jobs are removed after 7 days once 1,000 newer ones exist\n`,
+    );
+    expect(after.code).toBe(1);
+    expect(after.stderr).toMatch(new RegExp(`^stepper: no job for commit ${next.slice(0, 12)} in `));
+  });
+
+  it.each([['ed550d3d'], ['ed550d3d-bbe5']])('status of short job id %s', async (target) => {
+    const { repo, env } = await setup();
+
+    const result = await run(['status', target], repo.dir, env);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`^stepper: unknown revision "${target}": .*; a job id has all 36 characters that \`stepper report\` prints, such as [0-9a-f-]{36}\n$`));
+  });
+
+  it('status of an unknown revision', async () => {
+    const { repo, env } = await setup();
+
+    const result = await run(['status', 'no-such-branch'], repo.dir, env);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^stepper: unknown revision "no-such-branch": it names no commit in /);
+    expect(result.stderr).not.toContain('job id');
+  });
+
   it('status --all works in a deleted folder', async () => {
     const { env } = await setup();
 
