@@ -1,11 +1,12 @@
 // CLI benchmark: what stepper's commands and git hook cost beside a baseline measured in the
 // same run, as ratios of medians.
-// Usage: node bench/cli/run.mjs [--commits 25] [--runs 15] [--jobs 100000] [--range 1000] [--only NAME,...] [--pace-ms 0]
+// Usage: node bench/cli/run.mjs [--commits 40] [--runs 15] [--jobs 100000] [--range 1000] [--only NAME,...] [--pace-ms 0]
 // Needs a current build (npm run build). Prints a markdown table and writes
 // bench/results/cli-<timestamp>.json. NAME is one of commit, report, status, range.
 //
-// 1. commit: `git commit` in a repository of 300 files with stepper's hook against a clone
-//    without it, output captured through a pipe, the two alternating commit by commit.
+// 1. commit: `git commit` in three clones of one repository of 300 files, with stepper's hook,
+//    with no hook and with a hook that only exits, output captured through a pipe, the sides
+//    alternating commit by commit.
 // 2. report: `stepper report HEAD` with a running daemon against `node -e 0`.
 // 3. status: `stepper status` with --jobs jobs in the database against `stepper --version`.
 // 4. range: `stepper report A..B` of --range commits (a fresh data directory each run, so
@@ -33,7 +34,7 @@ const resultsDir = path.join(benchDir, '..', 'results');
 
 const { values: flags } = parseArgs({
   options: {
-    commits: { type: 'string', default: '25' },
+    commits: { type: 'string', default: '40' },
     runs: { type: 'string', default: '15' },
     jobs: { type: 'string', default: '100000' },
     range: { type: 'string', default: '1000' },
@@ -102,7 +103,12 @@ function median(values) {
 }
 
 function summarize(values) {
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values), samples: values.length };
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values), samples: values.length, values };
+}
+
+/** Median of the ratios of samples taken in the same round, which cancels noise that lasts longer than a round. */
+function pairedRatio(side, baseline) {
+  return median(side.values.map((value, index) => value / baseline.values[index]));
 }
 
 /** Runs a command with stdout and stderr as pipes read to the end, as `out=$(...)` does, and returns its wall time in ms. */
@@ -127,12 +133,17 @@ function timed(command, args, options) {
   });
 }
 
-/** Measures two sides `samples` times, alternating which goes first. */
+/**
+ * Measures the sides `samples` times, rotating their order each round, so that each side runs
+ * first, second and last equally often. Reversing the order would keep the middle one of three
+ * sides in the middle every round.
+ */
 async function alternate(samples, sides) {
   const names = Object.keys(sides);
   const times = Object.fromEntries(names.map((name) => [name, []]));
   for (let sample = 0; sample < samples; sample++) {
-    const order = sample % 2 === 0 ? names : [...names].reverse();
+    const shift = sample % names.length;
+    const order = [...names.slice(shift), ...names.slice(0, shift)];
     for (const name of order) {
       times[name].push(await sides[name](sample));
     }
@@ -196,12 +207,14 @@ const stepperEnv = (dataDir) => ({ ...baseEnv, STEPPER_HOME: dataDir });
 // ---------- 1. git commit with the hook ----------
 
 if (only.has('commit')) {
-  const withHook = makeRepository('with-hook', 300);
-  const withoutHook = path.join(workDir, 'without-hook');
-  git(workDir, ['clone', '-q', withHook, withoutHook]);
+  // Three clones of one repository, so the sides differ only in their post-commit hook.
+  const source = makeRepository('source', 300);
+  const [withHook, withoutHook, exitHook] = ['with-hook', 'without-hook', 'exit-hook'].map((name) => {
+    const dir = path.join(workDir, name);
+    git(workDir, ['clone', '-q', source, dir]);
+    return dir;
+  });
   // The floor: a post-commit hook that only exits, which costs git a shell start.
-  const exitHook = path.join(workDir, 'exit-hook');
-  git(workDir, ['clone', '-q', withHook, exitHook]);
   fs.writeFileSync(path.join(exitHook, '.git', 'hooks', 'post-commit'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
   const dataDir = newDataDir('commit');
   await timed(process.execPath, [BIN, 'hook', 'install'], { cwd: withHook, env: stepperEnv(dataDir) });
@@ -212,7 +225,8 @@ if (only.has('commit')) {
     }
     fs.appendFileSync(path.join(dir, 'src', 'dir3', 'module3.ts'), `export const extra${sample} = ${sample};\n`);
     git(dir, ['add', '-A'], stepperEnv(dataDir));
-    return timed('git', ['commit', '-q', '-m', `Change ${sample}`], { cwd: dir, env: stepperEnv(dataDir) });
+    // Without -q, so git prints its summary into the pipe as it does for a person.
+    return timed('git', ['commit', '-m', `Change ${sample}`], { cwd: dir, env: stepperEnv(dataDir) });
   };
   results.commit = await alternate(commits, { hook: commitIn(withHook), noHook: commitIn(withoutHook), exitHook: commitIn(exitHook) });
 }
@@ -296,6 +310,11 @@ console.log('| measurement | stepper ms | baseline ms | ratio | goal |');
 console.log('| --- | ---: | ---: | ---: | ---: |');
 for (const [name, stepper, baseline, value, goal] of rows) {
   console.log(`| ${name} | ${cell(stepper)} | ${cell(baseline)} | ${value}x | ${goal ? `${goal}x` : ''} |`);
+}
+
+if (results.commit) {
+  const { hook, noHook, exitHook } = results.commit;
+  console.log(`\nmedian of per-round ratios: stepper's hook ${pairedRatio(hook, noHook).toFixed(2)}x, a hook that only exits ${pairedRatio(exitHook, noHook).toFixed(2)}x`);
 }
 
 fs.mkdirSync(resultsDir, { recursive: true });

@@ -161,6 +161,7 @@ try {
     const describeMs = perRun(sides[0], 'describeMs');
     const minimalMs = perRun(sides[1], 'reportMs');
     const gitProcesses = perRun(sides[0], 'gitProcesses');
+    const patchMs = perRun(sides[0], 'patchMs');
     const withoutEvidenceMs = stepperMs.map((ms, index) => ms - evidenceMs[index]);
     const withoutReadMs = stepperMs.map((ms, index) => ms - readMs[index]);
     results.push({
@@ -177,6 +178,7 @@ try {
       describeMs: summarize(describeMs),
       minimalMs: summarize(minimalMs),
       gitProcesses: summarize(gitProcesses),
+      patchMs: summarize(patchMs),
       samples: { stepper: sides[0].samples, minimal: sides[1].samples },
     });
   }
@@ -213,6 +215,19 @@ for (const result of results) {
   lines.push(
     `| ${result.commit.name} | ${formatSpread(result.readMs, 2)} | ${formatSpread(result.withoutReadMs, 2)} | ` +
       `${(result.withoutReadMs.median / result.minimalMs.median).toFixed(2)}x |`,
+  );
+}
+lines.push(
+  '',
+  'The floor is `git diff-tree -p` of the commit alone, from spawn to exit with its output read: the least git work that gives any tool the patch.',
+  '',
+  '| Commit | git diff-tree -p alone ms | 1.2 × minimal script ms | git diff-tree -p/minimal |',
+  '| --- | ---: | ---: | ---: |',
+);
+for (const result of results) {
+  lines.push(
+    `| ${result.commit.name} | ${formatSpread(result.patchMs, 2)} | ${(1.2 * result.minimalMs.median).toFixed(2)} | ` +
+      `${(result.patchMs.median / result.minimalMs.median).toFixed(2)}x |`,
   );
 }
 for (const result of results) {

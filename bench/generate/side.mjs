@@ -6,7 +6,8 @@
 // milliseconds. After each report the stepper side also times buildEvidence alone and
 // readEvidenceSource alone, which is generateReport's one read of the commit and all of its git
 // work. It times describeModel alone (the /api/show, /api/version and /api/tags requests) and
-// counts the git processes each report started.
+// counts the git processes each report started. It also times `git diff-tree -p` of the commit,
+// read to its end: the least git work that gives any tool the commit's patch.
 import childProcess from 'node:child_process';
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
@@ -57,6 +58,7 @@ async function createStepperSide(repositoryDir, sha, model, modelCallsText) {
     const readMs = [];
     const describeMs = [];
     const gitProcesses = [];
+    const patchMs = [];
     for (let i = 0; i < count; i++) {
       const gitBefore = counter.git;
       const reportStart = performance.now();
@@ -78,9 +80,32 @@ async function createStepperSide(repositoryDir, sha, model, modelCallsText) {
       const describeStart = performance.now();
       await describeModel(client, model);
       describeMs.push(performance.now() - describeStart);
+
+      const patchStart = performance.now();
+      await readPatch(repositoryDir, sha);
+      patchMs.push(performance.now() - patchStart);
     }
-    return { reportMs, evidenceMs, readMs, describeMs, gitProcesses };
+    return { reportMs, evidenceMs, readMs, describeMs, gitProcesses, patchMs };
   };
+}
+
+/** Runs `git diff-tree -p <sha>` with its output read to the end, and resolves when git has exited. */
+function readPatch(repositoryDir, sha) {
+  return new Promise((resolve, reject) => {
+    const git = childProcess.spawn('git', ['diff-tree', '-p', '--no-color', sha], { cwd: repositoryDir, stdio: ['ignore', 'pipe', 'inherit'] });
+    let bytes = 0;
+    git.stdout.on('data', (chunk) => {
+      bytes += chunk.length;
+    });
+    git.on('error', reject);
+    git.on('close', (code) => {
+      if (code !== 0 || bytes === 0) {
+        reject(new Error(`git diff-tree -p ${sha} exited with code ${code} after ${bytes} bytes`));
+        return;
+      }
+      resolve(bytes);
+    });
+  });
 }
 
 async function createMinimalSide(requestFile) {
