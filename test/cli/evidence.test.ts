@@ -58,10 +58,10 @@ describe('stepper evidence', () => {
   it.each([
     [['evidence', 'no-such-revision'], /^stepper: unknown revision "no-such-revision"/],
     [['evidence', '--budget', '10'], /^stepper: invalid --budget: expected a number of tokens >= 256, received 10/],
-    [['evidence', '--budget', 'lots'], /^stepper: option '--budget <tokens>' argument 'lots' is invalid/],
+    [['evidence', '--budget', 'lots'], /^stepper: invalid --budget: expected a whole number, received "lots" \(run/],
     [['evidence', '--merge', 'octopus'], /^stepper: invalid --merge: expected first-parent, skip, combined/],
     [['evidence', 'HEAD~1..HEAD'], /^stepper: invalid revision: expected one commit .*received "HEAD~1\.\.HEAD"/],
-    [['evidence', '--budget', '99999999999999999999'], /^stepper: option '--budget <tokens>' argument '99999999999999999999' is invalid/],
+    [['evidence', '--budget', '99999999999999999999'], /^stepper: invalid --budget: expected a whole number below 2\^53, received "99999999999999999999" \(run/],
   ])('rejects %j with exit 2', async (args, message) => {
     const repo = buildRepo('modify');
 

@@ -286,10 +286,10 @@ describe('stepper report', () => {
   it.each([
     [['report', 'no-such-revision'], 2, /^stepper: unknown revision "no-such-revision"/],
     [['report', '--priority', 'urgent'], 2, /^stepper: invalid --priority: expected high, normal, low, received "urgent"/],
-    [['report', '--max-count', 'x'], 2, /--max-count expects a whole number/],
+    [['report', '--max-count', 'x'], 2, /^stepper: invalid --max-count: expected a whole number >= 1, received "x"/],
     [['report', '--model', 'bad name!'], 2, /^stepper: invalid --model/],
     [['report', '--author', '[', 'HEAD~2..HEAD'], 2, /^stepper: invalid --author: expected a regular expression git accepts/],
-    [['report', '--max-count', '0', 'HEAD~2..HEAD'], 2, /^stepper: invalid --max-count: expected an integer >= 1/],
+    [['report', '--max-count', '0', 'HEAD~2..HEAD'], 2, /^stepper: invalid --max-count: expected a whole number >= 1, received "0"/],
     [['report', '--max-count', '5', 'HEAD'], 2, /^stepper: --max-count limits ranges, but "HEAD" names one commit: give a range/],
     [['report', '--until', 'notadate', 'HEAD~2..HEAD'], 2, /^stepper: invalid --until: expected a date git reads, such as "2026-03-01".*, received "notadate"/],
     [['report', '--since', 'yesterdayish', 'HEAD~2..HEAD'], 2, /^stepper: invalid --since: expected a date git reads/],
