@@ -58,6 +58,8 @@ export interface QueueStatus {
     version: string | null;
     currentJobId: string | null;
     waitingForOllama: boolean;
+    /** Ollama URL the running daemon uses, which differs from `ollama.host` when it was started with another OLLAMA_HOST. */
+    ollamaHost: string | null;
   };
   /**
    * `model` is the model new jobs get. When the configured name is invalid, `model` is that
@@ -146,6 +148,7 @@ export async function getQueueStatus(options: StatusOptions = {}): Promise<Queue
         version: row?.version ?? null,
         currentJobId: row?.currentJobId ?? null,
         waitingForOllama: row?.ollamaState === 'unreachable',
+        ollamaHost: row?.ollamaHost ?? null,
       },
       ollama: { host: host.url, hostSource: describeOllamaHost(host), reachable: false, detail: null, model: model.name, modelError: model.error },
       counts: { ...EMPTY_COUNTS },

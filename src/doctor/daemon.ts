@@ -4,6 +4,7 @@ import path from 'node:path';
 import { CRASH_LOG_FILE, resolveDaemonSettings } from '../daemon/config.js';
 import { isProcessAlive } from '../daemon/lock.js';
 import { readDaemonStatus } from '../daemon/start.js';
+import { resolveOllamaHost } from '../ollama/host.js';
 import { VERSION } from '../version.js';
 import { unusableDataDir } from './data-dir.js';
 import type { Check, CheckOutcome, DoctorContext } from './types.js';
@@ -68,6 +69,15 @@ function checkDaemon(context: DoctorContext): CheckOutcome {
     };
   }
 
+  const otherHost = otherOllamaHost(row.ollamaHost, context.env);
+  if (otherHost !== undefined) {
+    return {
+      status: 'warn',
+      detail: `${running}, using Ollama at ${row.ollamaHost}, not at ${otherHost} as OLLAMA_HOST here says`,
+      fix: 'run stepper daemon stop, then stepper daemon start in this shell; a daemon that a commit starts gets the OLLAMA_HOST of the program that ran git',
+    };
+  }
+
   const heartbeatMs = resolveDaemonSettings({}, context.env).heartbeatMs;
   const silentMs = Date.now() - row.heartbeatAt;
   if (row.state === 'running' && silentMs > MISSED_HEARTBEATS * heartbeatMs) {
@@ -81,3 +91,16 @@ function checkDaemon(context: DoctorContext): CheckOutcome {
   return { status: 'pass', detail: running };
 }
 
+/** Returns this environment's Ollama URL when it differs from the daemon's, else undefined. An invalid OLLAMA_HOST is the Ollama check's to report. */
+function otherOllamaHost(daemonHost: string | null, env: NodeJS.ProcessEnv): string | undefined {
+  if (daemonHost === null) {
+    return undefined;
+  }
+
+  try {
+    const callerHost = resolveOllamaHost(env).url;
+    return callerHost === daemonHost ? undefined : callerHost;
+  } catch {
+    return undefined;
+  }
+}

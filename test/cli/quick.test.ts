@@ -308,6 +308,24 @@ describe('stepper report and status without commander', () => {
     expect(daemon.version).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  it('status warns when the daemon uses another Ollama', async () => {
+    const { repo, env, fake } = await setup();
+    const started = await run(['daemon', 'start', '--json'], repo.dir, env);
+    expect(started.code, started.stderr).toBe(0);
+    const here = { ...env, OLLAMA_HOST: '127.0.0.1:9' };
+
+    const text = await run(['status'], repo.dir, here);
+    const json = await run(['status', '--json'], repo.dir, here);
+    const same = await run(['status'], repo.dir, env);
+
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(
+      `warning   the daemon uses Ollama at ${fake.url}, not http://127.0.0.1:9; run \`stepper daemon stop\`, then \`stepper daemon start\` in this shell to switch it\n`,
+    );
+    expect((JSON.parse(json.stdout) as { daemon: { ollamaHost: string } }).daemon.ollamaHost).toBe(fake.url);
+    expect(same.stdout).not.toContain('warning');
+  });
+
   it('report --help prints commander help for report', async () => {
     const { repo, env } = await setup();
 

@@ -429,7 +429,7 @@ describe('stepper status', () => {
     const status = JSON.parse((await stepper(['status', '--json'], context)).stdout) as Record<string, Record<string, unknown>>;
 
     expect(Object.keys(status)).toEqual(['daemon', 'ollama', 'counts', 'spooled', 'oldestWaitingAgeMs', 'held', 'jobs']);
-    expect(Object.keys(status.daemon ?? {})).toEqual(['state', 'pid', 'startedAt', 'version', 'currentJobId', 'waitingForOllama']);
+    expect(Object.keys(status.daemon ?? {})).toEqual(['state', 'pid', 'startedAt', 'version', 'currentJobId', 'waitingForOllama', 'ollamaHost']);
     expect(status.ollama).toMatchObject({ host: context.fake.url, reachable: true, model: 'qwen2.5-coder:7b' });
     expect(status.ollama?.hostSource).toBe(`${context.fake.url} (OLLAMA_HOST=${JSON.stringify(context.fake.url)})`);
     expect(status.counts).toEqual({ waiting: 0, delayed: 0, active: 0, completed: 1, failed: 0, cancelled: 0 });

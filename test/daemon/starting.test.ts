@@ -147,7 +147,7 @@ describe('daemon that is starting', () => {
 
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(new RegExp(`^daemon +starting \\(pid ${process.pid}\\)$`, 'm'));
-    expect(daemon).toEqual({ state: 'starting', pid: process.pid, startedAt: null, version: null, currentJobId: null, waitingForOllama: false });
+    expect(daemon).toEqual({ state: 'starting', pid: process.pid, startedAt: null, version: null, currentJobId: null, waitingForOllama: false, ollamaHost: null });
   });
 
   test('a running daemon shows beside a marker of another process', async () => {

@@ -85,6 +85,20 @@ describe('daemon check', () => {
     expect(results.daemon?.fix).toBe('run stepper daemon stop, then stepper daemon start, so the daemon runs this version');
   });
 
+  test('daemon with another Ollama address warns', async () => {
+    const { env, dataDir, pid } = await startDaemon();
+    const daemonHost = `http://${env.OLLAMA_HOST?.replace(/^http:\/\//, '')}`;
+
+    const results = await diagnose({ ...env, OLLAMA_HOST: '127.0.0.1:9' });
+    const same = await diagnose(env);
+    await stopDaemon({ dataDir, timeoutMs: 20_000 });
+
+    expect(results.daemon?.status).toBe('warn');
+    expect(results.daemon?.detail).toBe(`running (pid ${pid}, stepper ${VERSION}), using Ollama at ${daemonHost}, not at http://127.0.0.1:9 as OLLAMA_HOST here says`);
+    expect(results.daemon?.fix).toContain('run stepper daemon stop, then stepper daemon start in this shell');
+    expect(same.daemon?.status).toBe('pass');
+  });
+
   test('silent heartbeat warns', async () => {
     // The daemon beats every 10 minutes, so the heartbeat written below stays; the check expects one every second.
     const { env, dataDir } = await startDaemon({ STEPPER_DAEMON_HEARTBEAT_MS: '600000' });

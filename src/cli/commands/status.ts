@@ -36,8 +36,18 @@ function renderStatus(status: QueueStatus, all: boolean, paint: Paint): string {
   const lines = [
     `${label('daemon', paint)}${describeDaemon(status, paint)}`,
     `${label('ollama', paint)}${describeOllama(status, paint)}`,
-    `${label('queue', paint)}${JOB_STATES.map((state) => `${status.counts[state]} ${state}`).join(', ')}`,
   ];
+
+  // A daemon that a commit started from a program without the shell's OLLAMA_HOST uses the
+  // default address, while the ollama line above probes this shell's address.
+  const { daemon, ollama } = status;
+  if (daemon.state === 'running' && daemon.ollamaHost !== null && daemon.ollamaHost !== ollama.host) {
+    lines.push(`${label('warning', paint)}${paint.yellow(`the daemon uses Ollama at ${daemon.ollamaHost}, not ${ollama.host}`)}; ${OTHER_HOST_FIX}`);
+  }
+
+  lines.push(
+    `${label('queue', paint)}${JOB_STATES.map((state) => `${status.counts[state]} ${state}`).join(', ')}`,
+  );
 
   if (status.spooled > 0) {
     const jobs = status.spooled === 1 ? '1 job' : `${status.spooled} jobs`;
@@ -63,6 +73,8 @@ function renderStatus(status: QueueStatus, all: boolean, paint: Paint): string {
 
   return `${lines.join('\n')}\n`;
 }
+
+const OTHER_HOST_FIX = 'run `stepper daemon stop`, then `stepper daemon start` in this shell to switch it';
 
 function describeDaemon(status: QueueStatus, paint: Paint): string {
   const { daemon } = status;
