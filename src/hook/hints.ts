@@ -3,9 +3,11 @@ import path from 'node:path';
 
 import { MODEL_KEY } from '../config/keys.js';
 import { StepperError } from '../errors.js';
+import { readCommits } from '../git/commit.js';
 import { GitError } from '../git/errors.js';
 import { runGit } from '../git/git.js';
 import { openRepository } from '../git/repository.js';
+import type { Repository } from '../git/types.js';
 import { chooseModel } from '../ollama/model.js';
 import { type EnqueueResult, enqueueJobs } from '../queue/enqueue.js';
 import type { NewJob } from '../queue/types.js';
@@ -118,7 +120,8 @@ async function ingestHint(dataDir: string, file: string, now: number, env: NodeJ
     const model = chooseModel({ env, gitConfig: await readModelConfig(repository) }).name;
     const priority = parsed.event === 'post-commit' ? 'normal' : 'low';
     const commits = [...new Set(parsed.commits)];
-    jobs = commits.map((commitSha) => reportJob({ repository, commitSha, model, priority }));
+    const subjects = await readSubjects(repo, commits);
+    jobs = commits.map((commitSha) => reportJob({ repository, commitSha, model, priority, subject: subjects.get(commitSha) }));
   } catch (error) {
     // A deleted repository or an invalid stepper.model does not get better by waiting.
     if (error instanceof StepperError && error.code !== 'GIT_NOT_FOUND') {
@@ -228,5 +231,18 @@ function logOutcome(dataDir: string, outcome: HintOutcome): void {
     case 'failed':
       appendHookLog(dataDir, 'error', `hint ${name} kept for a later run: ${outcome.reason}`);
       return;
+  }
+}
+
+/**
+ * Reads the subjects of a hint's commits with one git call, so that watch and status show them
+ * without reading git. A commit git cannot read leaves all subjects out: the job is still queued,
+ * and its report job names the problem.
+ */
+async function readSubjects(repo: Repository, commits: readonly string[]): Promise<Map<string, string>> {
+  try {
+    return new Map((await readCommits(repo, commits)).map((commit) => [commit.sha, commit.subject]));
+  } catch {
+    return new Map();
   }
 }

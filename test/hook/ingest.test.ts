@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 
 import { ingestHookHints } from '../../src/hook/hints.js';
 import { HOOK_LOG_MAX_BYTES, appendHookLog, readHookLog } from '../../src/hook/log.js';
+import { openQueue } from '../../src/queue/queue.js';
 import { makeTempDir } from '../helpers/temp.js';
-import { head, makeSandbox } from './sandbox.js';
+import { commitFile, git, head, makeSandbox } from './sandbox.js';
 
 describe('ingestHookHints', () => {
   it('spools jobs when the database is unusable', async () => {
@@ -25,6 +26,24 @@ describe('ingestHookHints', () => {
     expect(spooled).toHaveLength(1);
     expect(fs.readFileSync(path.join(sandbox.dataDir, 'spool', spooled[0] as string), 'utf8')).toContain(sha);
     expect(readHookLog(sandbox.dataDir).at(-1)?.message).toContain('1 of them into the spool because the database was unavailable');
+  });
+
+  it('stores each commit subject in the job', async () => {
+    const sandbox = makeSandbox();
+    const first = head(sandbox, sandbox.repo);
+    const second = commitFile(sandbox, sandbox.repo, 'second.txt', 'second\n', 'Add the second file');
+    fs.mkdirSync(sandbox.hintsDir, { recursive: true });
+    const lines = ['stepper-hint 1', 'event post-rewrite rebase', `gitdir ${sandbox.repo}/.git`, `commit ${first}`, `commit ${second}`, 'end', ''];
+    fs.writeFileSync(path.join(sandbox.hintsDir, '1-0.hint'), lines.join('\n'));
+
+    const outcomes = await ingestHookHints(sandbox.dataDir, { env: sandbox.env });
+    const queue = openQueue({ dataDir: sandbox.dataDir });
+    const subjects = new Map(queue.getJobs({ limit: 10 }).map((job) => [job.commitSha, (job.payload as { subject?: string }).subject]));
+    queue.close();
+
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['enqueued']);
+    expect(subjects.get(first)).toBe(git(sandbox, sandbox.repo, ['log', '-1', '--format=%s', first]).trim());
+    expect(subjects.get(second)).toBe('Add the second file');
   });
 
   it('returns nothing without a hints folder', async () => {

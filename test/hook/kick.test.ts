@@ -80,7 +80,7 @@ describe('hook kick', () => {
 
     await runKick(sandbox);
 
-    expect(readJobs(sandbox)[0]?.payload).toEqual({ model: 'llama3.2:3b' });
+    expect(readJobs(sandbox)[0]?.payload).toEqual({ model: 'llama3.2:3b', subject: git(sandbox, sandbox.repo, ['log', '-1', '--format=%s']).trim() });
   });
 
   it('names the common git directory for a worktree commit', async () => {
