@@ -64,7 +64,9 @@ export async function ingestHookHints(dataDir: string, options: IngestHintsOptio
   try {
     names = fs.readdirSync(dir).filter((name) => name.endsWith('.hint')).sort();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    // ENOTDIR: the data directory is a file, which opening the queue then reports.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
       return [];
     }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { DatabaseError, InvalidOptionError, JobNotFoundError, JobStateError, checkDataDir, checkPositiveInteger, queueActionOf } from '../errors.js';
-import { DATABASE_FILE, ensureDataDir, resolveDataDir } from '../store/data-dir.js';
+import { checkDataDirUsable, DATABASE_FILE, ensureDataDir, resolveDataDir } from '../store/data-dir.js';
 import { type OpenDatabaseOptions, type SqliteDatabase, openDatabase } from '../store/database.js';
 import { backoffDelay } from './backoff.js';
 import { type ErrorDetails, describeError } from './error-details.js';
@@ -127,6 +127,7 @@ export function openQueue(options: OpenQueueOptions = {}): Queue {
 export function openExistingQueue(options: Omit<OpenQueueOptions, 'readonly'> = {}): Queue | undefined {
   const dataDir = options.dataDir === undefined ? resolveDataDir() : checkDataDir(options.dataDir);
   if (!fs.existsSync(path.join(dataDir, DATABASE_FILE))) {
+    checkDataDirUsable(dataDir);
     return undefined;
   }
 

@@ -60,6 +60,45 @@ export function ensureDataDir(dir: string): void {
   }
 }
 
+/**
+ * Raises a DatabaseError when `dir`, or its nearest parent that exists, is not a folder, so
+ * that readers of a missing database do not report an empty queue for a path no writer can use.
+ */
+export function checkDataDirUsable(dir: string): void {
+  let current = dir;
+  for (;;) {
+    let stats: fs.Stats | undefined;
+    try {
+      stats = fs.statSync(current);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // ENOTDIR means a parent is a file, which the loop reaches next.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+        return;
+      }
+    }
+
+    if (stats !== undefined) {
+      if (stats.isDirectory()) {
+        return;
+      }
+
+      const problem = current === dir ? 'is a file' : `cannot be made, because ${current} is a file`;
+      throw new DatabaseError(
+        'DATA_DIR_UNUSABLE',
+        dir,
+        `data directory ${dir} ${problem}, not a folder: move the file aside or set STEPPER_HOME to a folder`,
+      );
+    }
+
+    const parent = path.dirname(current);
+    if (parent === current) {
+      return;
+    }
+    current = parent;
+  }
+}
+
 function makeFolder(folder: string): void {
   try {
     fs.mkdirSync(folder, { mode: 0o700 });

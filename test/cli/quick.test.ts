@@ -253,6 +253,28 @@ describe('stepper report and status without commander', () => {
     expect(result.stderr).not.toContain('job id');
   });
 
+  it('commands reject a file as data directory', async () => {
+    const { repo, env } = await setup();
+    const file = path.join(makeTempDir(), 'not-a-folder');
+    fs.writeFileSync(file, 'user data\n');
+    const fileEnv = { ...env, STEPPER_HOME: file };
+
+    const status = await run(['status'], repo.dir, fileEnv);
+    const report = await run(['report'], repo.dir, fileEnv);
+    const readers = await Promise.all([['show'], ['watch'], ['status', 'HEAD']].map((args) => run(args, repo.dir, fileEnv)));
+
+    for (const reader of readers) {
+      expect(reader.code).toBe(1);
+      expect(reader.stderr).toContain(`data directory ${file} is a file`);
+    }
+    expect(status.code).toBe(1);
+    expect(status.stderr).toBe(`stepper: data directory ${file} is a file, not a folder: move the file aside or set STEPPER_HOME to a folder\n`);
+    expect(report.code).toBe(1);
+    expect(report.stderr).toMatch(/^stepper: cannot enqueue job [0-9a-f-]{36}: cannot create data directory .* \(EEXIST\): the path or one of its parents is a file/);
+    expect(report.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(fs.readFileSync(file, 'utf8')).toBe('user data\n');
+  });
+
   it('status --all works in a deleted folder', async () => {
     const { env } = await setup();
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { DatabaseError, InvalidOptionError } from '../../src/errors.js';
-import { SPOOL_DIR, ensureDataDir, resolveDataDir } from '../../src/store/data-dir.js';
+import { SPOOL_DIR, checkDataDirUsable, ensureDataDir, resolveDataDir } from '../../src/store/data-dir.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 function modeOf(file: string): number {
@@ -144,5 +144,30 @@ describe('ensureDataDir', () => {
     expect((error as DatabaseError).code).toBe('DATA_DIR_UNUSABLE');
     expect((error as DatabaseError).message).toContain(dir);
     expect((error as DatabaseError).message).toMatch(/is a file, so move that file aside or set STEPPER_HOME/);
+  });
+});
+
+describe('checkDataDirUsable', () => {
+  it('accepts a folder and a missing path under one', () => {
+    const root = makeTempDir();
+
+    expect(() => checkDataDirUsable(root)).not.toThrow();
+    expect(() => checkDataDirUsable(path.join(root, 'not', 'yet'))).not.toThrow();
+  });
+
+  it('rejects a file as the data directory', () => {
+    const file = path.join(makeTempDir(), 'file');
+    fs.writeFileSync(file, '');
+
+    expect(() => checkDataDirUsable(file)).toThrow(DatabaseError);
+    expect(() => checkDataDirUsable(file)).toThrow(`data directory ${file} is a file, not a folder: move the file aside or set STEPPER_HOME to a folder`);
+  });
+
+  it('rejects a path under a file', () => {
+    const file = path.join(makeTempDir(), 'file');
+    fs.writeFileSync(file, '');
+    const dir = path.join(file, 'stepper');
+
+    expect(() => checkDataDirUsable(dir)).toThrow(`data directory ${dir} cannot be made, because ${file} is a file, not a folder`);
   });
 });
