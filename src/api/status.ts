@@ -82,6 +82,8 @@ export interface JobDetail extends JobStatus {
   report?: Report;
   /** Set when the running daemon keeps this job waiting because Ollama does not have its model. */
   held?: HeldModel;
+  /** Set for a delayed job: when its backoff ends and it may be claimed again, in ms since the epoch. */
+  nextAttemptAt?: number;
 }
 
 /** A job's detail with its report in the form the views render. */
@@ -221,6 +223,9 @@ export async function describeJob(target: string, options: Pick<StatusOptions, '
     const held = heldModelOfJob(job, readHeldModels(queue.database));
     if (held) {
       detail.held = held;
+    }
+    if (job.state === 'delayed') {
+      detail.nextAttemptAt = job.runAt;
     }
 
     const stored = job.state === 'completed' && job.resultId !== null ? queue.getReport(job.resultId) : undefined;

@@ -352,9 +352,13 @@ describe('stepper report', () => {
       detail = JSON.parse((await stepper(['status', entry?.jobId as string, '--json'], context)).stdout) as typeof detail;
     }
 
+    const text = await stepper(['status', entry?.jobId as string], context);
+
     // The first chat request waits 5 s for its headers, so only the 300 ms limit explains an error now.
     expect(detail.state).toBe('delayed');
     expect(detail.error).toMatch(/300 ms/);
+    expect(typeof (detail as { nextAttemptAt?: unknown }).nextAttemptAt).toBe('number');
+    expect(text.stdout).toMatch(/^next try +\d{4}-\d\d-\d\dT[\d:.]+Z \((in \d+s|due now)\)$/m);
   });
 
   it('warns when jobs go to the spool', async () => {

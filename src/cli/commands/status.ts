@@ -127,8 +127,12 @@ function renderDetail(detail: JobDetail, paint: Paint): string {
   if (detail.finishedAt !== null) {
     lines.push(`${label('finished', paint)}${formatTime(detail.finishedAt)}`);
   }
+  if (detail.nextAttemptAt !== undefined) {
+    const wait = detail.nextAttemptAt - Date.now();
+    lines.push(`${label('next try', paint)}${formatTime(detail.nextAttemptAt)} (${wait > 0 ? `in ${formatAge(wait)}` : 'due now'})`);
+  }
   if (detail.progress !== null && detail.state === 'active') {
-    lines.push(`${label('progress', paint)}${JSON.stringify(detail.progress)}`);
+    lines.push(`${label('progress', paint)}${sanitize(describeProgress(detail.progress))}`);
   }
   if (detail.held) {
     lines.push(`${label('held', paint)}model ${sanitize(JSON.stringify(detail.held.model))} is not installed in Ollama: run ${detail.held.pullCommand}`);
@@ -173,6 +177,37 @@ function formatAge(ms: number): string {
 
 function formatTime(epochMs: number): string {
   return new Date(epochMs).toISOString();
+}
+
+/**
+ * Describes a report job's progress, such as `generating, model call 2, part 1 of 3, 46 tokens
+ * at 12.3 tokens/s`. Progress of another shape is shown as JSON.
+ */
+export function describeProgress(progress: unknown): string {
+  const { phase, call, part, tokens, tokensPerSecond } = (progress ?? {}) as {
+    phase?: unknown;
+    call?: unknown;
+    part?: { index?: unknown; count?: unknown };
+    tokens?: unknown;
+    tokensPerSecond?: unknown;
+  };
+  if (typeof phase !== 'string') {
+    return JSON.stringify(progress);
+  }
+
+  const parts = [phase];
+  if (typeof call === 'number') {
+    parts.push(`model call ${call}`);
+  }
+  if (typeof part?.index === 'number' && typeof part.count === 'number') {
+    parts.push(`part ${part.index} of ${part.count}`);
+  }
+  if (typeof tokens === 'number') {
+    const rate = typeof tokensPerSecond === 'number' ? ` at ${tokensPerSecond.toFixed(1)} tokens/s` : '';
+    parts.push(`${tokens} tokens${rate}`);
+  }
+
+  return parts.join(', ');
 }
 
 /** Numbers a running attempt from 1, as daemon.log does; `attempts` counts finished ones. */
