@@ -118,7 +118,7 @@ export class OllamaServerError extends OllamaError {
     super(
       'OLLAMA_SERVER_ERROR',
       host,
-      `Ollama at ${describeOllamaHost(host)} failed with HTTP ${status}: ${ollamaMessage}; its server log has the details`,
+      `Ollama at ${describeOllamaHost(host)} failed with HTTP ${status}: ${ollamaMessage}${/\blogs?\b/i.test(ollamaMessage) ? '' : '; its server log has the details'}`,
       options,
     );
     this.status = status;

@@ -141,6 +141,14 @@ describe('errors from a live fake', () => {
     expect(error).toBeInstanceOf(OllamaServerError);
     expect(error).toMatchObject({ status: 500, code: 'OLLAMA_SERVER_ERROR' });
     expect((error as Error).message).toContain('model runner has unexpectedly stopped');
+    // Ollama's own message already points to its logs, so the advice is not repeated.
+    expect((error as Error).message).not.toContain('its server log has the details');
+  });
+
+  it('server error without log advice gets it', () => {
+    const error = new OllamaServerError(HOST, 502, 'Error 502: Bad Gateway');
+
+    expect(error.message).toMatch(/failed with HTTP 502: Error 502: Bad Gateway; its server log has the details$/);
   });
 
   it('full queue is busy', async () => {
