@@ -195,6 +195,14 @@ export class Queue {
         throw new Error(`job ${job.id} was neither inserted nor found; the jobs table has an unexpected constraint`);
       }
 
+      // A repeated request that is more urgent raises the priority of a job that has not started.
+      if (existing.id !== job.id && job.priority < existing.priority && (existing.state === 'waiting' || existing.state === 'delayed')) {
+        const raised = this.#store
+          .statement(`UPDATE jobs SET priority = ?, updated_at = ? WHERE id = ? RETURNING *`)
+          .get(job.priority, now, existing.id) as JobRow;
+        return { job: toJob(raised), deduplicated: true };
+      }
+
       return { job: toJob(existing), deduplicated: true };
     });
   }

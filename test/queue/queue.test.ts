@@ -60,6 +60,34 @@ describe('Queue.add', () => {
     expect(second.job.state).toBe('active');
   });
 
+  it('raises a waiting duplicate to a higher priority', () => {
+    const { queue } = setup();
+    queue.add(commitJob('a1', { priority: 'normal' }));
+    const other = queue.add(commitJob('b2', { priority: 'high' })).job;
+
+    const raised = queue.add(commitJob('a1', { priority: 'high' }));
+    const lowered = queue.add(commitJob('a1', { priority: 'low' }));
+
+    expect(raised.deduplicated).toBe(true);
+    expect(raised.job.priority).toBe(1);
+    expect(lowered.job.priority).toBe(1);
+    expect(queue.getJob(raised.job.id)?.priority).toBe(1);
+    // Among equal priorities the older job is claimed first.
+    expect(queue.claim('worker-1')?.id).toBe(raised.job.id);
+    expect(queue.claim('worker-1')?.id).toBe(other.id);
+  });
+
+  it('keeps the priority of an active duplicate', () => {
+    const { queue } = setup();
+    queue.add(commitJob('a1', { priority: 'low' }));
+    queue.claim('worker-1');
+
+    const second = queue.add(commitJob('a1', { priority: 'high' }));
+
+    expect(second.job.state).toBe('active');
+    expect(second.job.priority).toBe(3);
+  });
+
   it('adds a new job once the old one finished', () => {
     const { queue } = setup();
     const first = queue.add(commitJob('a1')).job;
