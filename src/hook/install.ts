@@ -22,8 +22,10 @@ import {
   renderBlock,
   shellQuote,
 } from './block.js';
-import { HINTS_DIR, KICK_MARKER, readHookLog } from './log.js';
+import type { HintOutcome } from './hints.js';
+import { HINTS_DIR, KICK_MARKER, type HookLogEntry, readHookLog } from './log.js';
 import { currentFolder } from '../git/current-folder.js';
+import { isProcessAlive, probeDaemonLock, readStartingMarker } from '../daemon/lock.js';
 
 /** The script the hook starts after a commit. */
 export const KICK_ENTRY = fileURLToPath(new URL('./kick.js', import.meta.url));
@@ -38,36 +40,68 @@ export interface HookCommandOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Set to 1 to read waiting hints without starting the daemon, as the kick does. */
+const NO_DAEMON_VARIABLE = 'STEPPER_NO_DAEMON';
+
 export interface InstallOptions extends HookCommandOptions {
   /** Node binary the hook runs. @default process.execPath */
   node?: string;
   /** Script the hook runs with node. @default KICK_ENTRY */
   kick?: string;
+  /**
+   * Whether to start the daemon for the jobs of hints that no kick or daemon would read.
+   * @default true, unless STEPPER_NO_DAEMON=1 in `env`
+   */
+  startDaemon?: boolean;
 }
 
-/** A hook file that is not a shell script, left unchanged, with the script to call from it. */
+/** A hook file that is not a shell script and does not run `stepper-<hook>` yet, left unchanged. */
 export interface RefusedHook {
   file: string;
   interpreter: string;
-  /** Script that stepper wrote beside it, which contains the block. */
+  /** Program that stepper wrote beside it, which contains the block. */
   standalone: string;
-  /** The command the user's hook should run. */
-  callLine: string;
+  /** The change to make in the hook, such as `make it run this program: <standalone>`. */
+  instruction: string;
 }
 
 export interface InstallFileResult {
   hook: HookName;
   file: string;
-  /** `created` a new file, `added` the block to a shell hook, `updated` an existing block, found it `unchanged`, or `refused` a non-shell hook. */
+  /**
+   * `created` a new file, `added` the block to a shell hook, `updated` an existing block, found
+   * it `unchanged`, or `refused` a non-shell hook that does not run `stepper-<hook>`. For a
+   * non-shell hook that runs it, the first three describe `standalone`.
+   */
   action: 'created' | 'added' | 'updated' | 'unchanged' | 'refused';
+  /** The `stepper-<hook>` program that contains the block, when `file` is not a shell script. */
+  standalone?: string;
   refused?: RefusedHook;
   warnings: string[];
+}
+
+/** Outcome of the hints that `hook install` read because no kick or daemon would have read them. */
+export interface WaitingHintsResult {
+  /** Hint files turned into report jobs. */
+  enqueued: number;
+  /** Report jobs those hints produced, including jobs the queue already had. */
+  jobs: number;
+  /** Invalid hints and hints of deleted repositories, which were removed. */
+  dropped: number;
+  /** Hints left in place: still being written, or the queue and the spool failed. */
+  remaining: number;
+  /** Pid of the daemon started for the jobs, or undefined when none was started. */
+  daemonPid?: number;
 }
 
 export interface InstallResult {
   hooksDir: string;
   dataDir: string;
   files: InstallFileResult[];
+  /** Set when hints waited that no kick or daemon would read, so install read them. */
+  waitingHints?: WaitingHintsResult;
+  /** Problems with the waiting hints that did not stop the install. */
+  warnings: string[];
 }
 
 /** Raised by installHooks when a hook file is not a shell script. `result` contains what was installed. */
@@ -80,7 +114,7 @@ export class HookRefusedError extends StepperError {
       .filter((file) => file.refused)
       .map((file) => {
         const refused = file.refused as RefusedHook;
-        return `${refused.file} is a ${refused.interpreter} hook, so stepper left it unchanged; add this line to it: ${refused.callLine}`;
+        return `${refused.file} is a ${refused.interpreter} hook, so stepper left it unchanged; ${refused.instruction}`;
       });
     super('HOOK_REFUSED', lines.join('\nstepper: '));
     this.result = result;
@@ -149,10 +183,13 @@ export async function findHooksDir(cwd: string): Promise<string> {
 /**
  * Installs the post-commit and post-rewrite blocks. A missing hook file is created with
  * mode 0755. A shell hook gets the block appended, or replaced in place when present,
- * and keeps its mode and every other byte. A hook in another language is left unchanged:
- * the block goes into `stepper-<hook>` beside it, and a HookRefusedError names the line
- * to add, after the other hook has been installed. A damaged hook file raises
- * HookDamagedError before anything is written.
+ * and keeps its mode and every other byte. A hook in another language is left unchanged,
+ * and the block goes into `stepper-<hook>` beside it. When that hook does not run
+ * `stepper-<hook>` yet, a HookRefusedError names the change to make, after the other hook
+ * has been installed. A damaged hook file raises HookDamagedError before anything is written.
+ *
+ * Hints that wait with no live kick and no daemon to read them, as after a kick found its
+ * node or script missing, are turned into jobs, and the daemon is started for them.
  */
 export async function installHooks(options: InstallOptions = {}): Promise<InstallResult> {
   const env = options.env ?? process.env;
@@ -167,12 +204,61 @@ export async function installHooks(options: InstallOptions = {}): Promise<Instal
   fs.mkdirSync(hooksDir, { recursive: true });
 
   const files = HOOK_NAMES.map((hook) => installHook(hooksDir, hook, { node, kick, dataDir }));
-  const result: InstallResult = { hooksDir, dataDir, files };
+  const result: InstallResult = { hooksDir, dataDir, files, warnings: [] };
+  await readWaitingHints(result, env, options.startDaemon ?? env[NO_DAEMON_VARIABLE] !== '1');
   if (files.some((file) => file.action === 'refused')) {
     throw new HookRefusedError(result);
   }
 
   return result;
+}
+
+/**
+ * Turns the hints that no kick or daemon would read into jobs and starts the daemon for
+ * them, as the kick does. A failure here is added to `result.warnings`, because the hooks
+ * are installed by then and the hints stay for the next kick or daemon.
+ */
+async function readWaitingHints(result: InstallResult, env: NodeJS.ProcessEnv, startDaemon: boolean): Promise<void> {
+  const { dataDir } = result;
+  if (countHints(dataDir) === 0 || findHintReader(dataDir).reader !== 'none') {
+    return;
+  }
+
+  // The marker names a kick that has exited, so it is removed, as a kick removes its own.
+  removeDeadKickMarker(dataDir);
+
+  let outcomes: HintOutcome[];
+  try {
+    const { ingestHookHints } = await import('./hints.js');
+    outcomes = await ingestHookHints(dataDir, { env });
+  } catch (error) {
+    result.warnings.push(`cannot read the hints waiting in ${path.join(dataDir, HINTS_DIR)}: ${(error as Error).message}; run stepper daemon start`);
+    return;
+  }
+
+  const waiting: WaitingHintsResult = { enqueued: 0, jobs: 0, dropped: 0, remaining: 0 };
+  for (const outcome of outcomes) {
+    if (outcome.status === 'enqueued') {
+      waiting.enqueued += 1;
+      waiting.jobs += outcome.results.length;
+    } else if (outcome.status === 'dropped') {
+      waiting.dropped += 1;
+    } else {
+      waiting.remaining += 1;
+    }
+  }
+  result.waitingHints = waiting;
+  if (waiting.jobs === 0 || !startDaemon) {
+    return;
+  }
+
+  try {
+    const { ensureDaemon } = await import('../daemon/start.js');
+    const daemon = ensureDaemon({ dataDir, env });
+    waiting.daemonPid = daemon.pid;
+  } catch (error) {
+    result.warnings.push(`cannot start the daemon for the jobs of the waiting hints: ${(error as Error).message}; the jobs wait until you run stepper daemon start`);
+  }
 }
 
 function checkRecordedPath(what: string, value: string): string {
@@ -202,15 +288,7 @@ function installHook(hooksDir: string, hook: HookName, paths: RecordedPaths): In
   }
 
   if (!isShellHook(existing)) {
-    const standalone = path.join(hooksDir, `stepper-${hook}`);
-    const current = readBytes(standalone);
-    const block = toBytes(renderBlock({ hook, ...blockPaths(paths), stepperVersion: VERSION, createdFile: true }));
-    fs.writeFileSync(standalone, current === undefined ? `#!/bin/sh\n${block}` : insertBlock(current, block), { encoding: 'latin1', mode: 0o755 });
-    fs.chmodSync(standalone, 0o755);
-
-    const callLine = hook === 'post-rewrite' ? `${standalone} "$1" (with the hook's standard input)` : standalone;
-    const refused = { file, interpreter: interpreterOf(existing) ?? 'binary', standalone, callLine };
-    return { hook, file, action: 'refused', refused, warnings: [] };
+    return installStandalone(hooksDir, hook, file, existing, paths);
   }
 
   const previous = readBlock(existing);
@@ -222,6 +300,53 @@ function installHook(hooksDir: string, hook: HookName, paths: RecordedPaths): In
 
   fs.writeFileSync(file, content, 'latin1');
   return { hook, file, action: previous ? 'updated' : 'added', warnings: shellHookWarnings(file, existing) };
+}
+
+/**
+ * Writes the block into `stepper-<hook>` beside a hook in another language, which stays
+ * unchanged. The install counts as refused until that hook runs the program.
+ */
+function installStandalone(hooksDir: string, hook: HookName, file: string, existing: string, paths: RecordedPaths): InstallFileResult {
+  const standalone = path.join(hooksDir, `stepper-${hook}`);
+  const current = readBytes(standalone);
+  const block = toBytes(renderBlock({ hook, ...blockPaths(paths), stepperVersion: VERSION, createdFile: true }));
+  // The script that uninstall leaves for a hook that still runs it is replaced whole.
+  const content = current === undefined || isLeftoverScript(current) ? `#!/bin/sh\n${block}` : insertBlock(current, block);
+  if (content !== current) {
+    fs.writeFileSync(standalone, content, { encoding: 'latin1', mode: 0o755 });
+  }
+  fs.chmodSync(standalone, 0o755);
+
+  if (linesRunning(existing, standalone).length === 0) {
+    const refused = { file, interpreter: interpreterOf(existing) ?? 'binary', standalone, instruction: runInstruction(hook, standalone) };
+    return { hook, file, action: 'refused', standalone, refused, warnings: [] };
+  }
+
+  let action: InstallFileResult['action'] = 'updated';
+  if (current === undefined) {
+    action = 'created';
+  } else if (content === current) {
+    action = 'unchanged';
+  }
+
+  return { hook, file, action, standalone, warnings: isExecutable(file) ? [] : [notExecutableWarning(file)] };
+}
+
+/** Tells a hook in another language how to run the block's program, in words that fit any language. */
+export function runInstruction(hook: HookName, standalone: string): string {
+  return hook === 'post-rewrite'
+    ? `make it run this program with the hook's first argument and its standard input: ${standalone}`
+    : `make it run this program: ${standalone}`;
+}
+
+/**
+ * Returns the numbers, counted from 1, of the lines of a hook file that name `program` by
+ * its file name, which a call by absolute or relative path contains.
+ * NOTE: a comment that names the program counts as a call too.
+ */
+function linesRunning(content: string, program: string): number[] {
+  const name = toBytes(path.basename(program));
+  return content.split('\n').flatMap((line, index) => (line.includes(name) ? [index + 1] : []));
 }
 
 function blockPaths(paths: RecordedPaths): { node: string; kick: string; fallbackDataDir: string } {
@@ -261,8 +386,13 @@ export function chmodCommand(file: string): string {
 export interface UninstallFileResult {
   hook: HookName;
   file: string;
-  /** `removed` the block, `deleted` a file stepper had created, or `absent` when there was no block. */
-  action: 'removed' | 'deleted' | 'absent';
+  /**
+   * `removed` the block, `deleted` a file stepper had created, left a file that has no block
+   * `unchanged`, or `absent` when the hook file does not exist.
+   */
+  action: 'removed' | 'deleted' | 'unchanged' | 'absent';
+  /** Set when a hook still runs the `stepper-<hook>` program, which stepper then kept. */
+  warnings: string[];
 }
 
 export interface UninstallResult {
@@ -272,9 +402,11 @@ export interface UninstallResult {
 
 /**
  * Removes stepper's block from the post-commit and post-rewrite hooks and from the
- * `stepper-<hook>` scripts written beside non-shell hooks. A file stepper created is
- * deleted when nothing but its `#!` line is left. Any other file keeps its other bytes.
- * A damaged hook file raises HookDamagedError before anything is changed.
+ * `stepper-<hook>` programs written beside non-shell hooks. A file stepper created is
+ * deleted when nothing but its `#!` line is left, except a `stepper-<hook>` program that
+ * its hook still runs: it stays as a script that does nothing, with a warning naming the
+ * lines that run it. Any other file keeps its other bytes. A damaged hook file raises
+ * HookDamagedError before anything is changed.
  */
 export async function uninstallHooks(options: HookCommandOptions = {}): Promise<UninstallResult> {
   const hooksDir = await findHooksDir(options.cwd ?? currentFolder());
@@ -282,11 +414,12 @@ export async function uninstallHooks(options: HookCommandOptions = {}): Promise<
   const files: UninstallFileResult[] = [];
 
   for (const hook of HOOK_NAMES) {
-    for (const file of [path.join(hooksDir, hook), path.join(hooksDir, `stepper-${hook}`)]) {
-      const result = uninstallFile(file, hook);
-      if (result.action !== 'absent' || !path.basename(file).startsWith('stepper-')) {
-        files.push(result);
-      }
+    const file = path.join(hooksDir, hook);
+    files.push(uninstallFile(file, hook));
+
+    const standalone = uninstallStandalone(path.join(hooksDir, `stepper-${hook}`), hook, file);
+    if (standalone !== undefined) {
+      files.push(standalone);
     }
   }
 
@@ -295,19 +428,91 @@ export async function uninstallHooks(options: HookCommandOptions = {}): Promise<
 
 function uninstallFile(file: string, hook: HookName): UninstallFileResult {
   const content = readBytes(file);
-  const block = content === undefined ? undefined : readBlock(content);
-  if (content === undefined || block === undefined) {
-    return { hook, file, action: 'absent' };
+  if (content === undefined) {
+    return { hook, file, action: 'absent', warnings: [] };
+  }
+
+  const block = readBlock(content);
+  if (block === undefined) {
+    return { hook, file, action: 'unchanged', warnings: [] };
   }
 
   const rest = removeBlock(content);
-  if (block.createdFile && /^(#![^\n]*\n?)?\s*$/.test(rest)) {
+  if (block.createdFile && isEmptyScript(rest)) {
     fs.rmSync(file, { force: true });
-    return { hook, file, action: 'deleted' };
+    return { hook, file, action: 'deleted', warnings: [] };
   }
 
   fs.writeFileSync(file, rest, 'latin1');
-  return { hook, file, action: 'removed' };
+  return { hook, file, action: 'removed', warnings: [] };
+}
+
+/**
+ * Removes the block from the `stepper-<hook>` program beside `hookFile`, or returns
+ * undefined when there is no such file or it is not stepper's. A deleted program that the
+ * hook still ran would make every commit print the hook's error (a Python hook raises
+ * FileNotFoundError, for one), so while the hook names it, it stays as a script that does
+ * nothing.
+ */
+function uninstallStandalone(file: string, hook: HookName, hookFile: string): UninstallFileResult | undefined {
+  const content = readBytes(file);
+  if (content === undefined) {
+    return undefined;
+  }
+
+  const hookContent = readBytes(hookFile);
+  const callers = hookContent === undefined ? [] : linesRunning(hookContent, file);
+  const block = readBlock(content);
+  const emptied = block === undefined ? isLeftoverScript(content) : block.createdFile && isEmptyScript(removeBlock(content));
+
+  if (block !== undefined && !emptied) {
+    fs.writeFileSync(file, removeBlock(content), 'latin1');
+    return { hook, file, action: 'removed', warnings: [] };
+  }
+  if (!emptied) {
+    // A file of that name without a block or the leftover text is not stepper's.
+    return undefined;
+  }
+  if (callers.length === 0) {
+    fs.rmSync(file, { force: true });
+    return { hook, file, action: 'deleted', warnings: [] };
+  }
+
+  if (block !== undefined) {
+    fs.writeFileSync(file, leftoverScript(hook), 'latin1');
+  }
+  const lines = callers.length === 1 ? `line ${callers[0]}` : `lines ${callers.join(', ')}`;
+  const warning =
+    `${hookFile} still runs ${file} (${lines}), so stepper kept that program as a script that does nothing and your commits keep working; ` +
+    `remove the call on ${lines} of ${hookFile}, then run stepper hook uninstall again to delete the program`;
+  return { hook, file, action: block === undefined ? 'unchanged' : 'removed', warnings: [warning] };
+}
+
+/** First comment line of the script that uninstall leaves in place of a program a hook still runs. */
+const LEFTOVER_LINE = '# stepper hook uninstall left this script, which does nothing, because';
+
+function leftoverScript(hook: HookName): string {
+  const lines = [
+    '#!/bin/sh',
+    `${LEFTOVER_LINE} the ${hook} hook runs it.`,
+    `# Once ${hook} no longer runs it, delete it or run stepper hook uninstall again.`,
+  ];
+  if (hook === 'post-rewrite') {
+    // stepper's block read git's list of rewritten commits, so a hook that passes the list
+    // on may rely on this script reading it.
+    lines.push('while IFS= read -r stepper_line; do :; done');
+  }
+
+  return `${lines.join('\n')}\n`;
+}
+
+function isLeftoverScript(content: string): boolean {
+  return content.split('\n')[1]?.startsWith(LEFTOVER_LINE) === true;
+}
+
+/** Returns true for the text of a file that contains at most a `#!` line and blank lines. */
+function isEmptyScript(content: string): boolean {
+  return /^(#![^\n]*\n?)?\s*$/.test(content);
 }
 
 export interface HookFileStatus {
@@ -316,8 +521,10 @@ export interface HookFileStatus {
   exists: boolean;
   executable: boolean;
   installed: boolean;
-  /** The `stepper-<hook>` script beside a non-shell hook, when the block lives there. */
+  /** The `stepper-<hook>` program beside a non-shell hook, when the block lives there. */
   standalone?: string;
+  /** With `standalone`: whether the hook names that program, which counts as running it. */
+  runsStandalone?: boolean;
   formatVersion?: number;
   stepperVersion?: string;
   /** Whether the block matches this stepper's format and version. */
@@ -332,52 +539,179 @@ export interface HookFileStatus {
   damageFix?: string;
   node?: { path: string; usable: boolean };
   kick?: { path: string; usable: boolean };
+  /**
+   * Whether git runs the block on a commit and the block can start the kick: the block is
+   * installed, the file git runs is executable, a non-shell hook runs `stepper-<hook>`, and
+   * the recorded node and kick paths exist. An older block that meets these still works.
+   */
+  working: boolean;
   warnings: string[];
 }
+
+/** The reader of the waiting hints: a `kick` about to run, a `daemon`, or `none`, so they stay. */
+export type HintReader = 'kick' | 'daemon' | 'none';
 
 export interface HookStatus {
   hooksDir: string;
   dataDir: string;
   hooks: HookFileStatus[];
-  /** Hint files no kick has read yet. */
+  /** Hint files no kick or daemon has read yet. */
   pendingHints: number;
   /**
-   * Whether the marker that the hook writes when it starts a kick exists. The kick removes
-   * it, so a marker that stays after commits have stopped means that kicks cannot start.
+   * Whether kick.pending names a live process, which runs the kick. The kick deletes the
+   * file, so one whose process has exited means a kick that could not start.
    */
   kickPending: boolean;
-  /** The last failures from hook.log, oldest first. */
+  /** Pid of that process, when kickPending is true. */
+  kickPid?: number;
+  /** The reader of the waiting hints. With `none` and hints waiting, they stay until a daemon starts. */
+  hintReader: HintReader;
+  /**
+   * The last failures from hook.log, oldest first. A failure that names another
+   * repository's git directory, or node and kick paths that none of this repository's
+   * hooks runs, is left out.
+   */
   failures: Array<{ time: string | undefined; message: string }>;
-  /** Warnings of all hooks in one list, for a quick check. */
-
+  /**
+   * False when an installed hook is not `working`, a block is damaged, or hints wait that
+   * nothing will read. `stepper hook status` then exits with 1. A hook that is not installed
+   * or is older only warns.
+   */
+  ok: boolean;
+  /** Warnings of all hooks and of the waiting hints in one list, for a quick check. */
   warnings: string[];
 }
 
 /**
  * Reports, for each hook, whether the block is installed, whether it is current, and
- * whether the node binary and kick script it records still exist, with the last
- * failures from hook.log and the hints waiting for a kick.
+ * whether the node binary and kick script it records still exist, with the hints waiting,
+ * what will read them, and this repository's last failures from hook.log.
  */
 export async function hookStatus(options: HookCommandOptions = {}): Promise<HookStatus> {
   const env = options.env ?? process.env;
-  const hooksDir = await findHooksDir(options.cwd ?? currentFolder());
+  const cwd = options.cwd ?? currentFolder();
+  const hooksDir = await findHooksDir(cwd);
   const dataDir = resolveDataDir(env);
 
   const hooks = HOOK_NAMES.map((hook) => fileStatus(hooksDir, hook));
+  const commonDir = await findCommonDir(cwd);
   const failures = readHookLog(dataDir)
-    .filter((entry) => entry.level === 'error')
+    .filter((entry) => entry.level === 'error' && concernsRepository(entry, commonDir, hooks))
     .slice(-STATUS_FAILURES_SHOWN)
     .map((entry) => ({ time: entry.time, message: entry.message }));
+
+  const pendingHints = countHints(dataDir);
+  const { reader, kickPid } = findHintReader(dataDir);
+  const warnings = hooks.flatMap((hook) => hook.warnings);
+  const stuck = pendingHints > 0 && reader === 'none';
+  if (stuck) {
+    const [hints, them] = pendingHints === 1 ? ['1 hint waits', 'it'] : [`${pendingHints} hints wait`, 'them'];
+    warnings.push(`${hints} in ${path.join(dataDir, HINTS_DIR)}, but no kick will run and no daemon runs to read ${them}: run stepper daemon start, which reads ${them}`);
+  }
 
   return {
     hooksDir,
     dataDir,
     hooks,
-    pendingHints: countHints(dataDir),
-    kickPending: fs.existsSync(path.join(dataDir, HINTS_DIR, KICK_MARKER)),
+    pendingHints,
+    kickPending: kickPid !== undefined,
+    kickPid,
+    hintReader: reader,
     failures,
-    warnings: hooks.flatMap((hook) => hook.warnings),
+    ok: !stuck && hooks.every((hook) => hook.working || (!hook.installed && hook.damaged === undefined)),
+    warnings,
   };
+}
+
+/**
+ * Finds what will read the hints: the process that kick.pending names while it is alive,
+ * as the hook checks with `kill -0`, else a daemon that holds its lock or is starting.
+ */
+function findHintReader(dataDir: string): { reader: HintReader; kickPid?: number } {
+  const pid = readKickMarker(dataDir);
+  if (pid !== undefined && isProcessAlive(pid)) {
+    return { reader: 'kick', kickPid: pid };
+  }
+  if (probeDaemonLock(dataDir) === 'held' || readStartingMarker(dataDir) !== undefined) {
+    return { reader: 'daemon' };
+  }
+
+  return { reader: 'none' };
+}
+
+/** Returns the pid in kick.pending, or undefined when the file is missing or contains no pid. */
+function readKickMarker(dataDir: string): number | undefined {
+  let marker: string;
+  try {
+    marker = fs.readFileSync(path.join(dataDir, HINTS_DIR, KICK_MARKER), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+
+  return /^[1-9][0-9]*$/.test(marker) ? Number(marker) : undefined;
+}
+
+/**
+ * Removes kick.pending unless a hook has just written the pid of a live process into it.
+ * NOTE: a hook that writes between the check and the removal loses its marker, so the next
+ * hook may start a second kick, which only enqueues what is already queued.
+ */
+function removeDeadKickMarker(dataDir: string): void {
+  const pid = readKickMarker(dataDir);
+  if (pid !== undefined && isProcessAlive(pid)) {
+    return;
+  }
+
+  try {
+    fs.rmSync(path.join(dataDir, HINTS_DIR, KICK_MARKER), { force: true });
+  } catch {
+    // The hook replaces a marker whose process has exited, so one left behind does no harm.
+  }
+}
+
+/** Returns the real path of the repository's common git directory, or undefined when git cannot tell. */
+async function findCommonDir(cwd: string): Promise<string | undefined> {
+  try {
+    const output = await runGit({ cwd }, ['rev-parse', '--path-format=absolute', '--git-common-dir']);
+    return fs.realpathSync(output.endsWith('\n') ? output.slice(0, -1) : output);
+  } catch {
+    return undefined;
+  }
+}
+
+// Two failures that the shell block writes (HOOK_FUNCTIONS in block.ts) name where they
+// come from. The other lines name no repository, so status shows them everywhere.
+const KICK_MISSING_LINE = /^kick cannot start: .* is missing; run stepper hook install again$/;
+const HINT_NOT_WRITTEN_LINE = /^post-(?:commit|rewrite) cannot write a hint file into .* for (\/.*)$/;
+
+/**
+ * Returns false for a hook.log failure that cannot come from this repository's hooks: one
+ * naming the git directory of another repository, or node and kick paths that none of its
+ * hooks records now.
+ */
+function concernsRepository(entry: HookLogEntry, commonDir: string | undefined, hooks: HookFileStatus[]): boolean {
+  if (KICK_MISSING_LINE.test(entry.message)) {
+    return hooks.some(
+      (hook) => hook.node !== undefined && hook.kick !== undefined && entry.message === `kick cannot start: ${hook.node.path} or ${hook.kick.path} is missing; run stepper hook install again`,
+    );
+  }
+
+  const hint = HINT_NOT_WRITTEN_LINE.exec(entry.message);
+  if (hint === null || commonDir === undefined) {
+    return true;
+  }
+
+  // The hook names a worktree's own git directory, which lies inside the common one.
+  const gitDir = realPathOrSelf(hint[1] as string);
+  return gitDir === commonDir || gitDir.startsWith(`${commonDir}${path.sep}worktrees${path.sep}`);
+}
+
+function realPathOrSelf(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return file;
+  }
 }
 
 function fileStatus(hooksDir: string, hook: HookName): HookFileStatus {
@@ -390,6 +724,7 @@ function fileStatus(hooksDir: string, hook: HookName): HookFileStatus {
     executable: content !== undefined && isExecutable(file),
     installed: false,
     current: false,
+    working: false,
     warnings: [],
   };
 
@@ -412,7 +747,8 @@ function fileStatus(hooksDir: string, hook: HookName): HookFileStatus {
     block = standalone === undefined ? undefined : readBlock(standalone);
     if (block) {
       status.standalone = blockFile;
-      status.warnings.push(`${file} is not a shell script: it must call ${blockFile} for stepper to see commits`);
+      status.runsStandalone = linesRunning(content, blockFile).length > 0;
+      status.warnings.push(...standaloneWarnings(status, content));
     }
   }
 
@@ -427,7 +763,27 @@ function fileStatus(hooksDir: string, hook: HookName): HookFileStatus {
     status.warnings.push(...shellHookWarnings(file, content));
   }
 
+  const programRuns = status.standalone === undefined || (status.runsStandalone === true && isExecutable(status.standalone));
+  status.working = status.executable && programRuns && status.node?.usable === true && status.kick?.usable === true;
   return status;
+}
+
+/** Warnings for a non-shell hook whose block lives in `stepper-<hook>`. */
+function standaloneWarnings(status: HookFileStatus, content: string): string[] {
+  const standalone = status.standalone as string;
+  const warnings: string[] = [];
+  if (!status.runsStandalone) {
+    const language = interpreterOf(content) ?? 'binary';
+    warnings.push(`${status.file} is a ${language} hook that does not run ${standalone}, so stepper sees no commits: ${runInstruction(status.hook, standalone)}`);
+  }
+  if (!status.executable) {
+    warnings.push(notExecutableWarning(status.file));
+  }
+  if (!isExecutable(standalone)) {
+    warnings.push(`${standalone} is not executable, so ${status.file} cannot run it: run ${chmodCommand(standalone)}`);
+  }
+
+  return warnings;
 }
 
 function markDamaged(status: HookFileStatus, damage: { problem: string; fix: string }): HookFileStatus {

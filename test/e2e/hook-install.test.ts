@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { type E2eUser, chatRequests, commitAll, git, initRepository, jobsOf, startUser, stepper, waitForReports } from '../helpers/e2e.js';
+import { type E2eUser, ROOT, chatRequests, commitAll, git, hookLog, initRepository, jobsOf, run, startUser, stepper, waitForReports } from '../helpers/e2e.js';
 
 /** A user's own post-commit hook: it prints a line and records each commit it saw. */
 const USER_HOOK = '#!/bin/sh\necho "user hook saw $(git rev-parse --short HEAD)"\ngit rev-parse HEAD >> "$(git rev-parse --git-dir)/user-hook.log"\n';
@@ -96,5 +96,63 @@ describe('hook beside a user hook', () => {
     const hookStatus = await stepper(user, dirs.repo, ['hook', 'status', '--json']);
     expect(hookStatus.code, hookStatus.stderr).toBe(0);
     expect(hookStatus.stdout).toContain(path.join(dirs.repo, '.githooks', 'post-commit'));
+  });
+});
+
+/**
+ * Copies the built stepper into `dir`, as a user who installs the hook from a second copy
+ * does. The copy loads its packages from this checkout's node_modules.
+ */
+function copyStepper(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const name of ['bin', 'dist', 'package.json']) {
+    fs.cpSync(path.join(ROOT, name), path.join(dir, name), { recursive: true });
+  }
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  return path.join(dir, 'bin', 'stepper.js');
+}
+
+interface HookStatusJson {
+  pendingHints: number;
+  kickPending: boolean;
+  hintReader: string;
+  ok: boolean;
+  failures: Array<{ message: string }>;
+  warnings: string[];
+}
+
+describe('hook installed from a deleted stepper copy', () => {
+  it('stuck hint fails status, install recovers', async () => {
+    const user = await startUser();
+    const repo = initRepository(user, path.join(user.root, 'repo'));
+    const copy = path.join(user.root, 'stepper-copy');
+    const install = await run(user, repo, process.execPath, [copyStepper(copy), 'hook', 'install']);
+    expect(install.code, install.stderr).toBe(0);
+    fs.rmSync(copy, { recursive: true });
+
+    const { sha } = await commitAll(user, repo, { 'a.txt': 'a\n' }, 'feat: add a');
+    const kickFailed = () => hookLog(user).some((line) => line.includes(`${copy}/dist/hook/kick.js is missing`));
+    for (let attempt = 0; attempt < 100 && !kickFailed(); attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    const before = await stepper(user, repo, ['hook', 'status', '--json']);
+    const stuck = JSON.parse(before.stdout) as HookStatusJson;
+    expect(kickFailed()).toBe(true);
+    expect(before.code).toBe(1);
+    expect(stuck).toMatchObject({ pendingHints: 1, kickPending: false, hintReader: 'none', ok: false });
+    expect(stuck.warnings).toContain(
+      `1 hint waits in ${path.join(user.dataDir, 'spool', 'hooks')}, but no kick will run and no daemon runs to read it: run stepper daemon start, which reads it`,
+    );
+
+    const reinstall = await stepper(user, repo, ['hook', 'install']);
+    expect(reinstall.code, reinstall.stderr).toBe(0);
+    expect(reinstall.stdout).toMatch(/^read 1 hint that was waiting with no kick or daemon to read it: queued 1 report job; the daemon \(pid \d+\) runs it$/m);
+
+    const status = await waitForReports(user, repo, [sha]);
+    expect(jobsOf(status, sha).map((job) => job.state)).toEqual(['completed']);
+    const after = await stepper(user, repo, ['hook', 'status', '--json']);
+    expect(after.code, after.stdout).toBe(0);
+    expect(JSON.parse(after.stdout)).toMatchObject({ pendingHints: 0, ok: true, failures: [], warnings: [] });
   });
 });

@@ -155,7 +155,7 @@ describe('stepper hook install', () => {
 
     const standalone = path.join(hooksDir(sandbox.repo), 'stepper-post-commit');
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`stepper: ${file} is a python3 hook, so stepper left it unchanged; add this line to it: ${standalone}\n`);
+    expect(result.stderr).toBe(`stepper: ${file} is a python3 hook, so stepper left it unchanged; make it run this program: ${standalone}\n`);
     expect(fs.readFileSync(file, 'utf8')).toBe(python);
     expect(fs.readFileSync(standalone, 'utf8')).toContain('stepper_hook post-commit');
     expect(fs.statSync(standalone).mode & 0o111).toBe(0o111);
@@ -262,7 +262,8 @@ describe('stepper hook status', () => {
 
     const result = await stepper(sandbox, sandbox.repo, ['hook', 'status']);
 
-    expect(result.code, result.stderr).toBe(0);
+    // A missing node binary keeps the hook from queueing reports, so status fails.
+    expect(result.code, result.stderr).toBe(1);
     expect(result.stdout).toContain('post-commit: installed in');
     expect(result.stdout).toContain('older (stepper 0.0.1)');
     expect(result.stdout).toContain('node: /nonexistent/node (missing)');
@@ -277,6 +278,8 @@ describe('stepper hook status', () => {
       [
         '2026-01-01T00:00:00.000Z info post-commit /r/.git: enqueued 1 report job (abc)',
         '2026-01-01T00:00:01.000Z error hint 1-0.hint removed: no commit ids',
+        `- error kick cannot start: ${process.execPath} or ${KICK} is missing; run stepper hook install again`,
+        // Paths that no hook of this repository runs: a failure of another repository.
         '- error kick cannot start: /x/node or /x/kick.js is missing; run stepper hook install again',
         '',
       ].join('\n'),
@@ -284,8 +287,11 @@ describe('stepper hook status', () => {
 
     const result = await stepper(sandbox, sandbox.repo, ['hook', 'status']);
 
-    expect(result.stdout).toContain('recent failures from hook.log:\n  2026-01-01T00:00:01.000Z hint 1-0.hint removed: no commit ids\n  (time unknown) kick cannot start');
+    expect(result.stdout).toContain(
+      `recent failures from hook.log:\n  2026-01-01T00:00:01.000Z hint 1-0.hint removed: no commit ids\n  (time unknown) kick cannot start: ${process.execPath} or ${KICK} is missing`,
+    );
     expect(result.stdout).not.toContain('enqueued 1 report job ');
+    expect(result.stdout).not.toContain('/x/kick.js');
   });
 
   it('finds the block beside a python hook', async () => {
@@ -299,7 +305,9 @@ describe('stepper hook status', () => {
     const status = JSON.parse(result.stdout) as { hooks: Array<{ installed: boolean; standalone?: string }>; warnings: string[] };
     expect(status.hooks[0]?.installed).toBe(true);
     expect(status.hooks[0]?.standalone).toBe(path.join(hooksDir(sandbox.repo), 'stepper-post-commit'));
-    expect(status.warnings).toEqual([`${file} is not a shell script: it must call ${status.hooks[0]?.standalone} for stepper to see commits`]);
+    expect(status.warnings).toEqual([
+      `${file} is a python3 hook that does not run ${status.hooks[0]?.standalone}, so stepper sees no commits: make it run this program: ${status.hooks[0]?.standalone}`,
+    ]);
   });
 
   it('warns about an exit before the block', async () => {
@@ -357,7 +365,7 @@ describe('damaged hook blocks', () => {
 
     const result = await stepper(sandbox, sandbox.repo, ['hook', 'status']);
 
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^post-commit: damaged \(see the warning below\)$/m);
     expect(result.stdout).toContain(`warning: ${file} is damaged: line `);
   });
