@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { type HeldModel, readHeldModels } from '../daemon/state.js';
+import { readDaemonStatus } from '../daemon/start.js';
+import { type DaemonRow, type HeldModel, readHeldModels } from '../daemon/state.js';
 import { checkDataDir, checkPositiveInteger } from '../errors.js';
 import { openExistingQueue, type Queue } from '../queue/queue.js';
 import { FINISHED_STATES, type Job, type JobEventType, type JobState, LIVE_STATES } from '../queue/types.js';
@@ -20,11 +21,39 @@ export interface WatchEvent {
   data: Record<string, unknown> | null;
 }
 
+/** Why a running daemon claims no jobs: Ollama did not respond to its last request or probe. */
+export interface OllamaWait {
+  /** URL of the Ollama server the daemon uses. */
+  host: string;
+  /** The daemon's reason, such as `ECONNREFUSED`, or the error of a server that responds but not as Ollama. */
+  error: string;
+}
+
+/** The daemon's state as watch reads it. */
+export interface DaemonSnapshot {
+  /** `starting` from the spawn until the new daemon holds the lock and has written its row. */
+  state: 'running' | 'starting' | 'stopped';
+  /** Set while a running daemon waits for Ollama. */
+  ollamaWait: OllamaWait | null;
+}
+
+/** A job waiting out a retry backoff or a delayed release. */
+export interface DelayedJob {
+  job: Job;
+  /**
+   * Why it was delayed: the error of its last failed attempt, or the reason the worker gave
+   * when it released the job with a delay, such as a busy Ollama. Null when neither is stored.
+   */
+  reason: string | null;
+}
+
 /** The state of the queue at one poll. */
 export interface QueueSnapshot {
   counts: Record<JobState, number>;
   /** Active jobs, newest first, at most MAX_ACTIVE_SHOWN. */
   active: Job[];
+  /** Of the newest MAX_DELAYED_SHOWN delayed jobs, the one due first comes first. */
+  delayed: DelayedJob[];
   /** The newest finished jobs, newest first. */
   recent: Job[];
   /** Mean time from start to finish of the recent completed jobs, in milliseconds; null without any. */
@@ -33,17 +62,32 @@ export interface QueueSnapshot {
   averageOver: number;
   /** Models whose jobs a running daemon keeps waiting because Ollama does not have them, each with its number of waiting jobs. */
   held: Array<HeldModel & { jobs: number }>;
+  daemon: DaemonSnapshot;
 }
+
+/**
+ * A change in the daemon's wait for Ollama, which the queue's event log does not record.
+ * `at`, in epoch milliseconds, is when the daemon last wrote its row, or when it started its
+ * first job after the wait if that was earlier. It can be later than the change when the row
+ * was written again before watch read it. When the daemon is gone, `at` is when watch
+ * noticed. `ollama-wait-ended` has `reachable` true when the daemon reached Ollama again,
+ * and false when the daemon that waited stopped or died.
+ */
+export type DaemonEvent =
+  | { type: 'ollama-wait-started'; at: number; host: string; error: string }
+  | { type: 'ollama-wait-ended'; at: number; host: string; reachable: boolean };
 
 /** Result of one poll. */
 export interface WatchUpdate {
   /** Events since the previous update, in order. */
   events: WatchEvent[];
+  /** Changes of the daemon's wait for Ollama since the previous update. The first update carries `ollama-wait-started` when the daemon waits already. */
+  daemonEvents: DaemonEvent[];
   /** Null while the data directory has no database. */
   snapshot: QueueSnapshot | null;
   /** True when no job is waiting, delayed or active, apart from jobs held for a missing model, which wait for the user. */
   idle: boolean;
-  /** False when nothing was committed to the database since the previous update. */
+  /** False when nothing was committed to the database since the previous update and the daemon's state stayed the same. */
   changed: boolean;
 }
 
@@ -67,6 +111,15 @@ export const DEFAULT_WATCH_INTERVAL_MS = 250;
 
 /** Active jobs a snapshot lists; more are counted but not shown. */
 export const MAX_ACTIVE_SHOWN = 20;
+
+/** Delayed jobs a snapshot lists; more are counted but not shown. */
+export const MAX_DELAYED_SHOWN = 10;
+
+/**
+ * Maximum time between two reads of the daemon's state, in milliseconds. A daemon that dies
+ * commits nothing, so the lock is probed on this interval even while the database is unchanged.
+ */
+const DAEMON_CHECK_INTERVAL_MS = 1000;
 
 /** Completed jobs whose durations give the average that an ETA falls back on. */
 const AVERAGE_OVER_JOBS = 20;
@@ -96,12 +149,12 @@ export async function* watchQueue(options: WatchQueueOptions = {}): AsyncGenerat
       const queue = reader ? undefined : openExistingQueue({ dataDir });
       if (queue) {
         // A database that appears while watching holds only new events, so all of them are read.
-        reader = new EventReader(queue, recentLimit);
+        reader = new EventReader(dataDir, queue, recentLimit);
         reader.start(firstPoll ? 'now' : 'beginning', options.replayLive ?? true);
       }
       firstPoll = false;
 
-      yield reader ? reader.poll() : { events: [], snapshot: null, idle: true, changed: false };
+      yield reader ? reader.poll() : { events: [], daemonEvents: [], snapshot: null, idle: true, changed: false };
 
       try {
         await sleep(intervalMs, undefined, { signal });
@@ -114,7 +167,22 @@ export async function* watchQueue(options: WatchQueueOptions = {}): AsyncGenerat
   }
 }
 
+/**
+ * Returns the reason a waiting daemon recorded, which its row's detail carries after
+ * `waiting for Ollama at URL: `, followed by any held models (OllamaMonitor.detail).
+ * Returns the whole detail when it has another form.
+ */
+function unreachableError(host: string, detail: string | null): string {
+  const prefix = `waiting for Ollama at ${host}: `;
+  if (detail === null || !detail.startsWith(prefix)) {
+    return detail ?? 'no reason recorded';
+  }
+
+  return detail.slice(prefix.length).replace(/(?:; model "(?:[^"\\]|\\.)*" not found, its jobs wait: run "[^"]*")+$/, '');
+}
+
 class EventReader {
+  readonly #dataDir: string;
   readonly #queue: Queue;
   readonly #recentLimit: number;
   readonly #jobs = new Map<string, { sha: string; repository: string } | null>();
@@ -122,8 +190,15 @@ class EventReader {
   #lastVersion: number | undefined;
   #snapshot: QueueSnapshot | undefined;
   #pending: WatchEvent[] = [];
+  /** Epoch milliseconds of the last read of the daemon's state. */
+  #daemonReadAt = 0;
+  /** The row of the running daemon as the last read found it, if any. */
+  #daemonRow: DaemonRow | undefined;
+  /** The daemon that waits for Ollama, as the last update reported it. */
+  #waiting: { instance: string; host: string } | undefined;
 
-  constructor(queue: Queue, recentLimit: number) {
+  constructor(dataDir: string, queue: Queue, recentLimit: number) {
+    this.#dataDir = dataDir;
     this.#queue = queue;
     this.#recentLimit = recentLimit;
   }
@@ -141,32 +216,36 @@ class EventReader {
   }
 
   poll(): WatchUpdate {
+    const now = Date.now();
     const version = this.#queue.dataVersion();
-    const changed = version !== this.#lastVersion || this.#snapshot === undefined;
+    const committed = version !== this.#lastVersion || this.#snapshot === undefined;
     this.#lastVersion = version;
 
     // The snapshot is read before the events: an event that finished the last live job was
     // committed before this snapshot showed the queue idle, so the same update carries it.
-    if (changed) {
-      this.#snapshot = this.#readSnapshot();
+    let changed = committed;
+    if (committed) {
+      this.#snapshot = this.#readSnapshot(now);
+    } else if (now - this.#daemonReadAt >= DAEMON_CHECK_INTERVAL_MS) {
+      changed = this.#refreshDaemon(now);
     }
 
     const events = this.#pending.splice(0);
-    if (changed) {
+    if (committed) {
       events.push(...this.#readNewEvents());
     }
 
     const snapshot = this.#snapshot as QueueSnapshot;
     const live = LIVE_STATES.reduce((sum, state) => sum + snapshot.counts[state], 0);
     const held = snapshot.held.reduce((sum, model) => sum + model.jobs, 0);
-    return { events, snapshot, idle: live - held <= 0, changed };
+    return { events, daemonEvents: this.#daemonEvents(now, events), snapshot, idle: live - held <= 0, changed };
   }
 
   close(): void {
     this.#queue.close();
   }
 
-  #readSnapshot(): QueueSnapshot {
+  #readSnapshot(now: number): QueueSnapshot {
     const completed = this.#queue.getJobs({ states: ['completed'], limit: AVERAGE_OVER_JOBS });
     const durations = completed
       .filter((job) => job.startedAt !== null && job.finishedAt !== null)
@@ -175,11 +254,93 @@ class EventReader {
     return {
       counts: this.#queue.getCounts(),
       active: this.#queue.getJobs({ states: ['active'], limit: MAX_ACTIVE_SHOWN }),
+      delayed: this.#readDelayed(),
       recent: this.#queue.getJobs({ states: FINISHED_STATES, limit: this.#recentLimit }),
       averageDurationMs: durations.length === 0 ? null : durations.reduce((sum, value) => sum + value, 0) / durations.length,
       averageOver: durations.length,
       held: this.#readHeld(),
+      daemon: this.#readDaemon(now),
     };
+  }
+
+  /** Reads the daemon's state again, and returns true when it differs from the snapshot's. */
+  #refreshDaemon(now: number): boolean {
+    const snapshot = this.#snapshot as QueueSnapshot;
+    const daemon = this.#readDaemon(now);
+    if (daemon.state === snapshot.daemon.state && JSON.stringify(daemon.ollamaWait) === JSON.stringify(snapshot.daemon.ollamaWait)) {
+      return false;
+    }
+
+    // Held models count only while a daemon runs, so they change with it.
+    this.#snapshot = { ...snapshot, daemon, held: this.#readHeld() };
+    return true;
+  }
+
+  /** Reads whether a daemon runs and whether it waits for Ollama, as `stepper status` does. */
+  #readDaemon(now: number): DaemonSnapshot {
+    this.#daemonReadAt = now;
+    const status = readDaemonStatus({ dataDir: this.#dataDir, database: this.#queue.database });
+
+    // Until a starting daemon has written its row, the row is an earlier daemon's.
+    const row = status.running && status.startingPid === undefined ? status.row : undefined;
+    this.#daemonRow = row;
+    if (row === undefined) {
+      return { state: status.running || status.startingPid !== undefined ? 'starting' : 'stopped', ollamaWait: null };
+    }
+
+    if (row.ollamaState !== 'unreachable' || row.ollamaHost === null) {
+      return { state: 'running', ollamaWait: null };
+    }
+
+    return { state: 'running', ollamaWait: { host: row.ollamaHost, error: unreachableError(row.ollamaHost, row.ollamaDetail) } };
+  }
+
+  /** Compares the daemon's wait for Ollama with the last one reported, and returns the changes. */
+  #daemonEvents(now: number, events: readonly WatchEvent[]): DaemonEvent[] {
+    const wait = (this.#snapshot as QueueSnapshot).daemon.ollamaWait;
+    const row = this.#daemonRow;
+    const current = wait && row ? { instance: row.instance, host: wait.host } : undefined;
+    const previous = this.#waiting;
+    if (previous?.instance === current?.instance && previous?.host === current?.host) {
+      return [];
+    }
+
+    const changes: DaemonEvent[] = [];
+    if (previous) {
+      // A wait ends with Ollama reachable only when the daemon that waited still runs. That
+      // daemon claims no job while it waits, so its wait ended before any job it started.
+      // Its row may have been written again since, with a later time.
+      const same = row?.instance === previous.instance;
+      const claimed = events.find((event) => event.type === 'started')?.at ?? Number.POSITIVE_INFINITY;
+      changes.push({ type: 'ollama-wait-ended', at: same ? Math.min(row.updatedAt, claimed) : now, host: previous.host, reachable: same });
+    }
+    if (current && wait && row) {
+      changes.push({ type: 'ollama-wait-started', at: row.updatedAt, host: wait.host, error: wait.error });
+    }
+
+    this.#waiting = current;
+    return changes;
+  }
+
+  /** Reads the newest delayed jobs, sorted by due time, each with the reason of its delay. */
+  #readDelayed(): DelayedJob[] {
+    const jobs = this.#queue.getJobs({ states: ['delayed'], limit: MAX_DELAYED_SHOWN });
+    if (jobs.length === 0) {
+      return [];
+    }
+
+    // A retry stores its error in the job and in the event, but a delayed release only in the event.
+    const lastDelay = this.#queue.database.prepare(
+      `SELECT type, data FROM job_events WHERE job_id = ? AND type IN ('retried', 'released') ORDER BY seq DESC LIMIT 1`,
+    );
+    return jobs
+      .sort((a, b) => a.runAt - b.runAt)
+      .map((job) => {
+        const event = lastDelay.get(job.id) as { type: string; data: string | null } | undefined;
+        const data = event?.data ? (JSON.parse(event.data) as Record<string, unknown>) : {};
+        const reason = event?.type === 'retried' ? data.error : data.reason;
+        return { job, reason: typeof reason === 'string' ? reason : job.lastError };
+      });
   }
 
   /** Reads the models whose jobs the running daemon keeps waiting, and counts those jobs. A stopped daemon keeps none. */

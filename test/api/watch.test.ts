@@ -1,14 +1,18 @@
+import net from 'node:net';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { type QueueSnapshot, type WatchUpdate, watchQueue } from '../../src/api/watch.js';
+import { type DaemonEvent, type QueueSnapshot, type WatchUpdate, watchQueue } from '../../src/api/watch.js';
 import { estimateJob } from '../../src/cli/render/watch-view.js';
+import { stopDaemon } from '../../src/daemon/start.js';
 import { openQueue } from '../../src/queue/queue.js';
 import type { Job } from '../../src/queue/types.js';
 import { Worker } from '../../src/queue/worker.js';
 import { createReportProcessor } from '../../src/report/processor.js';
-import { addReportJob, newRepo, startStand, waitForFinished } from '../helpers/report-queue.js';
+import { autoStart, daemonEnvironment, enqueue } from '../daemon/helpers.js';
+import { startFake } from '../fake-ollama/helpers.js';
+import { addReportJob, newRepo, startStand, waitForFinished, waitForJob } from '../helpers/report-queue.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const ANSWER = {
@@ -32,6 +36,36 @@ async function collectUntilDrained(updates: AsyncGenerator<WatchUpdate>, limit =
   }
 
   return seen;
+}
+
+/** Returns a port on 127.0.0.1 that nothing listens on, as when Ollama is not running. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Reads updates until one matches `predicate`, and returns it with the daemon events of every
+ * update read; fails after `limit` updates.
+ */
+async function readUntil(updates: AsyncGenerator<WatchUpdate>, predicate: (update: WatchUpdate) => boolean, limit = 800): Promise<{ update: WatchUpdate; daemonEvents: DaemonEvent[] }> {
+  const daemonEvents: DaemonEvent[] = [];
+  for (let count = 0; count < limit; count++) {
+    const next = await updates.next();
+    if (next.done) {
+      break;
+    }
+
+    daemonEvents.push(...next.value.daemonEvents);
+    if (predicate(next.value)) {
+      return { update: next.value, daemonEvents };
+    }
+  }
+
+  throw new Error(`no update matched within ${limit} updates`);
 }
 
 describe('watchQueue', () => {
@@ -111,10 +145,115 @@ describe('watchQueue', () => {
     expect(next.done).toBe(true);
   });
 
+  it('lists a delayed job with its last error', async () => {
+    const stand = await startStand({ fake: { answer: ANSWER }, queue: { backoff: { delayMs: 60_000, jitter: 0 } } });
+    stand.fake.enqueue({ fault: { kind: 'http_error', preset: 'runner_crash' } });
+    const builder = newRepo();
+    builder.write('a.txt', 'a\n');
+    const id = await addReportJob(stand, builder, builder.commit('Add a\n'));
+    const delayed = await waitForJob(stand, id, (job) => job.state === 'delayed', 'the job to be delayed');
+
+    const updates = watchQueue({ dataDir: stand.dataDir, intervalMs: 20 });
+    const first = await updates.next();
+    await updates.return(undefined);
+
+    const snapshot = first.value?.snapshot as QueueSnapshot;
+    expect(snapshot.delayed).toHaveLength(1);
+    expect(snapshot.delayed[0]?.job.id).toBe(id);
+    expect(snapshot.delayed[0]?.job.runAt).toBe(delayed.runAt);
+    expect(snapshot.delayed[0]?.reason).toMatch(/failed with HTTP 500: model runner has unexpectedly stopped/);
+    expect(first.value?.idle).toBe(false);
+  });
+
+  it('gives the reason of a delayed release', async () => {
+    // A busy Ollama makes the worker release the job with a delay, which stores no error in the job.
+    const stand = await startStand({ fake: { answer: ANSWER } });
+    stand.fake.enqueue({ fault: { kind: 'busy_n', count: 1 } });
+    const builder = newRepo();
+    builder.write('a.txt', 'a\n');
+    const id = await addReportJob(stand, builder, builder.commit('Add a\n'));
+    const delayed = await waitForJob(stand, id, (job) => job.state === 'delayed', 'the job to be delayed');
+
+    const updates = watchQueue({ dataDir: stand.dataDir, intervalMs: 20 });
+    const first = await updates.next();
+    await updates.return(undefined);
+
+    expect(delayed.lastError).toBeNull();
+    expect(first.value?.snapshot?.delayed[0]?.reason).toMatch(/is busy \(HTTP 503: server busy/);
+  });
+
   it('rejects a zero interval', async () => {
     const updates = watchQueue({ dataDir: makeTempDir(), intervalMs: 0 });
 
     await expect(updates.next()).rejects.toThrow(/invalid intervalMs: expected an integer >= 1, received 0/);
+  });
+});
+
+describe('watchQueue and the daemon', () => {
+  it('sees no daemon while jobs wait', async () => {
+    const dataDir = makeTempDir();
+    enqueue(dataDir, 'no daemon');
+
+    const updates = watchQueue({ dataDir, intervalMs: 20 });
+    const first = await updates.next();
+    await updates.return(undefined);
+
+    expect(first.value?.snapshot?.daemon).toEqual({ state: 'stopped', ollamaWait: null });
+    expect(first.value?.daemonEvents).toEqual([]);
+  });
+
+  it('follows a wait for Ollama until Ollama listens', async () => {
+    const dataDir = makeTempDir();
+    const port = await closedPort();
+    const host = `http://127.0.0.1:${port}`;
+    enqueue(dataDir, 'outage');
+    autoStart(dataDir, daemonEnvironment(dataDir, host));
+    const updates = watchQueue({ dataDir, intervalMs: 20 });
+
+    const waiting = await readUntil(updates, (update) => update.snapshot?.daemon.ollamaWait != null);
+    await startFake({ port });
+    const reachable = await readUntil(updates, (update) => update.idle);
+    await updates.return(undefined);
+
+    expect(waiting.update.snapshot?.daemon).toEqual({ state: 'running', ollamaWait: { host, error: 'ECONNREFUSED' } });
+    expect(waiting.daemonEvents).toEqual([{ type: 'ollama-wait-started', at: expect.any(Number), host, error: 'ECONNREFUSED' }]);
+    expect(reachable.daemonEvents).toEqual([{ type: 'ollama-wait-ended', at: expect.any(Number), host, reachable: true }]);
+    expect(reachable.update.snapshot?.counts.completed).toBe(1);
+    await stopDaemon({ dataDir, timeoutMs: 15_000 });
+  });
+
+  it('ends the wait when the daemon stops', async () => {
+    const dataDir = makeTempDir();
+    const host = `http://127.0.0.1:${await closedPort()}`;
+    enqueue(dataDir, 'outage');
+    autoStart(dataDir, daemonEnvironment(dataDir, host));
+    const updates = watchQueue({ dataDir, intervalMs: 20 });
+    await readUntil(updates, (update) => update.snapshot?.daemon.ollamaWait != null);
+
+    await stopDaemon({ dataDir, timeoutMs: 15_000 });
+    const stopped = await readUntil(updates, (update) => update.snapshot?.daemon.state === 'stopped');
+    await updates.return(undefined);
+
+    expect(stopped.daemonEvents).toEqual([{ type: 'ollama-wait-ended', at: expect.any(Number), host, reachable: false }]);
+    expect(stopped.update.snapshot?.daemon.ollamaWait).toBeNull();
+    expect(stopped.update.idle).toBe(false);
+  });
+
+  it('reports a wait that began before watching', async () => {
+    const dataDir = makeTempDir();
+    const host = `http://127.0.0.1:${await closedPort()}`;
+    enqueue(dataDir, 'outage');
+    autoStart(dataDir, daemonEnvironment(dataDir, host));
+    const before = watchQueue({ dataDir, intervalMs: 20 });
+    await readUntil(before, (update) => update.snapshot?.daemon.ollamaWait != null);
+    await before.return(undefined);
+
+    const updates = watchQueue({ dataDir, intervalMs: 20 });
+    const first = await updates.next();
+    await updates.return(undefined);
+
+    expect(first.value?.daemonEvents).toEqual([{ type: 'ollama-wait-started', at: expect.any(Number), host, error: 'ECONNREFUSED' }]);
+    await stopDaemon({ dataDir, timeoutMs: 15_000 });
   });
 });
 
@@ -124,7 +263,7 @@ function activeJob(progress: Job['progress'], startedAt = 1_000): Job {
 
 function snapshotWith(averageDurationMs: number | null, averageOver = 0): QueueSnapshot {
   const counts = { waiting: 0, delayed: 0, active: 1, completed: averageOver, failed: 0, cancelled: 0 };
-  return { counts, active: [], recent: [], averageDurationMs, averageOver, held: [] };
+  return { counts, active: [], delayed: [], recent: [], averageDurationMs, averageOver, held: [], daemon: { state: 'running', ollamaWait: null } };
 }
 
 describe('estimateJob', () => {

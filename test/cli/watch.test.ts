@@ -1,11 +1,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { trackPid } from '../daemon/helpers.js';
 import { createOllamaClient } from '../../src/ollama/client.js';
 import { resolveOllamaHost } from '../../src/ollama/host.js';
 import { openQueue, type Queue } from '../../src/queue/queue.js';
@@ -70,13 +72,24 @@ async function addJob(scene: Scene, sha = scene.sha): Promise<string> {
   return scene.queue.add(reportJob({ repository: await gitDirOf(scene.builder), commitSha: sha, model: MODEL, subject: `subject of ${sha.slice(0, 7)}` })).job.id;
 }
 
-/** Starts a worker in this process that runs report jobs against the fake. */
-function startWorker(scene: Scene): Worker {
-  const client = createOllamaClient({ host: resolveOllamaHost({ OLLAMA_HOST: scene.fake.url }) });
+/** Starts a worker in this process that runs report jobs against the fake, reached through `ollamaHost` as OLLAMA_HOST. */
+function startWorker(scene: Scene, ollamaHost = scene.fake.url): Worker {
+  const client = createOllamaClient({ host: resolveOllamaHost({ OLLAMA_HOST: ollamaHost }) });
   const worker = new Worker(scene.queue, createReportProcessor({ queue: scene.queue, client }), { pollIntervalMs: 20, progressIntervalMs: 50 });
   void worker.run();
   cleanups.push(() => worker.close({ graceMs: 0 }));
   return worker;
+}
+
+/** Polls the job until it is in `state`. */
+async function waitForState(scene: Scene, jobId: string, state: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (scene.queue.getJob(jobId)?.state !== state) {
+    if (Date.now() > deadline) {
+      throw new Error(`job ${jobId} did not become ${state}; it is ${scene.queue.getJob(jobId)?.state}`);
+    }
+    await sleep(20);
+  }
 }
 
 function cliEnv(scene: Pick<Scene, 'dataDir' | 'home'>): NodeJS.ProcessEnv {
@@ -90,6 +103,29 @@ function startWatch(scene: Pick<Scene, 'dataDir' | 'home'>, args: string[], cwd:
   const child = spawn(process.execPath, [BIN, 'watch', ...args], { cwd, env: cliEnv(scene), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   return child;
+}
+
+/** Returns a port on 127.0.0.1 that nothing listens on, as when Ollama is not running. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Starts the real daemon through the CLI, with OLLAMA_HOST set to `ollamaUrl` and probes a
+ * few hundred milliseconds apart, and stops it after the test.
+ */
+function startDaemon(scene: Pick<Scene, 'dataDir' | 'home'>, ollamaUrl: string): void {
+  const env = { ...cliEnv(scene), OLLAMA_HOST: ollamaUrl, STEPPER_DAEMON_PROBE_MS: '50', STEPPER_DAEMON_PROBE_MAX_MS: '400' };
+  const output = execFileSync(process.execPath, [BIN, 'daemon', 'start'], { env, encoding: 'utf8' });
+  const pid = Number(/pid (\d+)/.exec(output)?.[1]);
+  trackPid(pid);
+  cleanups.push(() => {
+    execFileSync(process.execPath, [BIN, 'daemon', 'stop'], { env: cliEnv(scene), encoding: 'utf8' });
+  });
 }
 
 function parseLines(stdout: string): Array<Record<string, any>> {
@@ -201,6 +237,54 @@ describe('stepper watch without a terminal', () => {
     expect(JSON.parse(added).sha).toBe(next);
     expect(result.signal).toBe('SIGINT');
     expect(result.stderr).toBe('');
+  });
+
+  it('prints when the daemon waits for Ollama', async () => {
+    const scene = await setUp(0);
+    const jobId = await addJob(scene);
+    await scene.fake.refuseConnections();
+    startDaemon(scene, scene.fake.url);
+    const child = startWatch(scene, [], scene.builder.dir);
+    const exited = waitForExit(child);
+    const started = JSON.parse(await waitForLine(child, /"type":"ollama-wait-started"/));
+
+    await scene.fake.acceptConnections();
+    const result = await exited;
+
+    expect(started).toEqual({
+      at: expect.any(String),
+      type: 'ollama-wait-started',
+      jobId: null,
+      sha: null,
+      repository: null,
+      seq: null,
+      data: { host: scene.fake.url, error: 'ECONNREFUSED' },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    const events = parseLines(result.stdout);
+    const ended = events.findIndex((event) => event.type === 'ollama-wait-ended');
+    expect(events[ended]?.data).toEqual({ host: scene.fake.url, reachable: true });
+    expect(events.findIndex((event) => event.type === 'ollama-wait-started')).toBeLessThan(ended);
+    expect(events.at(-1)).toMatchObject({ type: 'completed', jobId });
+  });
+
+  it('prints the end of a wait when the daemon stops', async () => {
+    const scene = await setUp(0);
+    await addJob(scene);
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    startDaemon(scene, url);
+    const child = startWatch(scene, ['--json'], scene.builder.dir);
+    const exited = waitForExit(child);
+    await waitForLine(child, /"type":"ollama-wait-started"/);
+
+    execFileSync(process.execPath, [BIN, 'daemon', 'stop'], { env: cliEnv(scene), encoding: 'utf8' });
+    const ended = JSON.parse(await waitForLine(child, /"type":"ollama-wait-ended"/));
+    child.kill('SIGINT');
+    const result = await exited;
+
+    expect(ended.data).toEqual({ host: url, reachable: false });
+    expect(result.signal).toBe('SIGINT');
   });
 
   it('rejects an unknown option with exit 2', async () => {
@@ -349,6 +433,97 @@ describe.skipIf(!TMUX_AVAILABLE)(tmuxTitle, () => {
     await terminal.waitForExit();
 
     expect(done).toMatch(new RegExp(`✓ completed ${scene.sha.slice(0, 12)} {2}repo {2}in [\\d.]+ (ms|s) {2}feat: add the greeting module`));
+  });
+
+  it('shows subjects from git in the last frame', async () => {
+    // Without --follow, watch ends right after the job completes, before a read started then would finish.
+    const scene = await setUp(0);
+    await scene.queue.add(reportJob({ repository: await gitDirOf(scene.builder), commitSha: scene.sha, model: MODEL }));
+    const terminal = new Terminal();
+    terminal.start(watchCommand(scene, [], { NO_COLOR: '1' }));
+    await terminal.waitFor(/stepper watch/);
+
+    startWorker(scene);
+    const status = await terminal.waitForExit();
+    const done = terminal.capture();
+
+    expect(status).toBe(0);
+    expect(done).toMatch(new RegExp(`✓ completed ${scene.sha.slice(0, 12)} {2}repo {2}in [\\d.]+ (ms|s) {2}feat: add the greeting module`));
+  });
+
+  it('shows a daemon waiting for Ollama', async () => {
+    const scene = await setUp(0);
+    await addJob(scene);
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    startDaemon(scene, url);
+    const terminal = new Terminal();
+    terminal.start(watchCommand(scene, [], { NO_COLOR: '1' }));
+
+    const screen = await terminal.waitFor(/daemon waiting for Ollama/);
+    terminal.tmux(['send-keys', '-t', '0', 'C-c']);
+    const status = await terminal.waitForExit();
+
+    expect(screen).toContain(`daemon waiting for Ollama at ${url}: ECONNREFUSED\n`);
+    expect(screen).toContain('  start Ollama with "ollama serve", or set OLLAMA_HOST to where it listens and restart the daemon\n');
+    expect(screen).not.toContain('no daemon runs');
+    expect(status).toBe(130);
+  });
+
+  it('says when no daemon runs', async () => {
+    const scene = await setUp(0);
+    await addJob(scene);
+    const terminal = new Terminal();
+    terminal.start(watchCommand(scene, [], { NO_COLOR: '1' }));
+
+    const screen = await terminal.waitFor(/no daemon runs/);
+    terminal.tmux(['send-keys', '-t', '0', 'C-c']);
+    await terminal.waitForExit();
+
+    expect(screen).toContain('no daemon runs, so 1 job waits: start it with "stepper daemon start"\n');
+    expect(screen).toContain('the next "stepper report", or a commit in a repository with the git hook, starts it too');
+  });
+
+  it('lists a delayed job with its error and next attempt', async () => {
+    const scene = await setUp(0);
+    scene.fake.enqueue({ fault: { kind: 'http_error', preset: 'runner_crash' } });
+    const jobId = await addJob(scene);
+    startWorker(scene, `127.0.0.1:${scene.fake.port}`);
+    await waitForState(scene, jobId, 'delayed');
+    const terminal = new Terminal();
+    terminal.start(watchCommand(scene, [], { NO_COLOR: '1' }));
+
+    const screen = await terminal.waitFor(/Delayed/);
+    terminal.tmux(['send-keys', '-t', '0', 'C-c']);
+    await terminal.waitForExit();
+
+    const lines = screen.split('\n');
+    const at = lines.indexOf('Delayed');
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at + 1]).toMatch(new RegExp(`^  ${scene.sha.slice(0, 12)} {2}repo {2}attempt 2 of 5 in [\\d.]+ s \\(\\d\\d:\\d\\d:\\d\\d\\) {2}subject of ${scene.sha.slice(0, 7)}$`));
+    expect(lines[at + 2]).toMatch(new RegExp(`^ {4}Ollama at ${scene.fake.url} failed with HTTP 500: model runner has unexpectedly stopped`));
+    expect(screen).not.toContain('OLLAMA_HOST=');
+  });
+
+  it('keeps the cause of a long error', async () => {
+    const scene = await setUp(0);
+    scene.fake.enqueue({ fault: { kind: 'http_error', status: 500, message: 'the GPU ran out of memory while loading the model weights' } });
+    const subject = `fix: ${'a long subject that fills most of the line '.repeat(2)}`;
+    const jobId = (await scene.queue.add({ ...reportJob({ repository: await gitDirOf(scene.builder), commitSha: scene.sha, model: MODEL, subject }), maxAttempts: 1 })).job.id;
+    startWorker(scene, `127.0.0.1:${scene.fake.port}`);
+    await waitForState(scene, jobId, 'failed');
+    const terminal = new Terminal();
+    terminal.start(watchCommand(scene, ['--follow'], { NO_COLOR: '1' }));
+
+    const screen = await terminal.waitFor(/✗ failed/);
+    terminal.tmux(['send-keys', '-t', '0', 'C-c']);
+    await terminal.waitForExit();
+
+    const lines = screen.split('\n');
+    const failed = lines.findIndex((line) => line.includes('✗ failed'));
+    expect(lines[failed]).toMatch(/fix: a long subject/);
+    const error = `${lines[failed + 1]?.trim()} ${lines[failed + 2]?.trim()}`;
+    expect(error).toContain(`Ollama at ${scene.fake.url} failed with HTTP 500: the GPU ran out of memory while loading the model weights`);
+    expect(screen).not.toContain('OLLAMA_HOST=');
   });
 
   it('restores the cursor and exits 130 on Ctrl-C', async () => {

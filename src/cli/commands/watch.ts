@@ -1,7 +1,8 @@
 import { stdoutChalk } from '../render/color.js';
 
 import { readJobSubjects, subjectKey } from '../../api/subjects.js';
-import { type WatchEvent, type WatchUpdate, watchQueue } from '../../api/watch.js';
+import { type DaemonEvent, type WatchEvent, type WatchUpdate, watchQueue } from '../../api/watch.js';
+import type { Job } from '../../queue/types.js';
 import { OUTPUT_BUDGET_TOKENS } from '../../report/context.js';
 import { resolveDataDir } from '../../store/data-dir.js';
 import { renderWatchView } from '../render/watch-view.js';
@@ -45,6 +46,10 @@ export async function runWatch(options: WatchCommandOptions): Promise<void> {
         break;
       }
     }
+
+    if (signalled === undefined) {
+      await output.finish();
+    }
   } finally {
     output.close();
     process.off('SIGINT', onSignal);
@@ -66,16 +71,21 @@ export async function runWatch(options: WatchCommandOptions): Promise<void> {
 
 interface WatchOutput {
   show(update: WatchUpdate): void;
+  /** Completes the last frame before watch ends on its own. */
+  finish(): Promise<void>;
   close(): void;
 }
 
 /** One JSON object per event: `{at, type, jobId, sha, repository, seq, data}`. */
 class EventLines implements WatchOutput {
   show(update: WatchUpdate): void {
-    if (update.events.length > 0) {
-      process.stdout.write(update.events.map((event) => `${JSON.stringify(toJsonEvent(event))}\n`).join(''));
+    const lines = mergeByTime(update.events, update.daemonEvents).map((event) => ('jobId' in event ? toJsonEvent(event) : toJsonDaemonEvent(event)));
+    if (lines.length > 0) {
+      process.stdout.write(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
     }
   }
+
+  async finish(): Promise<void> {}
 
   close(): void {}
 }
@@ -93,6 +103,42 @@ export function toJsonEvent(event: WatchEvent): Record<string, unknown> {
 }
 
 /**
+ * Puts each daemon event before the first job event that happened later. The job events keep
+ * their order, which is the queue's, even where two processes' clocks disagree by a little.
+ * At the same millisecond a wait ends before a job event and starts after one, because the
+ * daemon claims no job while it waits.
+ */
+function mergeByTime(events: readonly WatchEvent[], daemonEvents: readonly DaemonEvent[]): Array<WatchEvent | DaemonEvent> {
+  const merged: Array<WatchEvent | DaemonEvent> = [];
+  let next = 0;
+  const comesFirst = (daemonEvent: DaemonEvent, event: WatchEvent) =>
+    daemonEvent.at < event.at || (daemonEvent.at === event.at && daemonEvent.type === 'ollama-wait-ended');
+  for (const event of events) {
+    while (next < daemonEvents.length && comesFirst(daemonEvents[next] as DaemonEvent, event)) {
+      merged.push(daemonEvents[next] as DaemonEvent);
+      next += 1;
+    }
+    merged.push(event);
+  }
+
+  return [...merged, ...daemonEvents.slice(next)];
+}
+
+/** Shapes a daemon event like a job event, with null in the fields that name a job. */
+export function toJsonDaemonEvent(event: DaemonEvent): Record<string, unknown> {
+  const data = event.type === 'ollama-wait-started' ? { host: event.host, error: event.error } : { host: event.host, reachable: event.reachable };
+  return {
+    at: new Date(event.at).toISOString(),
+    type: event.type,
+    jobId: null,
+    sha: null,
+    repository: null,
+    seq: null,
+    data,
+  };
+}
+
+/**
  * The redrawn view. Each frame moves the cursor up over the previous one and clears to the end
  * of the screen. Frames are cut to the terminal's size, because a wrapped line or a frame
  * taller than the screen would leave the cursor movement off by some lines.
@@ -100,9 +146,15 @@ export function toJsonEvent(event: WatchEvent): Record<string, unknown> {
 class LiveView implements WatchOutput {
   readonly #dataDir: string;
   readonly #follow: boolean;
+  /** Subjects read from git, by job id. */
   readonly #subjects = new Map<string, string>();
-  /** Commits whose subject was asked for, so each is read from git once. */
+  /** Jobs whose subject was asked for, so each is read from git once. */
   readonly #requested = new Set<string>();
+  /** Subject reads from git that have not finished. */
+  readonly #reads = new Set<Promise<void>>();
+  #last: WatchUpdate | undefined;
+  /** True when a subject arrived after the last frame was drawn. */
+  #subjectsArrived = false;
   #height = 0;
 
   constructor(dataDir: string, follow: boolean) {
@@ -113,6 +165,24 @@ class LiveView implements WatchOutput {
 
   show(update: WatchUpdate): void {
     this.#requestSubjects(update);
+    this.#draw(update);
+  }
+
+  /** Waits for the subjects still being read, and draws the last frame again with them. */
+  async finish(): Promise<void> {
+    await Promise.all(this.#reads);
+    if (this.#subjectsArrived && this.#last !== undefined) {
+      this.#draw(this.#last);
+    }
+  }
+
+  close(): void {
+    process.stdout.write(SHOW_CURSOR);
+  }
+
+  #draw(update: WatchUpdate): void {
+    this.#last = update;
+    this.#subjectsArrived = false;
     const columns = process.stdout.columns || DEFAULT_COLUMNS;
     const rows = process.stdout.rows || 24;
     const lines = renderWatchView(update.snapshot, {
@@ -131,31 +201,31 @@ class LiveView implements WatchOutput {
     this.#height = lines.length;
   }
 
-  close(): void {
-    process.stdout.write(SHOW_CURSOR);
-  }
-
   /**
    * Reads from git the subjects of shown jobs that carry none, such as those the hook queued.
    * The read runs beside the polling, and the next frame shows what it found.
    */
   #requestSubjects(update: WatchUpdate): void {
-    const jobs = update.snapshot === null ? [] : [...update.snapshot.active, ...update.snapshot.recent];
-    const missing = jobs.filter((job) => {
-      const key = subjectKey(job.repository, job.commitSha);
-      return (job.payload as { subject?: unknown } | null)?.subject === undefined && !this.#requested.has(key);
-    });
+    const snapshot = update.snapshot;
+    const jobs: Job[] = snapshot === null ? [] : [...snapshot.active, ...snapshot.delayed.map((delayed) => delayed.job), ...snapshot.recent];
+    const missing = jobs.filter((job) => (job.payload as { subject?: unknown } | null)?.subject === undefined && !this.#requested.has(job.id));
     if (missing.length === 0) {
       return;
     }
 
     for (const job of missing) {
-      this.#requested.add(subjectKey(job.repository, job.commitSha));
+      this.#requested.add(job.id);
     }
-    void readJobSubjects(missing).then((subjects) => {
-      for (const [key, subject] of subjects) {
-        this.#subjects.set(key, subject);
+    const read = readJobSubjects(missing).then((subjects) => {
+      for (const job of missing) {
+        const subject = subjects.get(subjectKey(job.repository, job.commitSha));
+        if (subject !== undefined) {
+          this.#subjects.set(job.id, subject);
+          this.#subjectsArrived = true;
+        }
       }
     });
+    this.#reads.add(read);
+    void read.finally(() => this.#reads.delete(read));
   }
 }

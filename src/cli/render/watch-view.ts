@@ -2,10 +2,9 @@ import path from 'node:path';
 
 import type { ChalkInstance } from 'chalk';
 
-import { subjectKey } from '../../api/subjects.js';
-import type { QueueSnapshot } from '../../api/watch.js';
+import type { DelayedJob, QueueSnapshot } from '../../api/watch.js';
 import type { Job } from '../../queue/types.js';
-import { formatCount, formatDuration, oneLine, shortSha } from './text.js';
+import { formatCount, formatDuration, oneLine, shortSha, wrap } from './text.js';
 
 export interface WatchViewOptions {
   chalk: ChalkInstance;
@@ -19,7 +18,7 @@ export interface WatchViewOptions {
   follow: boolean;
   /** Shown when there is no database yet. */
   dataDir: string;
-  /** Subjects of commits whose jobs carry none, such as the hook's, by subjectKey. */
+  /** Subjects of jobs that carry none, such as the hook's, by job id. */
   subjects?: ReadonlyMap<string, string>;
 }
 
@@ -46,12 +45,18 @@ export interface JobEstimate {
 
 const BAR_WIDTH = 20;
 const INDENT = '  ';
+/** Indent of the lines under a job, such as its progress bar or its error. */
+const DETAIL_INDENT = '    ';
+/** Lines an error may take; the rest is cut. */
+const MAX_ERROR_LINES = 2;
 
 type Segment = [text: string, style?: (text: string) => string];
 
 /**
- * Renders the live view of the queue as lines: the counts, each active job with its phase,
- * a progress bar, tokens per second and an ETA that names its basis, and the newest finished jobs.
+ * Renders the live view of the queue as lines. Under the counts come the reasons jobs do not
+ * run, then each active job with its phase, a progress bar, tokens per second and an ETA
+ * that names its basis. The delayed jobs follow with their next attempt and error, and last
+ * the newest finished jobs.
  */
 export function renderWatchView(snapshot: QueueSnapshot | null, options: WatchViewOptions): string[] {
   const { chalk, width } = options;
@@ -78,6 +83,11 @@ export function renderWatchView(snapshot: QueueSnapshot | null, options: WatchVi
     fit([[stop, chalk.dim]], width),
   );
 
+  const notices = renderNotices(snapshot, chalk, width);
+  if (notices.length > 0) {
+    lines.push('', ...notices);
+  }
+
   lines.push('', fit([['Active', chalk.bold]], width));
   if (snapshot.active.length === 0) {
     lines.push(fit([[`${INDENT}none`, chalk.dim]], width));
@@ -89,11 +99,60 @@ export function renderWatchView(snapshot: QueueSnapshot | null, options: WatchVi
     lines.push(fit([[`${INDENT}and ${counts.active - snapshot.active.length} more`, chalk.dim]], width));
   }
 
+  if (snapshot.delayed.length > 0) {
+    lines.push('', fit([['Delayed', chalk.bold]], width));
+    for (const delayed of snapshot.delayed) {
+      lines.push(...renderDelayedJob(delayed, options));
+    }
+    if (counts.delayed > snapshot.delayed.length) {
+      lines.push(fit([[`${INDENT}and ${counts.delayed - snapshot.delayed.length} more`, chalk.dim]], width));
+    }
+  }
+
   if (snapshot.recent.length > 0) {
     lines.push('', fit([['Recent', chalk.bold]], width));
     for (const job of snapshot.recent) {
-      lines.push(renderFinishedJob(job, chalk, width, options.subjects));
+      lines.push(...renderFinishedJob(job, chalk, width, options.subjects));
     }
+  }
+
+  return lines;
+}
+
+/** Renders what keeps jobs from running: the daemon waits for Ollama, no daemon runs, or a model is missing. */
+function renderNotices(snapshot: QueueSnapshot, chalk: ChalkInstance, width: number): string[] {
+  const { counts, daemon } = snapshot;
+  const lines: string[] = [];
+
+  if (daemon.ollamaWait !== null) {
+    const { host, error } = daemon.ollamaWait;
+    lines.push(
+      ...fitWrapped(`daemon waiting for Ollama at ${host}: ${error}`, width, INDENT, 2, chalk.yellow, ''),
+      ...fitWrapped(
+        'start Ollama with "ollama serve", or set OLLAMA_HOST to where it listens and restart the daemon',
+        width,
+        DETAIL_INDENT,
+        2,
+        chalk.dim,
+        INDENT,
+      ),
+    );
+  }
+
+  const live = counts.waiting + counts.delayed + counts.active;
+  if (daemon.state === 'stopped' && live > 0) {
+    const jobs = live === 1 ? '1 job waits' : `${live} jobs wait`;
+    lines.push(
+      ...fitWrapped(`no daemon runs, so ${jobs}: start it with "stepper daemon start"`, width, INDENT, 2, chalk.yellow, ''),
+      ...fitWrapped('the next "stepper report", or a commit in a repository with the git hook, starts it too', width, DETAIL_INDENT, 2, chalk.dim, INDENT),
+    );
+  } else if (daemon.state === 'starting' && live > 0) {
+    lines.push(fit([['daemon starting', chalk.dim]], width));
+  }
+
+  for (const model of snapshot.held) {
+    const jobs = model.jobs === 1 ? '1 job waits' : `${model.jobs} jobs wait`;
+    lines.push(...fitWrapped(`model ${JSON.stringify(model.model)} is not installed in Ollama, so ${jobs}: run ${model.pullCommand}`, width, INDENT, 2, chalk.yellow, ''));
   }
 
   return lines;
@@ -179,7 +238,32 @@ function renderActiveJob(job: Job, snapshot: QueueSnapshot, options: WatchViewOp
   ];
 }
 
-function renderFinishedJob(job: Job, chalk: ChalkInstance, width: number, subjects: ReadonlyMap<string, string> | undefined): string {
+/** Renders a delayed job: when its next attempt is due, and the error or reason that delayed it. */
+function renderDelayedJob({ job, reason }: DelayedJob, options: WatchViewOptions): string[] {
+  const { chalk, width, now } = options;
+  const attempt = `attempt ${job.attemptsMade + 1} of ${job.maxAttempts}`;
+  // A daemon moves a due job to waiting when it next claims, so without one it stays delayed.
+  const due = job.runAt > now ? `${attempt} in ${formatDuration(job.runAt - now)} (${formatClockTime(job.runAt)})` : `${attempt} due now`;
+  const lines = [
+    fit(
+      [
+        [`${INDENT}${shortSha(job.commitSha)}`, chalk.yellow],
+        [`  ${repositoryName(job.repository)}  `],
+        [due, chalk.cyan],
+        [subjectOf(job, options.subjects), chalk.dim],
+      ],
+      width,
+    ),
+  ];
+
+  if (reason !== null) {
+    lines.push(...fitWrapped(conciseError(reason), width, DETAIL_INDENT, MAX_ERROR_LINES, chalk.dim));
+  }
+
+  return lines;
+}
+
+function renderFinishedJob(job: Job, chalk: ChalkInstance, width: number, subjects: ReadonlyMap<string, string> | undefined): string[] {
   const duration = job.startedAt !== null && job.finishedAt !== null ? `  in ${formatDuration(job.finishedAt - job.startedAt)}` : '';
   const segments: Segment[] = [];
 
@@ -192,17 +276,36 @@ function renderFinishedJob(job: Job, chalk: ChalkInstance, width: number, subjec
   }
 
   segments.push([shortSha(job.commitSha), chalk.yellow], [`  ${repositoryName(job.repository)}${duration}`], [subjectOf(job, subjects), chalk.dim]);
+  const lines = [fit(segments, width)];
+
+  // The error has lines of its own, so the subject before it cannot push its cause out of view.
   if (job.state === 'failed' && job.lastError !== null) {
-    segments.push([`  ${oneLine(job.lastError)}`, chalk.dim]);
+    lines.push(...fitWrapped(conciseError(job.lastError), width, DETAIL_INDENT, MAX_ERROR_LINES, chalk.dim));
   }
 
-  return fit(segments, width);
+  return lines;
 }
 
-/** Returns the commit subject that a report job's payload contains, with a leading separator, or ''. */
+/**
+ * Shortens a job's error for the view: its first line, without the note in brackets on where
+ * the Ollama URL came from, such as `(OLLAMA_HOST="127.0.0.1:11500")`. The URL stays, and
+ * `stepper status JOB` shows the whole error.
+ */
+export function conciseError(message: string): string {
+  const first = message.split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
+  return oneLine(first.replace(/ \((?:OLLAMA_HOST="(?:[^"\\]|\\.)*"(?:, which means the default)?|OLLAMA_HOST is not set)\)/g, '').trim());
+}
+
+/** Formats epoch milliseconds as the local time of day, `14:03:05`. */
+function formatClockTime(at: number): string {
+  const time = new Date(at);
+  return [time.getHours(), time.getMinutes(), time.getSeconds()].map((part) => String(part).padStart(2, '0')).join(':');
+}
+
+/** Returns the commit subject of a job, from its payload or else from `subjects`, with a leading separator, or ''. */
 function subjectOf(job: Job, subjects: ReadonlyMap<string, string> | undefined): string {
   const carried = (job.payload as { subject?: unknown } | null)?.subject;
-  const subject = typeof carried === 'string' ? carried : subjects?.get(subjectKey(job.repository, job.commitSha));
+  const subject = typeof carried === 'string' ? carried : subjects?.get(job.id);
   return subject !== undefined && subject !== '' ? `  ${oneLine(subject)}` : '';
 }
 
@@ -232,4 +335,20 @@ function fit(segments: Segment[], width: number): string {
   }
 
   return line;
+}
+
+/**
+ * Wraps text at spaces into at most `maxLines` lines of `width` columns, the first indented
+ * by `firstIndent` and the rest by `indent`, and cuts the last line with `…` when text is
+ * left over. Line breaks and other control characters in `text` are shown as oneLine does.
+ */
+function fitWrapped(text: string, width: number, indent: string, maxLines: number, style?: (text: string) => string, firstIndent = indent): string[] {
+  const lines = wrap(oneLine(text), Math.max(1, width), indent, firstIndent);
+  const visible = lines.slice(0, maxLines);
+  if (lines.length > maxLines) {
+    // The last visible line is extended past the width, so fit cuts it and marks the cut.
+    visible[visible.length - 1] += ` ${lines[maxLines]?.trimStart() ?? ''}`;
+  }
+
+  return visible.map((line) => fit([[line, style]], width));
 }
