@@ -4,7 +4,7 @@
 import { DAEMON_LIVE_FILE } from './log.js';
 
 /** Version of the block's format. A block with a lower number is reported as older. */
-export const HOOK_FORMAT_VERSION = 3;
+export const HOOK_FORMAT_VERSION = 4;
 
 /** The hooks stepper installs. */
 export const HOOK_NAMES = ['post-commit', 'post-rewrite'] as const;
@@ -24,6 +24,12 @@ export interface BlockSettings {
   kick: string;
   /** The data directory when STEPPER_HOME, XDG_STATE_HOME and HOME are all unset in the hook's environment. */
   fallbackDataDir: string;
+  /**
+   * OLLAMA_HOST and STEPPER_MODEL as set at install time, or empty. The kick passes them on
+   * when git's environment lacks them, as a commit from a graphical client's does.
+   */
+  fallbackOllamaHost: string;
+  fallbackModel: string;
   stepperVersion: string;
   /** Whether stepper created the hook file, so that uninstall may delete it. */
   createdFile: boolean;
@@ -77,6 +83,8 @@ export function renderBlock(settings: BlockSettings): string {
     `stepper_node=${shellQuote(settings.node)}`,
     `stepper_kick=${shellQuote(settings.kick)}`,
     `stepper_fallback_data=${shellQuote(settings.fallbackDataDir)}`,
+    `stepper_fallback_ollama_host=${shellQuote(settings.fallbackOllamaHost)}`,
+    `stepper_fallback_model=${shellQuote(settings.fallbackModel)}`,
     HOOK_FUNCTIONS,
     settings.hook === 'post-commit'
       ? 'stepper_hook post-commit || :'
@@ -250,8 +258,18 @@ stepper_hook() {
   [ -n "$stepper_kick_due" ] || return 0
 
   # Node starts after git has finished, so it does not compete with the commit for the CPU.
+  # The daemon that the kick may start keeps the install's Ollama and model unless git's
+  # environment names its own.
   (
     sleep 1
+    if [ -z "${'$'}{OLLAMA_HOST-}" ] && [ -n "$stepper_fallback_ollama_host" ]; then
+      OLLAMA_HOST=$stepper_fallback_ollama_host
+      export OLLAMA_HOST
+    fi
+    if [ -z "${'$'}{STEPPER_MODEL-}" ] && [ -n "$stepper_fallback_model" ]; then
+      STEPPER_MODEL=$stepper_fallback_model
+      export STEPPER_MODEL
+    fi
     if [ -x "$stepper_node" ] && [ -f "$stepper_kick" ]; then
       exec "$stepper_node" "$stepper_kick" "$stepper_data"
     fi

@@ -9,6 +9,7 @@ import { ensureDataDir, resolveDataDir } from '../store/data-dir.js';
 import { VERSION } from '../version.js';
 import {
   type BlockInfo,
+  type BlockSettings,
   HOOK_FORMAT_VERSION,
   HOOK_NAMES,
   type HookName,
@@ -26,6 +27,7 @@ import type { HintOutcome } from './hints.js';
 import { HINTS_DIR, KICK_MARKER, type HookLogEntry, readHookLog } from './log.js';
 import { currentFolder } from '../git/current-folder.js';
 import { isProcessAlive, probeDaemonLock, readStartingMarker } from '../daemon/lock.js';
+import { maskPassword } from '../ollama/host.js';
 
 /** The script the hook starts after a commit. */
 export const KICK_ENTRY = fileURLToPath(new URL('./kick.js', import.meta.url));
@@ -203,7 +205,7 @@ export async function installHooks(options: InstallOptions = {}): Promise<Instal
   fs.mkdirSync(path.join(dataDir, HINTS_DIR), { recursive: true, mode: 0o700 });
   fs.mkdirSync(hooksDir, { recursive: true });
 
-  const files = HOOK_NAMES.map((hook) => installHook(hooksDir, hook, { node, kick, dataDir }));
+  const files = HOOK_NAMES.map((hook) => installHook(hooksDir, hook, { node, kick, dataDir, ...recordedSettings(env) }));
   const result: InstallResult = { hooksDir, dataDir, files, warnings: [] };
   await readWaitingHints(result, env, options.startDaemon ?? env[NO_DAEMON_VARIABLE] !== '1');
   if (files.some((file) => file.action === 'refused')) {
@@ -276,6 +278,19 @@ interface RecordedPaths {
   node: string;
   kick: string;
   dataDir: string;
+  ollamaHost: string;
+  model: string;
+}
+
+/**
+ * Returns the OLLAMA_HOST and STEPPER_MODEL that the block records for commits made without
+ * them. A value with a password or a line break is not recorded, because hook files are
+ * readable by everyone who can read the repository and hold one assignment per line.
+ */
+function recordedSettings(env: NodeJS.ProcessEnv): { ollamaHost: string; model: string } {
+  const usable = (value: string | undefined) => (value === undefined || /[\n\r\0]/.test(value) ? '' : value.trim());
+  const ollamaHost = usable(env.OLLAMA_HOST);
+  return { ollamaHost: maskPassword(ollamaHost) === ollamaHost ? ollamaHost : '', model: usable(env.STEPPER_MODEL) };
 }
 
 function installHook(hooksDir: string, hook: HookName, paths: RecordedPaths): InstallFileResult {
@@ -349,8 +364,8 @@ function linesRunning(content: string, program: string): number[] {
   return content.split('\n').flatMap((line, index) => (line.includes(name) ? [index + 1] : []));
 }
 
-function blockPaths(paths: RecordedPaths): { node: string; kick: string; fallbackDataDir: string } {
-  return { node: paths.node, kick: paths.kick, fallbackDataDir: paths.dataDir };
+function blockPaths(paths: RecordedPaths): Pick<BlockSettings, 'node' | 'kick' | 'fallbackDataDir' | 'fallbackOllamaHost' | 'fallbackModel'> {
+  return { node: paths.node, kick: paths.kick, fallbackDataDir: paths.dataDir, fallbackOllamaHost: paths.ollamaHost, fallbackModel: paths.model };
 }
 
 function writeNewScript(file: string, hook: HookName, paths: RecordedPaths): void {

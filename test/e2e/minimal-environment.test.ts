@@ -85,4 +85,25 @@ describe('commit with a minimal environment', () => {
     expect(commit.stderr).toBe('');
     await expectReported(user, repo, daemonPid);
   });
+
+  it('env -i without OLLAMA_HOST starts a daemon with the recorded one', async () => {
+    const user = await startUser();
+    const repo = initRepository(user, path.join(user.root, 'repo'));
+    const install = await stepper(user, repo, ['hook', 'install']);
+    expect(install.code, install.stderr).toBe(0);
+    fs.writeFileSync(path.join(repo, 'b.txt'), 'b\n');
+    git(user, repo, ['add', 'b.txt']);
+
+    // No daemon runs, so the hook's kick starts one, without OLLAMA_HOST in git's environment.
+    const commit = await run(user, repo, 'env', ['-i', 'PATH=/usr/bin:/bin', `HOME=${user.home}`, 'git', 'commit', '-q', '-m', 'feat: add b without OLLAMA_HOST']);
+    const sha = git(user, repo, ['rev-parse', 'HEAD']).trim();
+    const status = await waitForReports(user, repo, [sha]);
+    const daemon = await stepperJson<{ daemon: { ollamaHost: string | null } }>(user, repo, ['status']);
+
+    expect(commit.code, commit.stderr).toBe(0);
+    expect(commit.stderr).toBe('');
+    expect(jobsOf(status, sha)).toHaveLength(1);
+    expect(daemon.daemon.ollamaHost).toBe(user.fake.url);
+    expect(user.fake.requests.some((request) => request.path === '/api/chat')).toBe(true);
+  });
 });

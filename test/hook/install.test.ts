@@ -23,12 +23,28 @@ describe('stepper hook install', () => {
       const file = path.join(hooksDir(sandbox.repo), name);
       const text = fs.readFileSync(file, 'utf8');
       expect(text.startsWith('#!/bin/sh\n# >>> stepper hook >>>\n')).toBe(true);
-      expect(text).toContain(`# stepper hook v3 (stepper ${VERSION})`);
+      expect(text).toContain(`# stepper hook v4 (stepper ${VERSION})`);
       expect(text).toContain(`stepper_node='${process.execPath}'`);
       expect(text).toContain(`stepper_kick='${KICK}'`);
       expect(fs.statSync(file).mode & 0o777).toBe(0o755);
     }
     expect(fs.statSync(path.join(sandbox.dataDir, 'spool', 'hooks')).mode & 0o777).toBe(0o700);
+  });
+
+  it.each([
+    [{ OLLAMA_HOST: '127.0.0.1:11500', STEPPER_MODEL: 'llama3.2:3b' }, "'127.0.0.1:11500'", "'llama3.2:3b'"],
+    [{ OLLAMA_HOST: 'http://alice:s3cret@127.0.0.1:11500' }, "''", "''"],
+    [{}, "''", "''"],
+  ])('records OLLAMA_HOST and STEPPER_MODEL from %j', async (env, host, model) => {
+    const sandbox = makeSandbox();
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'install'], { OLLAMA_HOST: '', ...env });
+    const text = fs.readFileSync(path.join(hooksDir(sandbox.repo), 'post-commit'), 'utf8');
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(text).toContain(`\nstepper_fallback_ollama_host=${host}\n`);
+    expect(text).toContain(`\nstepper_fallback_model=${model}\n`);
+    expect(text).not.toContain('s3cret');
   });
 
   it('appends to an existing shell hook and keeps its bytes', async () => {
@@ -257,7 +273,7 @@ describe('stepper hook status', () => {
       file,
       text
         .replace(/^stepper_node=.*$/m, "stepper_node='/nonexistent/node'")
-        .replace(/^# stepper hook v3 \(stepper .*\)$/m, '# stepper hook v1 (stepper 0.0.1)'),
+        .replace(/^# stepper hook v4 \(stepper .*\)$/m, '# stepper hook v1 (stepper 0.0.1)'),
     );
 
     const result = await stepper(sandbox, sandbox.repo, ['hook', 'status']);
