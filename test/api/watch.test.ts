@@ -1,4 +1,3 @@
-import net from 'node:net';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { autoStart, daemonEnvironment, enqueue } from '../daemon/helpers.js';
 import { startFake } from '../fake-ollama/helpers.js';
 import { addReportJob, newRepo, startStand, waitForFinished, waitForJob } from '../helpers/report-queue.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { closedPort } from '../helpers/ports.js';
 
 const ANSWER = {
   title: 'Add the greeting module',
@@ -36,15 +36,6 @@ async function collectUntilDrained(updates: AsyncGenerator<WatchUpdate>, limit =
   }
 
   return seen;
-}
-
-/** Returns a port on 127.0.0.1 that nothing listens on, as when Ollama is not running. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

@@ -1,6 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,7 @@ import { killLeftoversAfterEach, waitForExit, waitForLine } from '../helpers/pro
 import { gitDirOf, newRepo } from '../helpers/report-queue.js';
 import type { RepoBuilder } from '../helpers/repo-builder.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { closedPort } from '../helpers/ports.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'stepper.js');
 const MODEL = 'qwen2.5-coder:7b';
@@ -103,15 +103,6 @@ function startWatch(scene: Pick<Scene, 'dataDir' | 'home'>, args: string[], cwd:
   const child = spawn(process.execPath, [BIN, 'watch', ...args], { cwd, env: cliEnv(scene), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   return child;
-}
-
-/** Returns a port on 127.0.0.1 that nothing listens on, as when Ollama is not running. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

@@ -1,20 +1,8 @@
-import net from 'node:net';
 import path from 'node:path';
 
 import { type CheckResult, type DoctorOptions, runDiagnostics } from '../../src/index.js';
 import { makeTempDir } from '../helpers/temp.js';
-
-/**
- * Returns a port on 127.0.0.1 that nothing listens on: one the system gave to a socket that
- * was closed again. Another process could take it meanwhile, which is unlikely within a test.
- */
-export async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { closedPort } from '../helpers/ports.js';
 
 /**
  * Environment of one test: a data directory of its own, Ollama at `ollamaUrl`, a home folder

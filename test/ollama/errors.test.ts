@@ -1,4 +1,3 @@
-import net from 'node:net';
 
 import { describe, expect, it } from 'vitest';
 
@@ -19,19 +18,11 @@ import {
 import { InvalidOllamaHostError, resolveOllamaHost } from '../../src/ollama/host.js';
 import { startFake } from '../fake-ollama/helpers.js';
 import type { Fault, FakeOllama } from '../fake-ollama/server.mjs';
+import { closedPort } from '../helpers/ports.js';
 
 const MODEL = 'qwen2.5-coder:7b';
 const MESSAGES = [{ role: 'user', content: 'Describe the commit.' }];
 const HOST = resolveOllamaHost({});
-
-/** Returns a loopback port that was free a moment ago, by binding it and closing the listener. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function chatFailure(fake: FakeOllama, fault?: Fault | Fault['kind'], model = MODEL): Promise<unknown> {
   if (fault !== undefined) {

@@ -1,4 +1,3 @@
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { type Processor, Worker } from '../../src/queue/worker.js';
 import { fakeSha } from '../helpers/commits.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { startFake } from '../fake-ollama/helpers.js';
+import { closedPort } from '../helpers/ports.js';
 
 const MODEL = 'qwen2.5-coder:7b';
 const MESSAGES = [{ role: 'user', content: 'Describe the commit.' }];
@@ -45,14 +45,6 @@ async function waitForState(queue: Queue, id: string, state: JobState): Promise<
   }
 
   throw new Error(`job ${id} did not reach ${state}; it is ${queue.getJob(id)?.state}`);
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Creates a processor that runs one chat against `clientFor(call)` and hands failures to the queue through toQueueError. */
