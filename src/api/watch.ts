@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { readDaemonStatus } from '../daemon/start.js';
-import { type DaemonRow, type HeldModel, readHeldModels } from '../daemon/state.js';
+import { type DaemonRow, type HeldModel, readHeldModels, unreachableReasonOf } from '../daemon/state.js';
 import { checkDataDir, checkPositiveInteger } from '../errors.js';
 import { openExistingQueue, type Queue } from '../queue/queue.js';
 import { FINISHED_STATES, type Job, type JobEventType, type JobState, LIVE_STATES } from '../queue/types.js';
@@ -167,20 +167,6 @@ export async function* watchQueue(options: WatchQueueOptions = {}): AsyncGenerat
   }
 }
 
-/**
- * Returns the reason a waiting daemon recorded, which its row's detail carries after
- * `waiting for Ollama at URL: `, followed by any held models (OllamaMonitor.detail).
- * Returns the whole detail when it has another form.
- */
-function unreachableError(host: string, detail: string | null): string {
-  const prefix = `waiting for Ollama at ${host}: `;
-  if (detail === null || !detail.startsWith(prefix)) {
-    return detail ?? 'no reason recorded';
-  }
-
-  return detail.slice(prefix.length).replace(/(?:; model "(?:[^"\\]|\\.)*" not found, its jobs wait: run "[^"]*")+$/, '');
-}
-
 class EventReader {
   readonly #dataDir: string;
   readonly #queue: Queue;
@@ -292,7 +278,7 @@ class EventReader {
       return { state: 'running', ollamaWait: null };
     }
 
-    return { state: 'running', ollamaWait: { host: row.ollamaHost, error: unreachableError(row.ollamaHost, row.ollamaDetail) } };
+    return { state: 'running', ollamaWait: { host: row.ollamaHost, error: unreachableReasonOf(row.ollamaHost, row.ollamaDetail) } };
   }
 
   /** Compares the daemon's wait for Ollama with the last one reported, and returns the changes. */

@@ -1,7 +1,7 @@
 import { RetryLaterError } from '../errors.js';
 import type { OllamaClient } from '../ollama/client.js';
 import type { DaemonLogger } from './log.js';
-import { type OllamaState, describeHeldModel } from './state.js';
+import { type OllamaState, describeHeldModel, describeUnreachable } from './state.js';
 
 /** The worker's claim controls, which the monitor uses to stop and restart claiming. */
 export interface ClaimControl {
@@ -66,7 +66,7 @@ export class OllamaMonitor {
   get detail(): string | null {
     const parts: string[] = [];
     if (this.#state === 'unreachable') {
-      parts.push(`waiting for Ollama at ${this.host}: ${this.#unreachableDetail}`);
+      parts.push(describeUnreachable(this.host, this.#unreachableDetail));
     }
 
     for (const [model, held] of this.#held) {
@@ -146,7 +146,7 @@ export class OllamaMonitor {
 
     this.#state = 'unreachable';
     this.#claims?.pause();
-    this.#options.logger.warn(`waiting for Ollama at ${this.host}: ${this.#unreachableDetail}; claiming paused`);
+    this.#options.logger.warn(`${describeUnreachable(this.host, this.#unreachableDetail)}; claiming paused`);
     this.#options.onChange();
     this.#scheduleProbe();
   }

@@ -93,6 +93,24 @@ export function describeHeldModel({ model, pullCommand }: HeldModel): string {
   return `model ${JSON.stringify(model)} not found, its jobs wait: run "${pullCommand}"`;
 }
 
+/** Formats the daemon's wait for Ollama for the row's `ollamaDetail`, in the form that unreachableReasonOf parses. */
+export function describeUnreachable(host: string, reason: string): string {
+  return `waiting for Ollama at ${host}: ${reason}`;
+}
+
+/**
+ * Returns the reason from the row's `ollamaDetail` while the daemon waits for Ollama at `host`,
+ * without the held models that may follow it. Returns the whole detail in another form.
+ */
+export function unreachableReasonOf(host: string, detail: string | null): string {
+  const prefix = describeUnreachable(host, '');
+  if (detail === null || !detail.startsWith(prefix)) {
+    return detail ?? 'no reason recorded';
+  }
+
+  return detail.slice(prefix.length).replace(/(?:; model "(?:[^"\\]|\\.)*" not found, its jobs wait: run "[^"]*")+$/, '');
+}
+
 /** Parses the models the daemon holds back from the row's `ollamaDetail`. */
 
 export function heldModelsOf(row: Pick<DaemonRow, 'ollamaDetail'>): HeldModel[] {

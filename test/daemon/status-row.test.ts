@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
 
 import { getQueueStatus, readDaemonStatus } from '../../src/index.js';
+import { describeHeldModel, describeUnreachable, unreachableReasonOf } from '../../src/daemon/state.js';
 import { startFake } from '../fake-ollama/helpers.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { daemonEnvironment, enqueue, spawnDaemon, waitFor, waitForFinished } from './helpers.js';
@@ -81,5 +82,25 @@ describe('daemon status row', () => {
 
     daemon.child.kill('SIGTERM');
     expect((await daemon.exited).code).toBe(0);
+  });
+});
+
+describe('the row detail of a wait for Ollama', () => {
+  test('gives back the reason without held models', () => {
+    const host = 'http://127.0.0.1:11434';
+    const detail = [
+      describeUnreachable(host, 'connection refused (ECONNREFUSED); retry in 5 s'),
+      describeHeldModel({ model: 'tinyllama:1b', pullCommand: 'ollama pull tinyllama:1b' }),
+    ].join('; ');
+
+    expect(unreachableReasonOf(host, detail)).toBe('connection refused (ECONNREFUSED); retry in 5 s');
+    expect(unreachableReasonOf(host, describeUnreachable(host, 'ECONNRESET'))).toBe('ECONNRESET');
+  });
+
+  test('returns another form whole', () => {
+    expect(unreachableReasonOf('http://127.0.0.1:11434', 'waiting for Ollama at http://other:1: ECONNREFUSED')).toBe(
+      'waiting for Ollama at http://other:1: ECONNREFUSED',
+    );
+    expect(unreachableReasonOf('http://127.0.0.1:11434', null)).toBe('no reason recorded');
   });
 });
