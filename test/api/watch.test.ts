@@ -284,9 +284,18 @@ describe('estimateJob', () => {
   });
 
   it('is unknown without a rate or history', () => {
-    const estimate = estimateJob(activeJob({ phase: 'waiting' }), snapshotWith(null), 4_000, 1024);
+    const estimate = estimateJob(activeJob({ phase: 'reading commit' }), snapshotWith(null), 4_000, 1024);
 
     expect(estimate.remainingMs).toBeNull();
     expect(estimate.fraction).toBeNull();
+  });
+
+  it('shows an empty bar while the request waits', () => {
+    // Claimed ahead of the generation limit long ago, so the mean alone would call it nearly done.
+    const estimate = estimateJob(activeJob({ phase: 'waiting' }), snapshotWith(2_000, 1), 10_000, 1024);
+
+    expect(estimate.fraction).toBe(0);
+    expect(estimate.remainingMs).toBeNull();
+    expect(estimate.basis).toBe('its request waits for the model');
   });
 });

@@ -179,6 +179,12 @@ export function estimateJob(job: Job, snapshot: QueueSnapshot, now: number, outp
     };
   }
 
+  // The daemon claims one job ahead of its generation limit, and that job waits here until the
+  // model is free, so its time since the claim says nothing about its progress.
+  if (progress.phase === 'waiting') {
+    return { fraction: 0, remainingMs: null, basis: 'its request waits for the model', atMost: false };
+  }
+
   if (snapshot.averageDurationMs !== null && job.startedAt !== null) {
     const elapsed = Math.max(0, now - job.startedAt);
     const jobs = `${snapshot.averageOver} recent ${snapshot.averageOver === 1 ? 'job' : 'jobs'}`;
