@@ -74,7 +74,7 @@ function checkDaemon(context: DoctorContext): CheckOutcome {
     return {
       status: 'warn',
       detail: `${running}, using Ollama at ${row.ollamaHost}, not at ${otherHost} as OLLAMA_HOST here says`,
-      fix: 'run stepper daemon stop, then stepper daemon start in this shell; a daemon that a commit starts gets the OLLAMA_HOST of the program that ran git',
+      fix: 'run stepper daemon stop, then stepper daemon start in this shell; after a change of OLLAMA_HOST, also run stepper hook install again in each repository, because the hook records it for commits made without it',
     };
   }
 

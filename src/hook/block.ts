@@ -25,9 +25,10 @@ export interface BlockSettings {
   /** The data directory when STEPPER_HOME, XDG_STATE_HOME and HOME are all unset in the hook's environment. */
   fallbackDataDir: string;
   /**
-   * OLLAMA_HOST and STEPPER_MODEL as set at install time, or empty. The kick passes them on
-   * when git's environment lacks them, as a commit from a graphical client's does.
+   * STEPPER_HOME, OLLAMA_HOST and STEPPER_MODEL as set at install time, or empty. The hook
+   * uses them when git's environment lacks them, as a commit from a graphical client's does.
    */
+  fallbackHome: string;
   fallbackOllamaHost: string;
   fallbackModel: string;
   stepperVersion: string;
@@ -83,6 +84,7 @@ export function renderBlock(settings: BlockSettings): string {
     `stepper_node=${shellQuote(settings.node)}`,
     `stepper_kick=${shellQuote(settings.kick)}`,
     `stepper_fallback_data=${shellQuote(settings.fallbackDataDir)}`,
+    `stepper_fallback_home=${shellQuote(settings.fallbackHome)}`,
     `stepper_fallback_ollama_host=${shellQuote(settings.fallbackOllamaHost)}`,
     `stepper_fallback_model=${shellQuote(settings.fallbackModel)}`,
     HOOK_FUNCTIONS,
@@ -235,12 +237,19 @@ stepper_hook() {
   case ${'$'}{STEPPER_HOME-} in
     /*) stepper_data=$STEPPER_HOME ;;
     '')
-      case ${'$'}{XDG_STATE_HOME-} in
-        /*) stepper_data=$XDG_STATE_HOME/stepper ;;
+      # A STEPPER_HOME set at install time wins over the defaults, so a commit from a program
+      # without it reaches the same queue as one from the shell.
+      case $stepper_fallback_home in
+        /*) stepper_data=$stepper_fallback_home ;;
         *)
-          case ${'$'}{HOME-} in
-            '') stepper_data=$stepper_fallback_data ;;
-            *) stepper_data=$HOME/.local/state/stepper ;;
+          case ${'$'}{XDG_STATE_HOME-} in
+            /*) stepper_data=$XDG_STATE_HOME/stepper ;;
+            *)
+              case ${'$'}{HOME-} in
+                '') stepper_data=$stepper_fallback_data ;;
+                *) stepper_data=$HOME/.local/state/stepper ;;
+              esac
+              ;;
           esac
           ;;
       esac

@@ -207,6 +207,11 @@ export async function installHooks(options: InstallOptions = {}): Promise<Instal
 
   const files = HOOK_NAMES.map((hook) => installHook(hooksDir, hook, { node, kick, dataDir, ...recordedSettings(env) }));
   const result: InstallResult = { hooksDir, dataDir, files, warnings: [] };
+  if (hasPassword((env.OLLAMA_HOST ?? '').trim())) {
+    result.warnings.push(
+      'OLLAMA_HOST contains a password, so the hooks do not record it: a commit from a program without OLLAMA_HOST (a GUI git client) reaches Ollama at 127.0.0.1:11434; set OLLAMA_HOST in that program\'s environment',
+    );
+  }
   await readWaitingHints(result, env, options.startDaemon ?? env[NO_DAEMON_VARIABLE] !== '1');
   if (files.some((file) => file.action === 'refused')) {
     throw new HookRefusedError(result);
@@ -278,19 +283,30 @@ interface RecordedPaths {
   node: string;
   kick: string;
   dataDir: string;
+  stepperHome: string;
   ollamaHost: string;
   model: string;
 }
 
 /**
- * Returns the OLLAMA_HOST and STEPPER_MODEL that the block records for commits made without
- * them. A value with a password or a line break is not recorded, because hook files are
- * readable by everyone who can read the repository and hold one assignment per line.
+ * Returns the STEPPER_HOME, OLLAMA_HOST and STEPPER_MODEL that the block records for commits
+ * made without them. A value with a password or a line break is not recorded, because hook
+ * files are readable by everyone who can read the repository and hold one assignment per line.
  */
-function recordedSettings(env: NodeJS.ProcessEnv): { ollamaHost: string; model: string } {
+function recordedSettings(env: NodeJS.ProcessEnv): { stepperHome: string; ollamaHost: string; model: string } {
   const usable = (value: string | undefined) => (value === undefined || /[\n\r\0]/.test(value) ? '' : value.trim());
   const ollamaHost = usable(env.OLLAMA_HOST);
-  return { ollamaHost: maskPassword(ollamaHost) === ollamaHost ? ollamaHost : '', model: usable(env.STEPPER_MODEL) };
+  const stepperHome = usable(env.STEPPER_HOME);
+  return {
+    // resolveDataDir has rejected a relative STEPPER_HOME before this runs.
+    stepperHome: path.isAbsolute(stepperHome) ? path.normalize(stepperHome) : '',
+    ollamaHost: hasPassword(ollamaHost) ? '' : ollamaHost,
+    model: usable(env.STEPPER_MODEL),
+  };
+}
+
+function hasPassword(ollamaHost: string): boolean {
+  return maskPassword(ollamaHost) !== ollamaHost;
 }
 
 function installHook(hooksDir: string, hook: HookName, paths: RecordedPaths): InstallFileResult {
@@ -364,8 +380,15 @@ function linesRunning(content: string, program: string): number[] {
   return content.split('\n').flatMap((line, index) => (line.includes(name) ? [index + 1] : []));
 }
 
-function blockPaths(paths: RecordedPaths): Pick<BlockSettings, 'node' | 'kick' | 'fallbackDataDir' | 'fallbackOllamaHost' | 'fallbackModel'> {
-  return { node: paths.node, kick: paths.kick, fallbackDataDir: paths.dataDir, fallbackOllamaHost: paths.ollamaHost, fallbackModel: paths.model };
+function blockPaths(paths: RecordedPaths): Pick<BlockSettings, 'node' | 'kick' | 'fallbackDataDir' | 'fallbackHome' | 'fallbackOllamaHost' | 'fallbackModel'> {
+  return {
+    node: paths.node,
+    kick: paths.kick,
+    fallbackDataDir: paths.dataDir,
+    fallbackHome: paths.stepperHome,
+    fallbackOllamaHost: paths.ollamaHost,
+    fallbackModel: paths.model,
+  };
 }
 
 function writeNewScript(file: string, hook: HookName, paths: RecordedPaths): void {

@@ -156,6 +156,21 @@ describe('hook on commit', () => {
     expect(fs.readFileSync(record, 'utf8')).toContain(sandbox.dataDir);
   });
 
+  it('uses the install STEPPER_HOME under env -i with HOME', async () => {
+    const sandbox = makeSandbox();
+    const record = await installStubbed(sandbox);
+    fs.writeFileSync(path.join(sandbox.repo, 'g.txt'), 'g\n');
+    git(sandbox, sandbox.repo, ['add', 'g.txt']);
+
+    execFileSync('env', ['-i', 'PATH=/usr/bin:/bin', `HOME=${sandbox.env.HOME}`, 'git', 'commit', '-q', '-m', 'Add g'], { cwd: sandbox.repo, stdio: 'ignore' });
+
+    // HOME alone would lead to $HOME/.local/state/stepper, a second queue that status does not show.
+    expect(readHints(sandbox)).toEqual([expect.objectContaining({ event: 'post-commit', commits: [head(sandbox, sandbox.repo)] })]);
+    expect(fs.existsSync(path.join(sandbox.env.HOME as string, '.local', 'state', 'stepper'))).toBe(false);
+    await expect.poll(() => fs.existsSync(record), { timeout: 15_000 }).toBe(true);
+    expect(fs.readFileSync(record, 'utf8')).toContain(sandbox.dataDir);
+  });
+
   it('records a commit in a linked worktree', async () => {
     const sandbox = makeSandbox();
     await installStubbed(sandbox);

@@ -44,7 +44,9 @@ describe('stepper hook install', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(text).toContain(`\nstepper_fallback_ollama_host=${host}\n`);
     expect(text).toContain(`\nstepper_fallback_model=${model}\n`);
+    expect(text).toContain(`\nstepper_fallback_home='${sandbox.dataDir}'\n`);
     expect(text).not.toContain('s3cret');
+    expect(result.stdout.includes('warning: OLLAMA_HOST contains a password, so the hooks do not record it')).toBe(host === "''" && 'OLLAMA_HOST' in env);
   });
 
   it('appends to an existing shell hook and keeps its bytes', async () => {
