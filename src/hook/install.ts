@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { StepperError } from '../errors.js';
 import { GitError, NotARepositoryError } from '../git/errors.js';
 import { runGit } from '../git/git.js';
-import { ensureDataDir, resolveDataDir } from '../store/data-dir.js';
+import { checkDataDirUsable, ensureDataDir, resolveDataDir } from '../store/data-dir.js';
 import { VERSION } from '../version.js';
 import {
   type BlockInfo,
@@ -642,6 +642,11 @@ export async function hookStatus(options: HookCommandOptions = {}): Promise<Hook
   const { reader, kickPid } = findHintReader(dataDir);
   const warnings = hooks.flatMap((hook) => hook.warnings);
   const stuck = pendingHints > 0 && reader === 'none';
+  // A hook that cannot write into the data directory drops every commit without a trace.
+  const unusable = unusableDataDirMessage(dataDir);
+  if (unusable !== undefined) {
+    warnings.push(`${unusable}; until then the hooks cannot queue any commit`);
+  }
   if (stuck) {
     const [hints, them] = pendingHints === 1 ? ['1 hint waits', 'it'] : [`${pendingHints} hints wait`, 'them'];
     warnings.push(`${hints} in ${path.join(dataDir, HINTS_DIR)}, but no kick will run and no daemon runs to read ${them}: run stepper daemon start, which reads ${them}`);
@@ -656,9 +661,19 @@ export async function hookStatus(options: HookCommandOptions = {}): Promise<Hook
     kickPid,
     hintReader: reader,
     failures,
-    ok: !stuck && hooks.every((hook) => hook.working || (!hook.installed && hook.damaged === undefined)),
+    ok: !stuck && unusable === undefined && hooks.every((hook) => hook.working || (!hook.installed && hook.damaged === undefined)),
     warnings,
   };
+}
+
+/** Returns checkDataDirUsable's message for a data directory that is a file or under one. */
+function unusableDataDirMessage(dataDir: string): string | undefined {
+  try {
+    checkDataDirUsable(dataDir);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 /**
@@ -836,9 +851,12 @@ function fillBlockStatus(status: HookFileStatus, block: BlockInfo, blockFile: st
   status.stepperVersion = block.stepperVersion ? fromBytes(block.stepperVersion) : undefined;
   status.current = block.formatVersion === HOOK_FORMAT_VERSION && status.stepperVersion === VERSION;
   if (!status.current) {
-    status.warnings.push(
-      `${blockFile} was installed by stepper ${status.stepperVersion ?? 'of an unknown version'}, this is ${VERSION}: run stepper hook install to update it`,
-    );
+    // The same stepper version can have written an older block while stepper was developed.
+    const written =
+      status.stepperVersion === VERSION
+        ? `holds a block of format v${block.formatVersion ?? '?'}, and this stepper writes v${HOOK_FORMAT_VERSION}`
+        : `was installed by stepper ${status.stepperVersion ?? 'of an unknown version'}, this is ${VERSION}`;
+    status.warnings.push(`${blockFile} ${written}: run stepper hook install to update it`);
   }
 
   for (const key of ['node', 'kick'] as const) {

@@ -288,6 +288,32 @@ describe('stepper hook status', () => {
     expect(result.stdout).toContain(`warning: ${file} runs /nonexistent/node, which no longer exists`);
   });
 
+  it('names an older block format of this version', async () => {
+    const sandbox = makeSandbox();
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+    const file = path.join(hooksDir(sandbox.repo), 'post-commit');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^# stepper hook v4 \(/m, '# stepper hook v3 ('));
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'status']);
+
+    expect(result.stdout).toContain(`warning: ${file} holds a block of format v3, and this stepper writes v4: run stepper hook install to update it`);
+  });
+
+  it('fails when the data directory is a file', async () => {
+    const sandbox = makeSandbox();
+    await stepper(sandbox, sandbox.repo, ['hook', 'install']);
+    const file = path.join(sandbox.root, 'not-a-folder');
+    fs.writeFileSync(file, '');
+
+    const result = await stepper(sandbox, sandbox.repo, ['hook', 'status'], { STEPPER_HOME: file });
+    const daemon = await stepper(sandbox, sandbox.repo, ['daemon', 'status'], { STEPPER_HOME: file });
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`warning: data directory ${file} is a file, not a folder: move the file aside or set STEPPER_HOME to a folder; until then the hooks cannot queue any commit`);
+    expect(daemon.code).toBe(1);
+    expect(daemon.stderr).toBe(`stepper: data directory ${file} is a file, not a folder: move the file aside or set STEPPER_HOME to a folder\n`);
+  });
+
   it('shows the last failures from hook.log', async () => {
     const sandbox = makeSandbox();
     await stepper(sandbox, sandbox.repo, ['hook', 'install']);

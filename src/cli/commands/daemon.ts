@@ -4,6 +4,7 @@ import { InvalidOptionError, StepperError } from '../../errors.js';
 import { CRASH_LOG_FILE, DAEMON_SETTING_RANGES, DEFAULT_DAEMON_SETTINGS, resolveDaemonSettings } from '../../daemon/config.js';
 import { runDaemon } from '../../daemon/daemon.js';
 import { type DaemonStatus, ensureDaemon, readDaemonStatus, stopDaemon, waitForDaemon } from '../../daemon/start.js';
+import { checkDataDirUsable } from '../../store/data-dir.js';
 
 /** How long `stepper daemon start` waits for the new daemon to report `running`, in milliseconds. */
 const START_TIMEOUT_MS = 15_000;
@@ -69,6 +70,11 @@ export async function runDaemonStop(options: { timeout?: number; json?: boolean 
 /** Prints pid, uptime, version, concurrency, jobs done, the current job and Ollama's state. */
 export function runDaemonStatus(options: { json?: boolean }): void {
   const status = readDaemonStatus();
+  // No daemon can run in a data directory that is a file, so "stopped" would hide the cause.
+  if (!status.running) {
+    checkDataDirUsable(status.dataDir);
+  }
+
   if (options.json) {
     printJson(statusJson(status));
     return;
