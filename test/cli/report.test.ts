@@ -359,6 +359,7 @@ describe('stepper report', () => {
     expect(detail.error).toMatch(/300 ms/);
     expect(typeof (detail as { nextAttemptAt?: unknown }).nextAttemptAt).toBe('number');
     expect(text.stdout).toMatch(/^next try +\d{4}-\d\d-\d\dT[\d:.]+Z \((in \d+s|due now)\)$/m);
+    expect(text.stdout).toMatch(/^error +from attempt 1: .*300 ms/m);
   });
 
   it('warns when jobs go to the spool', async () => {

@@ -8,6 +8,7 @@ describe('describeProgress', () => {
     [{ phase: 'generating', call: 2, tokens: 46, tokensPerSecond: 12.345 }, 'generating, model call 2, 46 tokens at 12.3 tokens/s'],
     [{ phase: 'generating', call: 3, part: { index: 2, count: 7 }, tokens: 10 }, 'generating, model call 3, part 2 of 7, 10 tokens'],
     [{ phase: 'waiting' }, 'waiting'],
+    [{ phase: 'generating', call: 1, tokens: 1 }, 'generating, model call 1, 1 token'],
   ])('renders %j', (progress, expected) => {
     expect(describeProgress(progress)).toBe(expected);
   });

@@ -138,7 +138,10 @@ function renderDetail(detail: JobDetail, paint: Paint): string {
     lines.push(`${label('held', paint)}model ${sanitize(JSON.stringify(detail.held.model))} is not installed in Ollama: run ${detail.held.pullCommand}`);
   }
   if (detail.error !== null) {
-    lines.push(`${label('error', paint)}${sanitize(detail.error)}`);
+    // A job that runs or waits again still carries the error of its previous attempt.
+    const finished = detail.state === 'failed' || detail.state === 'cancelled' || detail.state === 'completed';
+    const from = finished || detail.attempts === 0 ? '' : `from attempt ${detail.attempts}: `;
+    lines.push(`${label('error', paint)}${from}${sanitize(detail.error)}`);
   }
 
   return `${lines.join('\n')}\n`;
@@ -204,7 +207,7 @@ export function describeProgress(progress: unknown): string {
   }
   if (typeof tokens === 'number') {
     const rate = typeof tokensPerSecond === 'number' ? ` at ${tokensPerSecond.toFixed(1)} tokens/s` : '';
-    parts.push(`${tokens} tokens${rate}`);
+    parts.push(`${tokens} ${tokens === 1 ? 'token' : 'tokens'}${rate}`);
   }
 
   return parts.join(', ');

@@ -221,7 +221,7 @@ function renderActiveJob(job: Job, snapshot: QueueSnapshot, options: WatchViewOp
   const filled = estimate.fraction === null ? 0 : Math.round(estimate.fraction * BAR_WIDTH);
   const bar = `[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}]`;
   const rate = typeof progress.tokensPerSecond === 'number' ? `  ${progress.tokensPerSecond.toFixed(1)} tokens/s` : '';
-  const tokens = progress.tokens === undefined ? '' : `  ${formatCount(progress.tokens)} tokens`;
+  const tokens = progress.tokens === undefined ? '' : `  ${formatCount(progress.tokens)} ${progress.tokens === 1 ? 'token' : 'tokens'}`;
   const elapsed = job.startedAt === null ? '' : `  ${formatDuration(Math.max(0, now - job.startedAt))}`;
 
   let eta = 'ETA unknown';
