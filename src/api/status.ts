@@ -202,17 +202,33 @@ export async function getJobStatus(target: string, options: Pick<StatusOptions, 
 export async function describeJob(target: string, options: Pick<StatusOptions, 'cwd' | 'dataDir' | 'env'> = {}): Promise<JobDescription> {
   const dataDir = options.dataDir ?? resolveDataDir(options.env);
   // A revision is resolved first, so that an unknown one is a usage error even before any job exists.
-  const commit = JOB_ID.test(target) ? undefined : await resolveTargetCommit(target, options.cwd);
+  let commit: TargetCommit | undefined;
+  let unknownRevision: UnknownRevisionError | undefined;
+  try {
+    commit = JOB_ID.test(target) ? undefined : await resolveTargetCommit(target, options.cwd);
+  } catch (error) {
+    // The start of a job id, as git names a commit by the start of its id, when no commit has it.
+    if (!(error instanceof UnknownRevisionError && PARTIAL_JOB_ID.test(target))) {
+      throw error;
+    }
+    unknownRevision = error;
+  }
+
   const { openExistingQueue, isSpooled } = await loadQueueModules();
   const queue = openExistingQueue({ dataDir });
   if (!queue) {
-    throw commit ? noJobForCommit(target, commit) : jobNotFound(dataDir, target, isSpooled);
+    throw unknownRevision ?? (commit ? noJobForCommit(target, commit) : jobNotFound(dataDir, target, isSpooled));
   }
 
   try {
-    const job = commit
-      ? queue.getJobs({ repository: commit.gitDir, commitSha: commit.sha, limit: 1 })[0]
-      : queue.getJob(target.toLowerCase());
+    let job: Job | undefined;
+    if (commit) {
+      job = queue.getJobs({ repository: commit.gitDir, commitSha: commit.sha, limit: 1 })[0];
+    } else if (unknownRevision) {
+      job = findJobByPrefix(queue, target.toLowerCase(), unknownRevision);
+    } else {
+      job = queue.getJob(target.toLowerCase());
+    }
     if (!job) {
       throw commit ? noJobForCommit(target, commit) : jobNotFound(dataDir, target, isSpooled);
     }
@@ -279,6 +295,26 @@ async function resolveTargetCommit(revision: string, cwd: string | undefined): P
 
     throw error;
   }
+}
+
+/**
+ * Returns the one job whose id starts with `prefix`. Raises `unknownRevision` when none does,
+ * and an error that lists the ids when several do.
+ */
+function findJobByPrefix(queue: Queue, prefix: string, unknownRevision: UnknownRevisionError): Job {
+  const ids = queue.database
+    .prepare(`SELECT id FROM jobs WHERE id >= ? AND id < ? ORDER BY id LIMIT 6`)
+    .pluck()
+    .all(prefix, `${prefix}\uffff`) as string[];
+  if (ids.length === 0) {
+    throw unknownRevision;
+  }
+  if (ids.length > 1) {
+    const listed = ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and more` : ids.join(', ');
+    throw new StepperError('AMBIGUOUS_REVISION', `job id ${prefix} is ambiguous: ${listed} start with it; give more of the id`);
+  }
+
+  return queue.getJob(ids[0] as string) as Job;
 }
 
 function noJobForCommit(target: string, commit: TargetCommit): JobNotFoundError {

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { buildProgram } from '../../src/cli/main.js';
+import { openQueue } from '../../src/queue/queue.js';
 import { type CommandSpec, parseQuick, REPORT_SPEC, STATUS_SPEC } from '../../src/cli/specs.js';
 import { type FakeOllama, startFakeOllama } from '../fake-ollama/server.mjs';
 import { FIXTURES, waitForExit } from '../helpers/processes.js';
@@ -241,6 +242,36 @@ describe('stepper report and status without commander', () => {
 
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(new RegExp(`^stepper: unknown revision "${target}": .*; a job id has all 36 characters that \`stepper report\` prints, such as [0-9a-f-]{36}\n$`));
+  });
+
+  it('status finds a job by the start of its id', async () => {
+    const { repo, env } = await setup();
+    const report = await run(['report', '--json'], repo.dir, env);
+    const [{ jobId }] = JSON.parse(report.stdout) as Array<{ jobId: string }>;
+
+    const byPrefix = await run(['status', jobId.slice(0, 8), '--json'], repo.dir, env);
+    const byLongerPrefix = await run(['status', jobId.slice(0, 13)], repo.dir, env);
+
+    expect(byPrefix.code, byPrefix.stderr).toBe(0);
+    expect((JSON.parse(byPrefix.stdout) as { id: string }).id).toBe(jobId);
+    expect(byLongerPrefix.code, byLongerPrefix.stderr).toBe(0);
+    expect(byLongerPrefix.stdout).toMatch(new RegExp(`^job +${jobId}$`, 'm'));
+  });
+
+  it('status of an ambiguous job id prefix', async () => {
+    const { repo, env } = await setup();
+    const queue = openQueue({ dataDir: env.STEPPER_HOME as string });
+    for (const [suffix, sha] of [['1', 'a'], ['2', 'b']]) {
+      queue.add({ id: `12345678-0000-4000-8000-00000000000${suffix}`, kind: 'commit-report', repository: path.join(repo.dir, '.git'), commitSha: sha.repeat(40) });
+    }
+    queue.close();
+
+    const result = await run(['status', '12345678'], repo.dir, env);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'stepper: job id 12345678 is ambiguous: 12345678-0000-4000-8000-000000000001, 12345678-0000-4000-8000-000000000002 start with it; give more of the id\n',
+    );
   });
 
   it('status of an unknown revision', async () => {
