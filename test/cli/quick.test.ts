@@ -247,7 +247,8 @@ describe('stepper report and status without commander', () => {
   it('status finds a job by the start of its id', async () => {
     const { repo, env } = await setup();
     const report = await run(['report', '--json'], repo.dir, env);
-    const [{ jobId }] = JSON.parse(report.stdout) as Array<{ jobId: string }>;
+    const [entry] = JSON.parse(report.stdout) as Array<{ jobId: string }>;
+    const jobId = entry?.jobId as string;
 
     const byPrefix = await run(['status', jobId.slice(0, 8), '--json'], repo.dir, env);
     const byLongerPrefix = await run(['status', jobId.slice(0, 13)], repo.dir, env);
@@ -261,7 +262,7 @@ describe('stepper report and status without commander', () => {
   it('status of an ambiguous job id prefix', async () => {
     const { repo, env } = await setup();
     const queue = openQueue({ dataDir: env.STEPPER_HOME as string });
-    for (const [suffix, sha] of [['1', 'a'], ['2', 'b']]) {
+    for (const [suffix, sha] of [['1', 'a'], ['2', 'b']] as const) {
       queue.add({ id: `12345678-0000-4000-8000-00000000000${suffix}`, kind: 'commit-report', repository: path.join(repo.dir, '.git'), commitSha: sha.repeat(40) });
     }
     queue.close();
