@@ -19,8 +19,9 @@ export function buildProgram(): Command {
     .helpOption('-h, --help', 'show help for a command')
     .usage('[options] [command]')
     .configureOutput({
-      // One line, like every other stepper error, with the way to the usage at its end.
-      outputError: (text, write) => write(`stepper: ${shortenArgumentError(text.replace(/^error: /, '').trimEnd())} (run \`stepper --help\` for usage)\n`),
+      // One line, like every other stepper error, with the way to the usage of the command at its end.
+      outputError: (text, write) =>
+        write(`stepper: ${shortenArgumentError(text.replace(/^error: /, '').trimEnd())} (run \`${commandPath(program, process.argv.slice(2))} --help\` for usage)\n`),
     })
     .exitOverride();
 
@@ -46,6 +47,22 @@ export function buildProgram(): Command {
   });
 
   return program;
+}
+
+/** Returns the command that `args` names, such as `stepper hook status`, from its leading words. */
+export function commandPath(program: Command, args: readonly string[]): string {
+  const names = [program.name()];
+  let command = program;
+  for (const arg of args) {
+    const next = command.commands.find((candidate) => candidate.name() === arg || candidate.aliases().includes(arg));
+    if (next === undefined) {
+      break;
+    }
+    names.push(next.name());
+    command = next;
+  }
+
+  return names.join(' ');
 }
 
 function addReportCommands(program: Command): void {

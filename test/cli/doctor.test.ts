@@ -154,7 +154,7 @@ describe('stepper doctor', () => {
   test.each([
     [['--timeout', '0'], 'stepper: invalid --timeout: expected a whole number of seconds from 1 to 3600, received 0 (number)\n'],
     [['--timeout', '3601'], 'stepper: invalid --timeout: expected a whole number of seconds from 1 to 3600, received 3601 (number)\n'],
-    [['--timeout', 'soon'], `stepper: invalid --timeout: expected a whole number, received "soon" (run \`stepper --help\` for usage)\n`],
+    [['--timeout', 'soon'], `stepper: invalid --timeout: expected a whole number, received "soon" (run \`stepper doctor --help\` for usage)\n`],
     [['--model', 'bad name!'], 'stepper: invalid --model: expected an Ollama model name such as qwen2.5-coder:7b ([namespace/]model[:tag]), received "bad name!"\n'],
   ])('bad input %j exits 2', async (args, message) => {
     const user = await startUser();

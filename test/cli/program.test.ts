@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
+import { buildProgram, commandPath } from '../../src/cli/main.js';
 import { FIXTURES, waitForExit } from '../helpers/processes.js';
 import { makeTempDir } from '../helpers/temp.js';
 
@@ -42,6 +43,23 @@ describe('stepper program', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^stepper: unknown option '--no-such-option'/);
     expect(result.stdout).toBe('');
+  });
+
+  it.each([
+    [[], 'stepper'],
+    [['status', '--limit', '0'], 'stepper status'],
+    [['hook', 'status', '--bogus'], 'stepper hook status'],
+    [['--json', 'status'], 'stepper'],
+    [['journal'], 'stepper'],
+  ])('commandPath of %j is %s', (args, expected) => {
+    expect(commandPath(buildProgram(), args)).toBe(expected);
+  });
+
+  it('points a bad option to its command help', async () => {
+    const result = await stepper(['hook', 'status', '--bogus']);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("stepper: unknown option '--bogus' (run `stepper hook status --help` for usage)\n");
   });
 
   // Words close to real commands, which a newcomer may type.

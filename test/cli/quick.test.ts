@@ -402,7 +402,7 @@ describe('stepper report and status without commander', () => {
     [['status', '--limit', '-1'], /^stepper: invalid --limit: expected a whole number >= 1, received "-1" \(run/],
     [['status', '--limit=99999999999999999999'], /^stepper: invalid --limit: expected a whole number below 2\^53, received "99999999999999999999" \(run/],
     [['status', 'one', 'two'], /^stepper: too many arguments for 'status'/],
-    [['report', '--bogus'], /^stepper: unknown option '--bogus' \(run `stepper --help` for usage\)$/],
+    [['report', '--bogus'], /^stepper: unknown option '--bogus' \(run `stepper report --help` for usage\)$/],
   ])('%j exits 2 with one line', async (args, message) => {
     const { repo, env } = await setup();
 
