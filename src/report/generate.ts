@@ -111,6 +111,11 @@ export interface ReportProvenance {
   durations: { totalNs: number; loadNs: number; promptEvalNs: number; evalNs: number };
   /** Time from the start of generateReport to the accepted response, in milliseconds. */
   elapsedMs: number;
+  /**
+   * Part of elapsedMs that the model calls spent before their requests were sent, mostly
+   * behind another job's generation, in milliseconds. Measured only with an onProgress callback.
+   */
+  waitMs?: number;
   /** Number of model calls made, part summaries included. The report itself takes 1 to MAX_REPORT_CALLS. */
   modelCalls: number;
   /** Coverage mark of each changed file, by path. */
@@ -264,6 +269,7 @@ export async function generateReport(repo: Repository, sha: string, options: Gen
           completionTokens: session.usage.completionTokens,
           durations: { ...session.usage.durations },
           elapsedMs: Math.round(performance.now() - startedAt),
+          ...(options.onProgress ? { waitMs: Math.round(session.usage.waitMs) } : {}),
           modelCalls: session.calls,
           coverage: Object.fromEntries(evidence.files.map((file) => [file.path, file.coverage])),
           redactions: evidence.redactions,
@@ -387,7 +393,7 @@ function repairOf(parsed: Extract<ParseResult, { ok: false }>, result: ChatResul
 class ModelSession {
   readonly model: ModelDescription;
   readonly context: ContextChoice;
-  readonly usage = { promptTokens: 0, completionTokens: 0, durations: { totalNs: 0, loadNs: 0, promptEvalNs: 0, evalNs: 0 } };
+  readonly usage = { promptTokens: 0, completionTokens: 0, durations: { totalNs: 0, loadNs: 0, promptEvalNs: 0, evalNs: 0 }, waitMs: 0 };
   calls = 0;
   truncated = false;
   readonly #options: GenerateReportOptions;
@@ -400,7 +406,7 @@ class ModelSession {
 
   async ask(messages: PromptMessage[], part?: { index: number; count: number }): Promise<{ parsed: ParseResult; result: ChatResult }> {
     this.calls += 1;
-    const result = await requestReport(this.#options, this.model, this.context, messages, this.calls, part);
+    const result = await requestReport(this.#options, this.model, this.context, messages, this.calls, part, this.usage);
 
     this.usage.promptTokens += result.promptEvalCount ?? 0;
     this.usage.completionTokens += result.evalCount ?? 0;
@@ -450,8 +456,19 @@ async function requestReport(
   messages: PromptMessage[],
   call: number,
   part: { index: number; count: number } | undefined,
+  usage: { waitMs: number },
 ): Promise<ChatResult> {
   const onProgress = options.onProgress;
+  // The phase leaves 'waiting' once the request is written, so the time until then is spent
+  // behind another job's generation (the daemon's generation limit) or on the connection.
+  let sent = false;
+  const report = (progress: ChatProgress) => {
+    if (!sent && progress.phase !== 'waiting') {
+      sent = true;
+      usage.waitMs += progress.elapsedMs;
+    }
+    onProgress?.({ ...progress, call, ...(part ? { part } : {}) });
+  };
   // Thinking models think by default since Ollama 0.12.4, and thinking spends num_predict, which
   // is sized for the report alone. qwen3.5 has been reported to ignore `format` with think:false,
   // and the parser and the repair call cover such a response.
@@ -470,7 +487,7 @@ async function requestReport(
     {
       signal: options.signal,
       timeouts: options.timeouts,
-      onProgress: onProgress ? (progress) => onProgress({ ...progress, call, ...(part ? { part } : {}) }) : undefined,
+      onProgress: onProgress ? report : undefined,
       progressIntervalMs: PROGRESS_INTERVAL_MS,
     },
   );

@@ -277,6 +277,27 @@ describe('report views', () => {
     expect(text).toContain('; summarized in 3 parts first; Ollama probably cut the prompt, so the model saw less than this\n');
   });
 
+  it.each([
+    [3000, 'Made by qwen2.5-coder:7b in 2.9 s, after 3.0 s waiting for the model: 1 model call'],
+    [400, 'Made by qwen2.5-coder:7b in 5.9 s: 1 model call'],
+  ])('provenance with a wait of %d ms', (waitMs, expected) => {
+    const provenance = {
+      model: MODEL,
+      modelCalls: 1,
+      promptTokens: 10,
+      completionTokens: 20,
+      elapsedMs: 5900,
+      waitMs,
+      promptVersion: 3,
+      stepperVersion: '0.1.0',
+      createdAt: '2026-12-04T21:07:00.000Z',
+    } as unknown as CommitReport['provenance'];
+
+    const text = renderReportText(sampleReport({ provenance }), { chalk, width: 200 });
+
+    expect(text).toContain(`${expected}, 10 prompt + 20 output tokens;`);
+  });
+
   it('markdown escapes a pipe in a path', () => {
     const markdown = renderReportMarkdown(sampleReport());
 

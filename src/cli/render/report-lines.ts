@@ -47,6 +47,9 @@ export function describeCoverage(commitReport: CommitReport): string {
   return line;
 }
 
+/** Shortest wait for the model that the provenance line names, in milliseconds. */
+const MIN_WAIT_SHOWN_MS = 1000;
+
 /**
  * Describes who made the report and at what cost, such as
  * `Made by qwen2.5-coder:7b in 4.2 s: 1 model call, 1,234 prompt + 210 output tokens; prompt v3, stepper 0.1.0, 2026-12-04 21:07 UTC`.
@@ -59,8 +62,12 @@ export function describeProvenance(commitReport: CommitReport): string {
 
   const calls = `${provenance.modelCalls} model ${provenance.modelCalls === 1 ? 'call' : 'calls'}`;
   const tokens = `${formatCount(provenance.promptTokens)} prompt + ${formatCount(provenance.completionTokens)} output tokens`;
+  // A wait behind another job's generation is not the model's time, so a long one is named.
+  const waitMs = provenance.waitMs ?? 0;
+  const duration =
+    waitMs >= MIN_WAIT_SHOWN_MS ? `${formatDuration(provenance.elapsedMs - waitMs)}, after ${formatDuration(waitMs)} waiting for the model` : formatDuration(provenance.elapsedMs);
   let line =
-    `Made by ${provenance.model} in ${formatDuration(provenance.elapsedMs)}: ${calls}, ${tokens}; ` +
+    `Made by ${provenance.model} in ${duration}: ${calls}, ${tokens}; ` +
     `prompt v${provenance.promptVersion}, stepper ${provenance.stepperVersion}, ${formatTimestamp(provenance.createdAt)}`;
   if (provenance.reusedFrom) {
     line += `; reused from commit ${shortSha(provenance.reusedFrom.commit)}, which has the same change and message`;
