@@ -366,10 +366,10 @@ describe('stepper report and status without commander', () => {
     const { repo, env, fake } = await setup();
     const started = await run(['daemon', 'start', '--json'], repo.dir, env);
     expect(started.code, started.stderr).toBe(0);
-    const here = { ...env, OLLAMA_HOST: '127.0.0.1:9' };
+    const otherHostEnv = { ...env, OLLAMA_HOST: '127.0.0.1:9' };
 
-    const text = await run(['status'], repo.dir, here);
-    const json = await run(['status', '--json'], repo.dir, here);
+    const text = await run(['status'], repo.dir, otherHostEnv);
+    const json = await run(['status', '--json'], repo.dir, otherHostEnv);
     const same = await run(['status'], repo.dir, env);
 
     expect(text.code, text.stderr).toBe(0);

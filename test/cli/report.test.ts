@@ -482,11 +482,11 @@ describe('stepper status', () => {
 
   it('keeps the wait for the model out of the report time', async () => {
     const context = await setup();
-    // The first chat request holds the model for 1.5 s, so the other job's request waits behind it.
+    // The first chat request keeps the model busy for 1.5 s, so the other job's request waits behind it.
     context.fake.enqueue({ fault: { kind: 'slow_headers', delayMs: 1500 }, match: { path: '/api/chat' } });
 
     const result = await stepper(['report', 'HEAD~2..HEAD', '--wait', '--quiet'], context);
-    const shown = await Promise.all(context.commits.slice(1).map((sha) => stepper(['show', sha], context)));
+    const texts = await Promise.all(context.commits.slice(1).map((sha) => stepper(['show', sha], context)));
     const waits = await Promise.all(
       context.commits.slice(1).map(async (sha) => (JSON.parse((await stepper(['show', sha, '--format', 'json'], context)).stdout) as { provenance: { waitMs: number } }).provenance.waitMs),
     );
@@ -494,7 +494,7 @@ describe('stepper status', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(waits.every((waitMs) => typeof waitMs === 'number')).toBe(true);
     expect(Math.max(...waits)).toBeGreaterThanOrEqual(1000);
-    expect(shown.filter((show) => /^Made by \S+ in [^,]+, after [\d.]+ s waiting for the model: /m.test(show.stdout))).toHaveLength(1);
+    expect(texts.filter((show) => /^Made by \S+ in [^,]+, after [\d.]+ s waiting for the model: /m.test(show.stdout))).toHaveLength(1);
   });
 
   it('numbers the running attempt from 1', async () => {

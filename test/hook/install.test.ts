@@ -46,7 +46,8 @@ describe('stepper hook install', () => {
     expect(text).toContain(`\nstepper_fallback_model=${model}\n`);
     expect(text).toContain(`\nstepper_fallback_home='${sandbox.dataDir}'\n`);
     expect(text).not.toContain('s3cret');
-    expect(result.stdout.includes('warning: OLLAMA_HOST contains a password, so the hooks do not record it')).toBe(host === "''" && 'OLLAMA_HOST' in env);
+    const passwordGiven = host === "''" && 'OLLAMA_HOST' in env;
+    expect(result.stdout.includes('warning: OLLAMA_HOST contains a password, so the hooks do not record it')).toBe(passwordGiven);
   });
 
   it('appends to an existing shell hook and keeps its bytes', async () => {

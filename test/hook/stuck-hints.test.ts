@@ -1,6 +1,6 @@
 // Hints that no kick or daemon will read: `hook status` reports them and exits with 1, and
-// `hook install` reads them. The hooks run for real; a missing kick script stands in for a
-// deleted stepper copy, and a stand-in for node that sleeps keeps a kick pending.
+// `hook install` reads them. The hooks run for real; a missing kick script replaces a
+// deleted stepper copy, and a program that sleeps in place of node keeps a kick pending.
 import fs from 'node:fs';
 import path from 'node:path';
 

@@ -180,7 +180,7 @@ export function estimateJob(job: Job, snapshot: QueueSnapshot, now: number, outp
   }
 
   // The daemon claims one job ahead of its generation limit, and that job waits here until the
-  // model is free, so its time since the claim says nothing about its progress.
+  // model is free, so its time since the claim does not measure its progress.
   if (progress.phase === 'waiting') {
     return { fraction: 0, remainingMs: null, basis: 'its request waits for the model', atMost: false };
   }
